@@ -1,0 +1,47 @@
+"""Host normalisation, so every origin check compares like with like.
+
+``Example.COM.``, ``example.com`` and the IDNA form of a Unicode name are the
+same host (CVE-2023-42451 was a spoofing bug from comparing them naively).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+
+def normalize_host(host: str) -> str:
+    """Lower-case, strip one trailing dot, and encode Unicode labels as IDNA."""
+    host = host.strip().rstrip(".").lower()
+    if host.startswith("[") and host.endswith("]"):
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def url_authority(url: str) -> str:
+    """The normalised ``host[:port]`` of an absolute URL ('' if it has none).
+
+    Default ports are dropped, so ``https://a.example:443/x`` and
+    ``https://a.example/x`` share an authority.
+    """
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return ""
+    host = normalize_host(parts.hostname)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    if port is None or (parts.scheme, port) in {("https", 443), ("http", 80)}:
+        return host
+    return f"{host}:{port}"
+
+
+def same_origin(a: str, b: str) -> bool:
+    """True when two absolute URLs share scheme-independent host and port."""
+    auth_a = url_authority(a)
+    return bool(auth_a) and auth_a == url_authority(b)

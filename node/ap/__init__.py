@@ -1,0 +1,1 @@
+"""Rendering the node's own objects as ActivityStreams (``*_to_as``)."""

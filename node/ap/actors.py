@@ -1,0 +1,66 @@
+"""Our actors as ActivityStreams documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node.ap.context import document
+from node.models import LocalActor
+from node.urls import Urls
+
+
+def _iso(actor: LocalActor) -> str:
+    return actor.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _public_key(urls: Urls, actor_id: str, actor: LocalActor) -> dict[str, str]:
+    return {
+        "id": urls.key_id(actor_id),
+        "owner": actor_id,
+        "publicKeyPem": actor.public_key_pem,
+    }
+
+
+def group_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
+    """The network's Group actor, as Mastodon, Misskey and Mobilizon read it."""
+    actor_id = urls.actor(actor.username)
+    return document(
+        {
+            "id": actor_id,
+            "type": "Group",
+            "preferredUsername": actor.username,
+            "name": actor.display_name or actor.username,
+            "summary": actor.summary,
+            "inbox": urls.inbox(actor.username),
+            "outbox": urls.outbox(actor.username),
+            "followers": urls.followers(actor.username),
+            "following": urls.following(actor.username),
+            "endpoints": {"sharedInbox": urls.shared_inbox},
+            "publicKey": _public_key(urls, actor_id, actor),
+            "manuallyApprovesFollowers": actor.manually_approves_followers,
+            "discoverable": True,
+            "indexable": True,
+            "url": urls.home,
+            "published": _iso(actor),
+        }
+    )
+
+
+def instance_actor_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
+    """The Application actor that signs fetches; readable without a signature."""
+    actor_id = urls.instance_actor
+    return document(
+        {
+            "id": actor_id,
+            "type": "Application",
+            "preferredUsername": actor.username,
+            "name": actor.display_name,
+            "inbox": f"{actor_id}/inbox",
+            "outbox": f"{actor_id}/outbox",
+            "endpoints": {"sharedInbox": urls.shared_inbox},
+            "publicKey": _public_key(urls, actor_id, actor),
+            "manuallyApprovesFollowers": True,
+            "url": urls.home,
+            "published": _iso(actor),
+        }
+    )

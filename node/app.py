@@ -1,0 +1,111 @@
+"""``create_app(settings)`` builds the ASGI app; nothing happens at import time.
+
+The engine and the HTTP client are made in the lifespan and handed to routes
+through ``app.state.ctx``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from node.config import Settings
+from node.db import make_engine, make_sessionmaker
+from node.urls import Urls
+from node.web import activitypub, public, wellknown
+from node.web.context import NodeContext
+from node.web.public import templates
+from node.web.responses import json_error, wants_activity_json
+from node.web.security import SecurityHeadersMiddleware
+
+log = logging.getLogger(__name__)
+
+BackgroundTask = Callable[[NodeContext], Awaitable[None]]
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not wants_activity_json(request)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    messages = {404: "There is nothing at this address.", 405: "That method is not allowed here."}
+    message = exc.detail if exc.detail and exc.status_code not in messages else ""
+    message = message or messages.get(exc.status_code, "The request could not be handled.")
+    if _wants_html(request):
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {
+                "status_code": exc.status_code,
+                "title": "Not found"
+                if exc.status_code == 404
+                else "Something is wrong with the request",
+                "message": message,
+            },
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+    return json_error(exc.status_code, message, headers=exc.headers)
+
+
+def make_http_client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        headers={"User-Agent": f"Tocsin/0.1 (+{settings.base_url}/)"},
+        follow_redirects=False,
+    )
+
+
+def create_app(settings: Settings, *, background: list[BackgroundTask] | None = None) -> Starlette:
+    """The node's ASGI app. ``background`` tasks (the worker) run for the app's lifetime."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        http = make_http_client(settings)
+        context = NodeContext(
+            settings=settings,
+            urls=Urls(settings.base_url),
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            http=http,
+        )
+        app.state.ctx = context
+        tasks = [asyncio.create_task(task(context)) for task in background or []]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await http.aclose()
+            await engine.dispose()
+
+    static_dir = Path(__file__).parent / "static"
+    return Starlette(
+        routes=[
+            *wellknown.routes,
+            *activitypub.routes,
+            *public.routes,
+            Mount("/static", StaticFiles(directory=static_dir), name="static"),
+        ],
+        middleware=[Middleware(SecurityHeadersMiddleware)],
+        exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,142 @@
+"""Settings from the environment, validated once at start.
+
+Every variable is documented in the README's configuration table. A bad value
+stops the node with a one-line message that names the variable, so whoever
+deploys it knows what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$")
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str
+    listen_host: str
+    listen_port: int
+    data_dir: Path
+    database_url: str
+    node_name: str
+    secret_key: str
+    allow_private_addresses: bool
+
+    @property
+    def host(self) -> str:
+        """The authority part of the base URL, port kept (``127.0.0.1:8000``)."""
+        return urlsplit(self.base_url).netloc.lower()
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(
+            f"TOCSIN_BASE_URL must be an absolute http(s) origin such as "
+            f"https://network.example, not {value!r}"
+        )
+    if parts.path not in {"", "/"} or parts.query or parts.fragment:
+        raise ConfigError(
+            f"TOCSIN_BASE_URL must be an origin with no path, query or fragment, not {value!r}"
+        )
+    if parts.username or parts.password:
+        raise ConfigError("TOCSIN_BASE_URL must not contain credentials")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ConfigError(f"TOCSIN_BASE_URL has an invalid port: {value!r}") from exc
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"TOCSIN_LISTEN must be host:port such as 127.0.0.1:8000, not {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def _bool(name: str, value: str) -> bool:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _database_url(value: str, data_dir: Path) -> str:
+    if not value:
+        return f"sqlite+aiosqlite:///{data_dir.resolve() / 'tocsin.db'}"
+    if value.startswith(("postgresql://", "postgres://")):
+        value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+    if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        raise ConfigError(
+            "TOCSIN_DATABASE_URL must start with postgresql+asyncpg:// or sqlite+aiosqlite://"
+        )
+    return value
+
+
+def _secret_key(value: str, data_dir: Path) -> str:
+    if value:
+        if len(value) < 32:
+            raise ConfigError("TOCSIN_SECRET_KEY must be at least 32 characters long")
+        return value
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate settings; creates the data dir and secret key file if needed."""
+    env = os.environ if env is None else env
+    base_url = _base_url(env.get("TOCSIN_BASE_URL", "http://127.0.0.1:8000"))
+    listen_host, listen_port = _listen(env.get("TOCSIN_LISTEN", "127.0.0.1:8000"))
+    node_name = env.get("TOCSIN_NODE_NAME", "network")
+    if not USERNAME_RE.match(node_name):
+        raise ConfigError(
+            f"TOCSIN_NODE_NAME must be 1-64 letters, digits, '_', '-' or '.', "
+            f"starting and ending with a letter, digit or '_', not {node_name!r}"
+        )
+    data_dir = Path(env.get("TOCSIN_DATA_DIR", "./data"))
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"TOCSIN_DATA_DIR {str(data_dir)!r} cannot be created: {exc}") from exc
+    return Settings(
+        base_url=base_url,
+        listen_host=listen_host,
+        listen_port=listen_port,
+        data_dir=data_dir,
+        database_url=_database_url(env.get("TOCSIN_DATABASE_URL", ""), data_dir),
+        node_name=node_name,
+        secret_key=_secret_key(env.get("TOCSIN_SECRET_KEY", ""), data_dir),
+        allow_private_addresses=_bool(
+            "TOCSIN_ALLOW_PRIVATE_ADDRESSES", env.get("TOCSIN_ALLOW_PRIVATE_ADDRESSES", "")
+        ),
+    )

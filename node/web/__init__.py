@@ -1,0 +1,1 @@
+"""HTTP routes: discovery, ActivityPub documents, the public site."""

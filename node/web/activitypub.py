@@ -1,0 +1,145 @@
+"""The node's actors and their collections, by content negotiation.
+
+Each document is served at its own ``id`` (never a redirect to another id):
+AS2 JSON for ``Accept: application/activity+json`` or the ld+json profile,
+the public HTML page for browsers, with ``Vary: Accept``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from node.ap.actors import group_to_as, instance_actor_to_as
+from node.ap.collections import PAGE_SIZE, ordered_collection, ordered_collection_page
+from node.identity import group_actor, instance_actor
+from node.models import Follower, Following, LocalActor, OutboundActivity, RemoteActor
+from node.web.context import ctx
+from node.web.public import render_home
+from node.web.responses import as2_response, json_error, wants_activity_json
+
+PageQuery = Callable[[AsyncSession, LocalActor], Awaitable[tuple[Select[Any], Select[Any]]]]
+
+
+async def _named_group(request: Request) -> LocalActor | None:
+    async with ctx(request).sessions() as session:
+        actor = await group_actor(session)
+    return actor if actor.username == request.path_params["username"] else None
+
+
+async def group(request: Request) -> Response:
+    actor = await _named_group(request)
+    if actor is None:
+        return json_error(404, "no such actor")
+    if not wants_activity_json(request):
+        response = await render_home(request)
+        response.headers["Vary"] = "Accept"
+        return response
+    return as2_response(group_to_as(actor, ctx(request).urls))
+
+
+async def instance(request: Request) -> Response:
+    context = ctx(request)
+    async with context.sessions() as session:
+        actor = await instance_actor(session)
+    return as2_response(instance_actor_to_as(actor, context.urls), vary=False, max_age=600)
+
+
+def _page_number(request: Request) -> int | None:
+    """The requested page, None for the collection itself; raises ValueError on junk."""
+    raw = request.query_params.get("page")
+    if raw is None:
+        return None
+    page = int(raw)
+    if page < 1:
+        raise ValueError
+    return page
+
+
+def _followers_query(actor: LocalActor) -> Select[Any]:
+    return (
+        select(RemoteActor.uri)
+        .join(Follower, Follower.remote_actor_id == RemoteActor.id)
+        .where(Follower.local_actor_id == actor.id, Follower.state == "accepted")
+        .order_by(Follower.id.desc())
+    )
+
+
+def _following_query(actor: LocalActor) -> Select[Any]:
+    return (
+        select(RemoteActor.uri)
+        .join(Following, Following.remote_actor_id == RemoteActor.id)
+        .where(Following.local_actor_id == actor.id, Following.state == "accepted")
+        .order_by(Following.id.desc())
+    )
+
+
+def _outbox_query(actor: LocalActor) -> Select[Any]:
+    return (
+        select(OutboundActivity.payload)
+        .where(OutboundActivity.local_actor_id == actor.id, OutboundActivity.public.is_(True))
+        .order_by(OutboundActivity.id.desc())
+    )
+
+
+async def _collection(
+    request: Request, collection_id: str, query: Select[Any], actor: LocalActor
+) -> Response:
+    try:
+        page = _page_number(request)
+    except ValueError:
+        return json_error(400, "page must be a whole number from 1")
+    async with ctx(request).sessions() as session:
+        total = int(
+            await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+            or 0
+        )
+        if page is None:
+            return as2_response(ordered_collection(collection_id, total), vary=False)
+        rows = await session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+        items = [_strip_context(item) for item in rows.all()]
+    return as2_response(
+        ordered_collection_page(collection_id, page, items, total), vary=False, max_age=30
+    )
+
+
+def _strip_context(item: Any) -> Any:
+    if isinstance(item, dict) and "@context" in item:
+        return {key: value for key, value in item.items() if key != "@context"}
+    return item
+
+
+def _collection_route(kind: str, make_query: Callable[[LocalActor], Select[Any]]) -> Any:
+    async def endpoint(request: Request) -> Response:
+        actor = await _named_group(request)
+        if actor is None:
+            return json_error(404, "no such actor")
+        urls = ctx(request).urls
+        collection_id = getattr(urls, kind)(actor.username)
+        return await _collection(request, collection_id, make_query(actor), actor)
+
+    endpoint.__name__ = kind
+    return endpoint
+
+
+async def instance_outbox(request: Request) -> Response:
+    collection_id = f"{ctx(request).urls.instance_actor}/outbox"
+    if request.query_params.get("page"):
+        return as2_response(ordered_collection_page(collection_id, 1, [], 0), vary=False)
+    return as2_response(ordered_collection(collection_id, 0), vary=False)
+
+
+routes = [
+    Route("/actor", instance),
+    Route("/actor/outbox", instance_outbox),
+    Route("/actors/{username:str}", group),
+    Route("/actors/{username:str}/outbox", _collection_route("outbox", _outbox_query)),
+    Route("/actors/{username:str}/followers", _collection_route("followers", _followers_query)),
+    Route("/actors/{username:str}/following", _collection_route("following", _following_query)),
+]

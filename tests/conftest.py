@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.databases import empty_database, postgres_url
+
+DATABASES = [
+    "sqlite",
+    pytest.param(
+        "postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(
+                postgres_url() is None, reason="TOCSIN_TEST_POSTGRES_URL is not set"
+            ),
+        ],
+    ),
+]
+
+
+@pytest.fixture(params=DATABASES)
+def db_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+async def database_url(db_kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database, on SQLite and (when configured) on PostgreSQL."""
+    async with empty_database(db_kind, tmp_path) as url:
+        yield url
