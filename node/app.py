@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -22,9 +21,8 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from node.config import Settings
-from node.db import make_engine, make_sessionmaker
-from node.urls import Urls
-from node.web import activitypub, public, wellknown
+from node.runtime import node_context
+from node.web import activitypub, inbox, public, wellknown
 from node.web.context import NodeContext
 from node.web.public import templates
 from node.web.responses import json_error, wants_activity_json
@@ -62,46 +60,29 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return json_error(exc.status_code, message, headers=exc.headers)
 
 
-def make_http_client(settings: Settings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(10.0, connect=5.0),
-        headers={"User-Agent": f"Tocsin/0.1 (+{settings.base_url}/)"},
-        follow_redirects=False,
-    )
-
-
 def create_app(settings: Settings, *, background: list[BackgroundTask] | None = None) -> Starlette:
     """The node's ASGI app. ``background`` tasks (the worker) run for the app's lifetime."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
-        http = make_http_client(settings)
-        context = NodeContext(
-            settings=settings,
-            urls=Urls(settings.base_url),
-            engine=engine,
-            sessions=make_sessionmaker(engine),
-            http=http,
-        )
-        app.state.ctx = context
-        tasks = [asyncio.create_task(task(context)) for task in background or []]
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await http.aclose()
-            await engine.dispose()
+        async with node_context(settings) as context:
+            app.state.ctx = context
+            tasks = [asyncio.create_task(task(context)) for task in background or []]
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     static_dir = Path(__file__).parent / "static"
     return Starlette(
         routes=[
             *wellknown.routes,
             *activitypub.routes,
+            *inbox.routes,
             *public.routes,
             Mount("/static", StaticFiles(directory=static_dir), name="static"),
         ],

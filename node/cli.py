@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from node.cli_federation import COMMANDS as FEDERATION_COMMANDS
+from node.cli_federation import add_commands as add_federation_commands
 from node.config import ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -122,10 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    add_federation_commands(sub)
     return parser
 
 
 COMMANDS: dict[str, Command] = {
+    **FEDERATION_COMMANDS,
     "run": cmd_run,
     "web": cmd_web,
     "worker": cmd_worker,

@@ -1,45 +1,56 @@
-"""The background worker: processes received activities and sends deliveries."""
+"""The background worker: processes received activities and sends deliveries.
+
+``tocsin run`` runs it inside the web process; ``tocsin worker`` runs it alone
+(as many as you like, on PostgreSQL). ``run_once`` is one deterministic pass.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
+from federation.delivery import DeliveryWorker
+from node import handlers  # noqa: F401 - installs the activity handlers
 from node.config import Settings
+from node.delivery_store import SqlDeliveryStore
+from node.inbound import InboundProcessor
+from node.runtime import node_context
 from node.web.context import NodeContext
 
 log = logging.getLogger(__name__)
-IDLE_SLEEP = 1.0
+IDLE_WAIT = 1.0
 
 
-async def run_once(context: NodeContext) -> int:
-    """One pass over due work; returns how many items it handled."""
-    return 0
+class Worker:
+    def __init__(self, context: NodeContext) -> None:
+        self.context = context
+        self.inbound = InboundProcessor(context)
+        self.deliveries = DeliveryWorker(
+            SqlDeliveryStore(context.sessions, context.urls), context.http
+        )
+
+    async def run_once(self) -> int:
+        """One pass over due work; returns how many items it handled."""
+        return await self.inbound.run_once() + await self.deliveries.run_once()
+
+    async def run_forever(self) -> None:
+        while True:
+            self.context.work_available.clear()
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("worker pass failed; retrying")
+                handled = 0
+            if not handled:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.context.work_available.wait(), IDLE_WAIT)
 
 
 async def run_worker(context: NodeContext) -> None:
-    while True:
-        try:
-            handled = await run_once(context)
-        except Exception:
-            log.exception("worker pass failed; retrying")
-            handled = 0
-        if not handled:
-            await asyncio.sleep(IDLE_SLEEP)
+    await Worker(context).run_forever()
 
 
 async def run_standalone_worker(settings: Settings) -> None:
-    from node.app import make_http_client
-    from node.db import make_engine, make_sessionmaker
-    from node.urls import Urls
-
-    engine = make_engine(settings.database_url)
-    http = make_http_client(settings)
-    context = NodeContext(
-        settings, Urls(settings.base_url), engine, make_sessionmaker(engine), http
-    )
-    try:
+    async with node_context(settings) as context:
         await run_worker(context)
-    finally:
-        await http.aclose()
-        await engine.dispose()

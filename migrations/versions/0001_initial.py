@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("payload", JSON, nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("locked_until", TS, nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("received_at", TS, nullable=False),
         sa.Column("processed_at", TS, nullable=True),
@@ -114,7 +115,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("object_uri", URL, nullable=True, index=True),
         sa.Column("public", sa.Boolean(), nullable=False),
-        sa.Column("payload", JSON, nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.Index("ix_outbound_actor_public", "local_actor_id", "public", "id"),
     )

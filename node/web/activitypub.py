@@ -7,11 +7,11 @@ the public HTML page for browsers, with ``Vary: Accept``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,8 +23,6 @@ from node.models import Follower, Following, LocalActor, OutboundActivity, Remot
 from node.web.context import ctx
 from node.web.public import render_home
 from node.web.responses import as2_response, json_error, wants_activity_json
-
-PageQuery = Callable[[AsyncSession, LocalActor], Awaitable[tuple[Select[Any], Select[Any]]]]
 
 
 async def _named_group(request: Request) -> LocalActor | None:
@@ -82,14 +80,17 @@ def _following_query(actor: LocalActor) -> Select[Any]:
 
 def _outbox_query(actor: LocalActor) -> Select[Any]:
     return (
-        select(OutboundActivity.payload)
+        select(OutboundActivity.body)
         .where(OutboundActivity.local_actor_id == actor.id, OutboundActivity.public.is_(True))
         .order_by(OutboundActivity.id.desc())
     )
 
 
 async def _collection(
-    request: Request, collection_id: str, query: Select[Any], actor: LocalActor
+    request: Request,
+    collection_id: str,
+    query: Select[Any],
+    transform: Callable[[Any], Any] | None,
 ) -> Response:
     try:
         page = _page_number(request)
@@ -103,26 +104,31 @@ async def _collection(
         if page is None:
             return as2_response(ordered_collection(collection_id, total), vary=False)
         rows = await session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
-        items = [_strip_context(item) for item in rows.all()]
+        items = [transform(item) for item in rows.all()] if transform else list(rows.all())
     return as2_response(
         ordered_collection_page(collection_id, page, items, total), vary=False, max_age=30
     )
 
 
-def _strip_context(item: Any) -> Any:
-    if isinstance(item, dict) and "@context" in item:
-        return {key: value for key, value in item.items() if key != "@context"}
-    return item
+def _embedded_activity(body: str) -> dict[str, Any]:
+    """A stored activity body, without the ``@context`` its page already carries."""
+    doc: dict[str, Any] = json.loads(body)
+    doc.pop("@context", None)
+    return doc
 
 
-def _collection_route(kind: str, make_query: Callable[[LocalActor], Select[Any]]) -> Any:
+def _collection_route(
+    kind: str,
+    make_query: Callable[[LocalActor], Select[Any]],
+    transform: Callable[[Any], Any] | None = None,
+) -> Any:
     async def endpoint(request: Request) -> Response:
         actor = await _named_group(request)
         if actor is None:
             return json_error(404, "no such actor")
         urls = ctx(request).urls
         collection_id = getattr(urls, kind)(actor.username)
-        return await _collection(request, collection_id, make_query(actor), actor)
+        return await _collection(request, collection_id, make_query(actor), transform)
 
     endpoint.__name__ = kind
     return endpoint
@@ -135,11 +141,27 @@ async def instance_outbox(request: Request) -> Response:
     return as2_response(ordered_collection(collection_id, 0), vary=False)
 
 
+async def activity(request: Request) -> Response:
+    """Every activity id we mint dereferences to the activity itself."""
+    uri = ctx(request).urls.activity(request.path_params["token"])
+    async with ctx(request).sessions() as session:
+        body = await session.scalar(
+            select(OutboundActivity.body).where(OutboundActivity.uri == uri)
+        )
+    if body is None:
+        return json_error(404, "no such activity")
+    return as2_response(json.loads(body), vary=False, max_age=300)
+
+
 routes = [
+    Route("/activities/{token:str}", activity),
     Route("/actor", instance),
     Route("/actor/outbox", instance_outbox),
     Route("/actors/{username:str}", group),
-    Route("/actors/{username:str}/outbox", _collection_route("outbox", _outbox_query)),
+    Route(
+        "/actors/{username:str}/outbox",
+        _collection_route("outbox", _outbox_query, _embedded_activity),
+    ),
     Route("/actors/{username:str}/followers", _collection_route("followers", _followers_query)),
     Route("/actors/{username:str}/following", _collection_route("following", _following_query)),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from node.identity import group_actor
@@ -108,7 +110,9 @@ async def test_outbox_lists_public_activities_newest_first(node: Node) -> None:
                     local_actor_id=local.id,
                     type="Create",
                     public=i != 1,
-                    payload={"@context": "https://www.w3.org/ns/activitystreams", "id": uri},
+                    body=json.dumps(
+                        {"@context": "https://www.w3.org/ns/activitystreams", "id": uri}
+                    ),
                 )
             )
         await session.commit()

@@ -1,0 +1,93 @@
+"""Inbox verification and dispatch: the wire half of receiving an activity.
+
+``verify_inbox_post`` turns a raw POST into a ``VerifiedActivity`` or raises a
+``FederationError`` whose status and public message go straight back to the
+sender. What an activity *means* is the application's business: it registers
+handlers on an ``ActivityRouter`` (``@router.on("Follow")``).
+
+The order matters: a cheap refusal of unsigned or malformed requests first
+(no network), then the signature (which may fetch the signer's key), then the
+binding of the signer to the activity's ``actor`` and the origin rules, all
+before any side effect (Fedify's CVE-2025-54888 routed before binding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from federation.as2 import Activity, check_activity_origin, parse_activity
+from federation.errors import ForbiddenError, SignatureError, TooLargeError
+from federation.hosts import url_authority
+from federation.httpsig import KeyLookup, SignedRequest, VerifiedSignature, verify_request
+from federation.jsonlimits import loads_limited
+
+MAX_INBOX_BODY = 1_048_576
+
+C = TypeVar("C")
+Handler = Callable[[Activity, C], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class VerifiedActivity:
+    activity: Activity
+    signer: VerifiedSignature
+
+
+async def verify_inbox_post(
+    req: SignedRequest,
+    *,
+    key_lookup: KeyLookup,
+    now: datetime,
+    is_blocked: Callable[[str], Awaitable[bool]] | None = None,
+) -> VerifiedActivity:
+    """Check everything about an inbox POST that does not depend on the application.
+
+    ``is_blocked(host)`` lets the application refuse a server (403) before any
+    key is fetched from it.
+    """
+    if "signature" not in req.fields and "signature-input" not in req.fields:
+        raise SignatureError("request is not signed")
+    if len(req.body) > MAX_INBOX_BODY:
+        raise TooLargeError(f"body of {len(req.body)} bytes exceeds {MAX_INBOX_BODY}")
+    doc: Any = loads_limited(req.body)
+    activity = parse_activity(doc)
+    if is_blocked is not None and await is_blocked(url_authority(activity.actor)):
+        raise ForbiddenError(f"{activity.actor} is on a blocked server", public_message="blocked")
+    signer = await verify_request(req, key_lookup=key_lookup, now=now, max_body=MAX_INBOX_BODY)
+    if signer.owner != activity.actor:
+        raise SignatureError(
+            f"activity actor {activity.actor} is not the signer {signer.owner}",
+            public_message="the activity's actor is not the owner of the signing key",
+        )
+    check_activity_origin(activity)
+    return VerifiedActivity(activity=activity, signer=signer)
+
+
+class ActivityRouter(Generic[C]):
+    """Maps activity types to handlers; unknown types are ignored by the caller."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler[C]] = {}
+
+    def on(self, activity_type: str) -> Callable[[Handler[C]], Handler[C]]:
+        def register(handler: Handler[C]) -> Handler[C]:
+            if activity_type in self._handlers:
+                raise ValueError(f"a handler for {activity_type} is already registered")
+            self._handlers[activity_type] = handler
+            return handler
+
+        return register
+
+    def handles(self, activity_type: str) -> bool:
+        return activity_type in self._handlers
+
+    async def dispatch(self, activity: Activity, context: C) -> bool:
+        """Run the handler for ``activity``; False when there is none."""
+        handler = self._handlers.get(activity.type)
+        if handler is None:
+            return False
+        await handler(activity, context)
+        return True

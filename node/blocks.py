@@ -1,0 +1,90 @@
+"""Blocked servers: refused at the inbox, never fetched from, never delivered to.
+
+A block covers the domain and its subdomains, as in Mastodon. The list is
+small and read on every inbox POST, so each process keeps it in memory and
+reloads it every few seconds (other processes may change it).
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from federation.hosts import normalize_host
+from node.models import (
+    Delivery,
+    DomainBlock,
+    Follower,
+    Following,
+    RemoteActor,
+)
+
+RELOAD_SECONDS = 5.0
+
+
+def normalize_domain(value: str) -> str:
+    """A domain as blocks store it: lower-case, IDNA, port kept (``host:port``)."""
+    value = value.strip()
+    if "://" in value:
+        value = value.split("://", 1)[1]
+    value = value.split("/", 1)[0]
+    host, sep, port = value.rpartition(":")
+    if sep and port.isdigit() and not host.endswith("]"):
+        return f"{normalize_host(host)}:{port}"
+    return normalize_host(value)
+
+
+def _covers(block: str, domain: str) -> bool:
+    return domain == block or domain.endswith("." + block)
+
+
+class BlockList:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._domains: frozenset[str] = frozenset()
+        self._loaded_at = float("-inf")
+
+    async def _load(self) -> frozenset[str]:
+        if time.monotonic() - self._loaded_at > RELOAD_SECONDS:
+            async with self._sessions() as session:
+                rows = await session.scalars(select(DomainBlock.domain))
+                self._domains = frozenset(rows.all())
+            self._loaded_at = time.monotonic()
+        return self._domains
+
+    def invalidate(self) -> None:
+        self._loaded_at = float("-inf")
+
+    async def is_blocked(self, domain: str) -> bool:
+        domain = normalize_domain(domain)
+        return any(_covers(block, domain) for block in await self._load())
+
+
+async def block_domain(session: AsyncSession, domain: str, reason: str = "") -> str:
+    """Block ``domain``: drop its followers and follows and its pending deliveries."""
+    domain = normalize_domain(domain)
+    if not domain or ("." not in domain and ":" not in domain and domain != "localhost"):
+        raise ValueError(f"{domain!r} does not look like a domain")
+    if await session.get(DomainBlock, domain) is None:
+        session.add(DomainBlock(domain=domain, reason=reason))
+    actor_ids = select(RemoteActor.id).where(
+        (RemoteActor.domain == domain) | RemoteActor.domain.endswith("." + domain)
+    )
+    await session.execute(delete(Follower).where(Follower.remote_actor_id.in_(actor_ids)))
+    await session.execute(delete(Following).where(Following.remote_actor_id.in_(actor_ids)))
+    await session.execute(
+        delete(Delivery).where(
+            Delivery.state == "pending",
+            (Delivery.domain == domain) | Delivery.domain.endswith("." + domain),
+        )
+    )
+    return domain
+
+
+async def unblock_domain(session: AsyncSession, domain: str) -> bool:
+    result = await session.execute(
+        delete(DomainBlock).where(DomainBlock.domain == normalize_domain(domain))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,170 @@
+"""``tocsin follow``, ``unfollow``, ``followers``, ``following``, ``block``, ``unblock``.
+
+These queue activities; the running node's worker (or ``tocsin worker``)
+delivers them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlalchemy import select
+
+from federation.errors import FederationError
+from node.blocks import block_domain, unblock_domain
+from node.config import Settings
+from node.follows import (
+    FollowError,
+    approve_follower,
+    follow,
+    reject_follower,
+    resolve_target,
+    unfollow,
+)
+from node.identity import group_actor
+from node.models import DomainBlock, Follower, Following, RemoteActor
+from node.runtime import node_context
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    cmd = sub.add_parser("follow", help="follow a remote node or account (@name@host or URL)")
+    cmd.add_argument("target")
+    cmd = sub.add_parser("unfollow", help="stop following a remote actor (sends Undo)")
+    cmd.add_argument("target")
+    cmd = sub.add_parser("followers", help="list followers, or approve/reject/remove one")
+    cmd.add_argument(
+        "action", nargs="?", choices=["list", "approve", "reject", "remove"], default="list"
+    )
+    cmd.add_argument("actor", nargs="?", help="the follower's actor URL")
+    sub.add_parser("following", help="list the actors this node follows, with their state")
+    cmd = sub.add_parser("block", help="block a server: drop its follows, refuse its requests")
+    cmd.add_argument("domain")
+    cmd.add_argument("--reason", default="")
+    cmd = sub.add_parser("unblock", help="lift a server block")
+    cmd.add_argument("domain")
+    sub.add_parser("blocks", help="list blocked servers")
+
+
+def _fail(problem: str | Exception) -> int:
+    message = problem.public_message if isinstance(problem, FederationError) else str(problem)
+    print(f"tocsin: {message}", file=sys.stderr)
+    return 2
+
+
+async def cmd_follow(args: argparse.Namespace, settings: Settings) -> int:
+    async with node_context(settings) as node:
+        try:
+            remote = await resolve_target(node, args.target)
+            async with node.sessions() as session, session.begin():
+                await follow(node, session, remote)
+        except (FollowError, FederationError) as exc:
+            return _fail(
+                getattr(exc, "public_message", str(exc))
+                if isinstance(exc, FederationError)
+                else str(exc)
+            )
+    print(f"Follow request sent to {remote.uri} (pending until it accepts).")
+    return 0
+
+
+async def cmd_unfollow(args: argparse.Namespace, settings: Settings) -> int:
+    async with node_context(settings) as node:
+        try:
+            uri = args.target
+            if not uri.startswith(("https://", "http://")):
+                uri = (await resolve_target(node, args.target)).uri
+            async with node.sessions() as session, session.begin():
+                remote = await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
+                if remote is None:
+                    return _fail(f"not following {args.target}")
+                await unfollow(node, session, remote)
+        except (FollowError, FederationError) as exc:
+            return _fail(exc)
+    print(f"Unfollowed {uri}.")
+    return 0
+
+
+async def cmd_followers(args: argparse.Namespace, settings: Settings) -> int:
+    async with node_context(settings) as node:
+        if args.action != "list":
+            if not args.actor:
+                return _fail(f"followers {args.action} needs the follower's actor URL")
+            action = approve_follower if args.action == "approve" else reject_follower
+            try:
+                async with node.sessions() as session, session.begin():
+                    await action(node, session, args.actor)
+            except FollowError as exc:
+                return _fail(exc)
+            print(f"{args.action.capitalize()}d {args.actor}.")
+            return 0
+        async with node.sessions() as session:
+            local = await group_actor(session)
+            rows = await session.execute(
+                select(RemoteActor.uri, Follower.state)
+                .join(Follower, Follower.remote_actor_id == RemoteActor.id)
+                .where(Follower.local_actor_id == local.id)
+                .order_by(Follower.id)
+            )
+            _print_rows(rows.all(), "no followers yet")
+    return 0
+
+
+async def cmd_following(args: argparse.Namespace, settings: Settings) -> int:
+    async with node_context(settings) as node, node.sessions() as session:
+        local = await group_actor(session)
+        rows = await session.execute(
+            select(RemoteActor.uri, Following.state)
+            .join(Following, Following.remote_actor_id == RemoteActor.id)
+            .where(Following.local_actor_id == local.id)
+            .order_by(Following.id)
+        )
+        _print_rows(rows.all(), "not following anyone yet")
+    return 0
+
+
+def _print_rows(rows: list, empty: str) -> None:  # type: ignore[type-arg]
+    if not rows:
+        print(f"({empty})")
+    for uri, state in rows:
+        print(f"{state:<9} {uri}")
+
+
+async def cmd_block(args: argparse.Namespace, settings: Settings) -> int:
+    async with node_context(settings) as node:
+        try:
+            async with node.sessions() as session, session.begin():
+                domain = await block_domain(session, args.domain, args.reason)
+        except ValueError as exc:
+            return _fail(exc)
+    print(f"Blocked {domain}.")
+    return 0
+
+
+async def cmd_unblock(args: argparse.Namespace, settings: Settings) -> int:
+    async with node_context(settings) as node, node.sessions() as session, session.begin():
+        if not await unblock_domain(session, args.domain):
+            return _fail(f"{args.domain} is not blocked")
+    print(f"Unblocked {args.domain}.")
+    return 0
+
+
+async def cmd_blocks(args: argparse.Namespace, settings: Settings) -> int:
+    async with node_context(settings) as node, node.sessions() as session:
+        rows = (await session.scalars(select(DomainBlock).order_by(DomainBlock.domain))).all()
+    if not rows:
+        print("(no blocked servers)")
+    for row in rows:
+        print(f"{row.domain}  {row.reason}".rstrip())
+    return 0
+
+
+COMMANDS = {
+    "follow": cmd_follow,
+    "unfollow": cmd_unfollow,
+    "followers": cmd_followers,
+    "following": cmd_following,
+    "block": cmd_block,
+    "unblock": cmd_unblock,
+    "blocks": cmd_blocks,
+}

@@ -1,0 +1,282 @@
+"""Following, both ways.
+
+Incoming: a remote actor follows our Group. Accepted at once unless the node
+approves followers by hand; the Accept embeds the Follow exactly as received
+(id, type, actor, object), which is what Mastodon matches on.
+
+Outgoing: our Group follows a remote actor. The follow stays pending until the
+followed actor itself Accepts it (never before: Pixelfed's CVE-2025-30741).
+Every Follow we send has a new id, a re-follow after Undo included.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.as2 import Activity
+from node.identity import group_actor
+from node.models import Follower, Following, LocalActor, RemoteActor, utcnow
+from node.outbox import enqueue, new_activity_id
+from node.web.context import NodeContext
+
+log = logging.getLogger(__name__)
+
+
+class FollowError(ValueError):
+    """A follow operation cannot be done; the message says why."""
+
+
+def follow_as_received(activity: Activity) -> dict[str, Any]:
+    return {
+        "id": activity.id,
+        "type": "Follow",
+        "actor": activity.actor,
+        "object": activity.object_id,
+    }
+
+
+async def _remote(session: AsyncSession, uri: str) -> RemoteActor | None:
+    return await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
+
+
+async def _answer(
+    node: NodeContext,
+    session: AsyncSession,
+    local: LocalActor,
+    remote: RemoteActor,
+    kind: str,
+    follow: dict[str, Any],
+) -> None:
+    """Queue an Accept or Reject of ``follow`` to the follower's own inbox."""
+    actor_id = node.urls.actor(local.username)
+    activity = {
+        "id": new_activity_id(node.urls),
+        "type": kind,
+        "actor": actor_id,
+        "object": follow,
+        "to": [remote.uri],
+    }
+    await enqueue(
+        session,
+        local,
+        activity,
+        recipients=[remote],
+        shared_inboxes=False,
+        own_host=node.settings.host,
+    )
+
+
+# -- incoming ---------------------------------------------------------------------------
+
+
+async def receive_follow(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
+    local = await group_actor(session)
+    if activity.object_id != node.urls.actor(local.username):
+        log.info("ignoring Follow %s of %s: not an actor of ours", activity.id, activity.object_id)
+        return
+    remote = await _remote(session, activity.actor)
+    if remote is None:
+        await node.directory.actor(activity.actor)
+        remote = await _remote(session, activity.actor)
+        assert remote is not None
+    follow = follow_as_received(activity)
+    row = await session.scalar(
+        select(Follower).where(
+            Follower.local_actor_id == local.id, Follower.remote_actor_id == remote.id
+        )
+    )
+    if row is None:
+        state = "pending" if local.manually_approves_followers else "accepted"
+        row = Follower(
+            local_actor_id=local.id,
+            remote_actor_id=remote.id,
+            follow_uri=activity.id,
+            follow_activity=follow,
+            state=state,
+            accepted_at=utcnow() if state == "accepted" else None,
+        )
+        session.add(row)
+    else:  # a repeated Follow: remember the newest, and answer it again if accepted
+        row.follow_uri, row.follow_activity = activity.id, follow
+    if row.state == "accepted":
+        await _answer(node, session, local, remote, "Accept", follow)
+
+
+async def receive_undo_follow(node: NodeContext, session: AsyncSession, activity: Activity) -> bool:
+    """Remove the follower an Undo{Follow} names; False when it names none."""
+    ref = activity.follow_ref()
+    local = await group_actor(session)
+    remote = await _remote(session, activity.actor)
+    if ref is None or remote is None:
+        return False
+    row = await session.scalar(
+        select(Follower).where(
+            Follower.local_actor_id == local.id, Follower.remote_actor_id == remote.id
+        )
+    )
+    if row is None:
+        return False
+    same_id = ref.id is not None and ref.id == row.follow_uri
+    same_pair = ref.object == node.urls.actor(local.username) and ref.actor in (None, remote.uri)
+    if not (same_id or same_pair):
+        return False
+    await session.delete(row)
+    return True
+
+
+async def _following_answered(
+    node: NodeContext, session: AsyncSession, activity: Activity
+) -> Following | None:
+    """The Follow of ours an Accept or Reject answers, if it was sent to its signer."""
+    ref = activity.follow_ref()
+    if ref is None:
+        return None
+    local = await group_actor(session)
+    query = (
+        select(Following)
+        .join(RemoteActor, RemoteActor.id == Following.remote_actor_id)
+        .where(Following.local_actor_id == local.id, RemoteActor.uri == activity.actor)
+    )
+    if ref.id is not None and ref.id.startswith(node.urls.base + "/"):
+        query = query.where(Following.follow_uri == ref.id)
+    elif ref.actor != node.urls.actor(local.username):
+        return None
+    return await session.scalar(query)
+
+
+async def receive_accept(node: NodeContext, session: AsyncSession, activity: Activity) -> bool:
+    row = await _following_answered(node, session, activity)
+    if row is None:
+        log.info(
+            "ignoring Accept %s: it answers no Follow we sent to %s", activity.id, activity.actor
+        )
+        return False
+    if row.state != "accepted":
+        row.state, row.accepted_at = "accepted", utcnow()
+    return True
+
+
+async def receive_reject(node: NodeContext, session: AsyncSession, activity: Activity) -> bool:
+    row = await _following_answered(node, session, activity)
+    if row is None:
+        return False
+    await session.delete(row)
+    return True
+
+
+# -- decisions of the node's admins (CLI now, web UI later) --------------------------------
+
+
+async def _follower_row(
+    session: AsyncSession, actor_uri: str
+) -> tuple[LocalActor, RemoteActor, Follower]:
+    local = await group_actor(session)
+    remote = await _remote(session, actor_uri)
+    row = None
+    if remote is not None:
+        row = await session.scalar(
+            select(Follower).where(
+                Follower.local_actor_id == local.id, Follower.remote_actor_id == remote.id
+            )
+        )
+    if remote is None or row is None:
+        raise FollowError(f"{actor_uri} does not follow this node")
+    return local, remote, row
+
+
+async def approve_follower(node: NodeContext, session: AsyncSession, actor_uri: str) -> None:
+    local, remote, row = await _follower_row(session, actor_uri)
+    if row.state == "accepted":
+        raise FollowError(f"{actor_uri} is already a follower")
+    row.state, row.accepted_at = "accepted", utcnow()
+    await _answer(node, session, local, remote, "Accept", row.follow_activity)
+
+
+async def reject_follower(node: NodeContext, session: AsyncSession, actor_uri: str) -> None:
+    """Refuse a pending request, or remove an existing follower (both send Reject)."""
+    local, remote, row = await _follower_row(session, actor_uri)
+    await _answer(node, session, local, remote, "Reject", row.follow_activity)
+    await session.delete(row)
+
+
+# -- outgoing ---------------------------------------------------------------------------
+
+
+async def resolve_target(node: NodeContext, target: str) -> RemoteActor:
+    """An actor from a handle (``@name@host``) or an actor URL."""
+    if target.startswith(("https://", "http://")):
+        return await node.directory.fetch_actor(target)
+    return await node.directory.actor_by_handle(target)
+
+
+async def follow(node: NodeContext, session: AsyncSession, remote: RemoteActor) -> Following:
+    local = await group_actor(session)
+    actor_id = node.urls.actor(local.username)
+    if remote.uri == actor_id:
+        raise FollowError("a node cannot follow itself")
+    row = await session.scalar(
+        select(Following).where(
+            Following.local_actor_id == local.id, Following.remote_actor_id == remote.id
+        )
+    )
+    if row is not None and row.state == "accepted":
+        raise FollowError(f"already following {remote.uri}")
+    follow_id = new_activity_id(node.urls)
+    if row is None:
+        row = Following(
+            local_actor_id=local.id,
+            remote_actor_id=remote.id,
+            follow_uri=follow_id,
+            state="pending",
+        )
+        session.add(row)
+    else:  # still pending: ask again, under a new id
+        row.follow_uri = follow_id
+    activity = {
+        "id": follow_id,
+        "type": "Follow",
+        "actor": actor_id,
+        "object": remote.uri,
+        "to": [remote.uri],
+    }
+    await enqueue(
+        session,
+        local,
+        activity,
+        recipients=[remote],
+        shared_inboxes=False,
+        own_host=node.settings.host,
+    )
+    return row
+
+
+async def unfollow(node: NodeContext, session: AsyncSession, remote: RemoteActor) -> None:
+    local = await group_actor(session)
+    row = await session.scalar(
+        select(Following).where(
+            Following.local_actor_id == local.id, Following.remote_actor_id == remote.id
+        )
+    )
+    if row is None:
+        raise FollowError(f"not following {remote.uri}")
+    actor_id = node.urls.actor(local.username)
+    activity = {
+        "id": new_activity_id(node.urls),
+        "type": "Undo",
+        "actor": actor_id,
+        "object": {"id": row.follow_uri, "type": "Follow", "actor": actor_id, "object": remote.uri},
+        "to": [remote.uri],
+    }
+    await enqueue(
+        session,
+        local,
+        activity,
+        recipients=[remote],
+        shared_inboxes=False,
+        own_host=node.settings.host,
+    )
+    await session.delete(row)

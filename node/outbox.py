@@ -1,0 +1,92 @@
+"""Publishing: an outbound activity and its deliveries, written in the caller's
+transaction together with the change the activity describes.
+
+Nothing is sent here. The worker picks the delivery rows up; a crash between
+the change and the send loses nothing, because both are one commit.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.fanout import Recipient, delivery_inboxes
+from federation.hosts import url_authority
+from federation.retry import UNREACHABLE_RETRY_INTERVAL
+from node.ap.context import document
+from node.models import (
+    Delivery,
+    DomainBlock,
+    DomainHealth,
+    Follower,
+    LocalActor,
+    OutboundActivity,
+    RemoteActor,
+)
+from node.urls import Urls
+
+
+def new_activity_id(urls: Urls) -> str:
+    return urls.activity(uuid.uuid4().hex)
+
+
+def serialize(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+async def accepted_followers(session: AsyncSession, actor: LocalActor) -> list[RemoteActor]:
+    rows = await session.scalars(
+        select(RemoteActor)
+        .join(Follower, Follower.remote_actor_id == RemoteActor.id)
+        .where(Follower.local_actor_id == actor.id, Follower.state == "accepted")
+    )
+    return list(rows.all())
+
+
+async def enqueue(
+    session: AsyncSession,
+    actor: LocalActor,
+    activity: dict[str, Any],
+    *,
+    recipients: Iterable[Recipient],
+    shared_inboxes: bool = True,
+    public: bool = False,
+    object_uri: str | None = None,
+    own_host: str,
+) -> OutboundActivity:
+    """Store ``activity`` (given without ``@context``) and one delivery per target inbox.
+
+    Inboxes on blocked servers and on this node itself are skipped; a server
+    marked unreachable gets its delivery scheduled for the next probe instead
+    of now. The caller commits.
+    """
+    body = serialize(document(activity))
+    row = OutboundActivity(
+        uri=activity["id"],
+        local_actor_id=actor.id,
+        type=activity["type"],
+        object_uri=object_uri,
+        public=public,
+        body=body,
+    )
+    session.add(row)
+    await session.flush()
+    inboxes = delivery_inboxes(recipients, shared=shared_inboxes)
+    blocked = set((await session.scalars(select(DomainBlock.domain))).all())
+    now = datetime.now(UTC)
+    for inbox in inboxes:
+        domain = url_authority(inbox)
+        if domain == own_host or any(domain == b or domain.endswith("." + b) for b in blocked):
+            continue
+        health = await session.get(DomainHealth, domain)
+        due = now + UNREACHABLE_RETRY_INTERVAL if health and health.unreachable_since else now
+        session.add(
+            Delivery(activity_id=row.id, inbox_url=inbox, domain=domain, next_attempt_at=due)
+        )
+    return row

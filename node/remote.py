@@ -1,0 +1,187 @@
+"""Remote actors and their keys: fetched from their origin, cached, refreshed.
+
+``RemoteDirectory`` is also the inbox's ``KeyLookup``: it turns a signature's
+keyId into a public key, fetching the key's document (an actor, or a bare key
+document GoToSocial-style) through the safe fetcher, and refetches at most
+once per host every few minutes when a signature fails (key rotation).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from federation.as2 import Actor, parse_actor, parse_public_key
+from federation.errors import FederationError, ForbiddenError, SignatureError
+from federation.fetch import Fetcher
+from federation.hosts import url_authority
+from federation.httpsig import PublicKeyInfo
+from federation.keys import load_public_key
+from federation.webfinger import resolve_handle
+from node.blocks import BlockList
+from node.models import RemoteActor, RemoteKey
+
+log = logging.getLogger(__name__)
+
+REFRESH_COOLDOWN = 300.0  # seconds between forced key refetches per remote host
+ACTOR_MAX_AGE = timedelta(days=1)
+
+
+class RemoteDirectory:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        fetcher: Fetcher,
+        blocks: BlockList,
+        *,
+        scheme: str = "https",
+    ) -> None:
+        self._sessions = sessions
+        self._fetcher = fetcher
+        self._blocks = blocks
+        self._scheme = scheme
+        self._last_refresh: dict[str, float] = {}
+
+    # -- actors -------------------------------------------------------------------------
+
+    async def _fetch(self, url: str) -> dict[str, Any]:
+        if await self._blocks.is_blocked(url_authority(url)):
+            raise ForbiddenError(f"{url_authority(url)} is blocked", public_message="blocked")
+        return await self._fetcher.fetch_object(url)
+
+    async def fetch_actor(self, uri: str) -> RemoteActor:
+        """Fetch an actor from its origin and store it, replacing any cached copy."""
+        parsed = parse_actor(await self._fetch(uri))
+        if parsed.id != uri:
+            raise ForbiddenError("actor id does not match its URL")
+        return await self.store_actor(parsed)
+
+    async def actor(self, uri: str, *, max_age: timedelta = ACTOR_MAX_AGE) -> RemoteActor:
+        """The cached actor, fetched when unknown or older than ``max_age``."""
+        async with self._sessions() as session:
+            cached = await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
+        if cached is not None and datetime.now(UTC) - cached.fetched_at < max_age:
+            return cached
+        try:
+            return await self.fetch_actor(uri)
+        except FederationError:
+            if cached is None:
+                raise
+            log.info("could not refresh %s; using the cached copy", uri)
+            return cached
+
+    async def actor_by_handle(self, handle: str) -> RemoteActor:
+        """Resolve ``@name@host`` through WebFinger and fetch the actor it names."""
+        url = await resolve_handle(self._fetcher, handle, scheme=self._scheme)
+        return await self.fetch_actor(url)
+
+    async def store_actor(self, parsed: Actor, session: AsyncSession | None = None) -> RemoteActor:
+        """Insert or update the cached actor (and its key) from a parsed document.
+
+        With ``session`` the change joins the caller's transaction (and commit).
+        """
+        if session is not None:
+            return await _upsert_actor(session, parsed)
+        for _ in range(2):  # a concurrent insert of the same actor loses the race once
+            async with self._sessions() as own:
+                row = await _upsert_actor(own, parsed)
+                try:
+                    await own.commit()
+                except IntegrityError:
+                    await own.rollback()
+                    continue
+                return row
+        raise RuntimeError(f"could not store actor {parsed.id}")
+
+    async def forget_actor(self, uri: str, session: AsyncSession) -> bool:
+        """Remove a deleted actor: its follows both ways go with it (cascade)."""
+        result = await session.execute(delete(RemoteActor).where(RemoteActor.uri == uri))
+        await session.execute(delete(RemoteKey).where(RemoteKey.owner_uri == uri))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- keys (the inbox's KeyLookup) -----------------------------------------------------
+
+    async def __call__(self, key_id: str, *, refresh: bool) -> PublicKeyInfo:
+        if not refresh or not self._may_refresh(key_id):
+            async with self._sessions() as session:
+                cached = await session.get(RemoteKey, key_id)
+            if cached is not None:
+                return PublicKeyInfo(
+                    key_id, cached.owner_uri, load_public_key(cached.public_key_pem)
+                )
+            if refresh:
+                raise SignatureError("key refetch is rate-limited; try again later")
+        try:
+            return await self._fetch_key(key_id)
+        except SignatureError:
+            raise
+        except FederationError as exc:
+            log.info("could not fetch key %s: %s", key_id, exc)
+            raise SignatureError(
+                f"could not fetch key {key_id}: {exc}",
+                public_message="could not fetch the signing key",
+            ) from exc
+
+    def _may_refresh(self, key_id: str) -> bool:
+        host = url_authority(key_id)
+        now = time.monotonic()
+        if now - self._last_refresh.get(host, float("-inf")) < REFRESH_COOLDOWN:
+            return False
+        self._last_refresh[host] = now
+        return True
+
+    async def _fetch_key(self, key_id: str) -> PublicKeyInfo:
+        document_url = key_id.split("#", 1)[0]
+        doc = await self._fetch(document_url)
+        key = parse_public_key(doc, key_id)
+        if doc.get("id") == key.owner:
+            owner = parse_actor(doc)
+        else:  # a separate key document: the owner must list this key as its own
+            owner = parse_actor(await self._fetch(key.owner))
+            if owner.public_key_id != key_id:
+                raise SignatureError("the key's owner does not list this key")
+        stored = await self.store_actor(owner)
+        async with self._sessions() as session:
+            await _store_key(session, key_id, stored.uri, key.pem)
+            await session.commit()
+        return PublicKeyInfo(key_id, stored.uri, load_public_key(key.pem))
+
+
+async def _upsert_actor(session: AsyncSession, parsed: Actor) -> RemoteActor:
+    row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == parsed.id))
+    if row is None:
+        row = RemoteActor(uri=parsed.id)
+        session.add(row)
+    _fill(row, parsed)
+    if parsed.public_key_id and parsed.public_key_pem:
+        await _store_key(session, parsed.public_key_id, parsed.id, parsed.public_key_pem)
+    await session.flush()
+    return row
+
+
+def _fill(row: RemoteActor, parsed: Actor) -> None:
+    row.domain = url_authority(parsed.id)
+    row.type = parsed.type
+    row.preferred_username = parsed.preferred_username
+    row.name = (parsed.name or "")[:500]
+    row.summary = parsed.summary or ""
+    row.url = parsed.url
+    row.inbox = parsed.inbox
+    row.shared_inbox = parsed.shared_inbox
+    row.raw = parsed.raw
+    row.fetched_at = datetime.now(UTC)
+
+
+async def _store_key(session: AsyncSession, key_id: str, owner: str, pem: str) -> None:
+    load_public_key(pem)  # refuse to cache a key we cannot use
+    row = await session.get(RemoteKey, key_id)
+    if row is None:
+        session.add(RemoteKey(key_id=key_id, owner_uri=owner, public_key_pem=pem))
+    else:
+        row.owner_uri, row.public_key_pem, row.fetched_at = owner, pem, datetime.now(UTC)

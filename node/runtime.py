@@ -1,0 +1,48 @@
+"""Building and closing a ``NodeContext``: the same for the web app and the worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from federation.fetch import Fetcher
+from federation.httpsig import HttpSignatureAuth
+from federation.keys import load_private_key
+from federation.netguard import make_client
+from node import __version__
+from node.blocks import BlockList
+from node.config import Settings
+from node.db import make_engine, make_sessionmaker
+from node.identity import instance_actor
+from node.remote import RemoteDirectory
+from node.urls import Urls
+from node.web.context import NodeContext
+
+
+@asynccontextmanager
+async def node_context(settings: Settings) -> AsyncIterator[NodeContext]:
+    urls = Urls(settings.base_url)
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    async with sessions() as session:
+        signer = await instance_actor(session)
+    fetch_auth = HttpSignatureAuth(
+        urls.key_id(urls.instance_actor), load_private_key(signer.private_key_pem)
+    )
+    http = make_client(
+        allow_private=settings.allow_private_addresses,
+        user_agent=f"Tocsin/{__version__} (+{settings.base_url}/)",
+    )
+    blocks = BlockList(sessions)
+    directory = RemoteDirectory(
+        sessions,
+        Fetcher(http, auth=fetch_auth),
+        blocks,
+        scheme="http" if settings.base_url.startswith("http://") else "https",
+    )
+    context = NodeContext(settings, urls, engine, sessions, http, blocks, directory)
+    try:
+        yield context
+    finally:
+        await http.aclose()
+        await engine.dispose()

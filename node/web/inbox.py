@@ -1,0 +1,125 @@
+"""The inboxes: verify, record (deduplicated by activity id), answer 202, process.
+
+Nothing is processed unverified, and nothing accepted is lost: the activity
+is committed before the 202, then processed right away in the background and,
+should this process die first, by the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from federation.as2 import id_of
+from federation.errors import FederationError, MalformedError, SignatureError
+from federation.hosts import url_authority
+from federation.httpsig import SignedRequest
+from federation.inbox import MAX_INBOX_BODY, verify_inbox_post
+from federation.jsonlimits import loads_limited
+from node import handlers  # noqa: F401 - installs the activity handlers
+from node.delivery_store import mark_host_reachable
+from node.identity import group_actor
+from node.inbound import InboundProcessor, record
+from node.web.context import ctx
+from node.web.responses import json_error
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_INBOX_BODY:
+        raise _BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_INBOX_BODY:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _is_self_delete(body: bytes) -> bool:
+    """A Delete of an actor by itself: once the actor is gone its key cannot be
+    fetched, so Mastodon answers 202 and ignores it rather than 401."""
+    try:
+        doc = loads_limited(body)
+    except MalformedError:
+        return False
+    return (
+        isinstance(doc, dict)
+        and doc.get("type") == "Delete"
+        and id_of(doc.get("object")) is not None
+        and id_of(doc.get("object")) == id_of(doc.get("actor"))
+    )
+
+
+async def receive(request: Request) -> Response:
+    context = ctx(request)
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type not in ACCEPTED_TYPES:
+        return json_error(415, "send activities as application/activity+json")
+    try:
+        body = await _read_body(request)
+    except _BodyTooLarge:
+        return json_error(413, f"activities larger than {MAX_INBOX_BODY} bytes are refused")
+    except ClientDisconnect:
+        return Response(status_code=400)
+    signed = SignedRequest(
+        method=request.method,
+        path=request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
+        query=request.scope.get("query_string", b"").decode("latin-1"),
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+        body=body,
+        scheme="https" if context.settings.https else "http",
+    )
+    try:
+        verified = await verify_inbox_post(
+            signed,
+            key_lookup=context.directory,
+            now=datetime.now(UTC),
+            is_blocked=context.blocks.is_blocked,
+        )
+    except SignatureError as exc:
+        if _is_self_delete(body):
+            return Response(status_code=202)
+        log.info("inbox refused a request: %s", exc)
+        return json_error(401, exc.public_message)
+    except FederationError as exc:
+        log.info("inbox refused a request: %s", exc)
+        return json_error(exc.status_code, exc.public_message)
+    async with context.sessions() as session, session.begin():
+        row_id = await record(session, verified)
+        await mark_host_reachable(
+            session, url_authority(verified.activity.actor), datetime.now(UTC)
+        )
+    if row_id is None:  # a replay: already recorded, no second effect
+        return Response(status_code=202)
+    processor = InboundProcessor(context)
+    return Response(status_code=202, background=BackgroundTask(processor.process_now, row_id))
+
+
+async def actor_inbox(request: Request) -> Response:
+    async with ctx(request).sessions() as session:
+        actor = await group_actor(session)
+    if actor.username != request.path_params["username"]:
+        return json_error(404, "no such actor")
+    return await receive(request)
+
+
+routes = [
+    Route("/inbox", receive, methods=["POST"]),
+    Route("/actor/inbox", receive, methods=["POST"]),
+    Route("/actors/{username:str}/inbox", actor_inbox, methods=["POST"]),
+]

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from node.worker import run_worker
+from tests.support.databases import empty_database
+from tests.support.fediverse import FakeServer, fake_server
+from tests.support.nodes import Node, free_port, http_node, make_settings
+
+NodeFactory = Callable[..., Awaitable[Node]]
+
+
+@pytest.fixture
+async def fediverse() -> AsyncIterator[FakeServer]:
+    async with fake_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def start_node(db_kind: str, tmp_path: Path) -> AsyncIterator[NodeFactory]:
+    """Start real nodes, each on its own loopback port with its own database."""
+    async with AsyncExitStack() as stack:
+
+        async def start(name: str = "network", *, worker: bool = True, **env: str) -> Node:
+            database_url = await stack.enter_async_context(empty_database(db_kind, tmp_path))
+            port = free_port()
+            settings = make_settings(
+                tmp_path, database_url, name=name, base_url=f"http://127.0.0.1:{port}", **env
+            )
+            background = [run_worker] if worker else []
+            return await stack.enter_async_context(http_node(settings, background=background))
+
+        yield start
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15) -> None:
+    """Wait until ``check()`` is true (federation is asynchronous)."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.05)
