@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.as2 import parse_activity
 from federation.errors import FederationError
 from federation.inbox import ActivityRouter, VerifiedActivity
+from node.db import dialect_insert
 from node.models import InboundActivity
 
 if TYPE_CHECKING:
@@ -55,10 +55,8 @@ async def record(session: AsyncSession, verified: VerifiedActivity) -> int | Non
         "attempts": 0,
         "received_at": datetime.now(UTC),
     }
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(InboundActivity)
+        dialect_insert(session)(InboundActivity)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["uri"])
         .returning(InboundActivity.id)

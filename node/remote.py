@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.as2 import Actor, parse_actor, parse_public_key
@@ -25,6 +24,7 @@ from federation.httpsig import PublicKeyInfo
 from federation.keys import load_public_key
 from federation.webfinger import resolve_handle
 from node.blocks import BlockList
+from node.db import dialect_insert
 from node.models import RemoteActor, RemoteKey
 
 log = logging.getLogger(__name__)
@@ -88,16 +88,8 @@ class RemoteDirectory:
         """
         if session is not None:
             return await _upsert_actor(session, parsed)
-        for _ in range(2):  # a concurrent insert of the same actor loses the race once
-            async with self._sessions() as own:
-                row = await _upsert_actor(own, parsed)
-                try:
-                    await own.commit()
-                except IntegrityError:
-                    await own.rollback()
-                    continue
-                return row
-        raise RuntimeError(f"could not store actor {parsed.id}")
+        async with self._sessions() as own, own.begin():
+            return await _upsert_actor(own, parsed)
 
     async def forget_actor(self, uri: str, session: AsyncSession) -> bool:
         """Remove a deleted actor: its follows both ways go with it (cascade)."""
@@ -154,34 +146,43 @@ class RemoteDirectory:
 
 
 async def _upsert_actor(session: AsyncSession, parsed: Actor) -> RemoteActor:
+    """Insert-or-update that is safe when two requests store the same actor at once."""
+    values = _columns(parsed)
+    await session.execute(
+        dialect_insert(session)(RemoteActor)
+        .values(uri=parsed.id, **values)
+        .on_conflict_do_nothing(index_elements=["uri"])
+    )
     row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == parsed.id))
-    if row is None:
-        row = RemoteActor(uri=parsed.id)
-        session.add(row)
-    _fill(row, parsed)
+    assert row is not None
+    for name, value in values.items():
+        setattr(row, name, value)
     if parsed.public_key_id and parsed.public_key_pem:
         await _store_key(session, parsed.public_key_id, parsed.id, parsed.public_key_pem)
     await session.flush()
     return row
 
 
-def _fill(row: RemoteActor, parsed: Actor) -> None:
-    row.domain = url_authority(parsed.id)
-    row.type = parsed.type
-    row.preferred_username = parsed.preferred_username
-    row.name = (parsed.name or "")[:500]
-    row.summary = parsed.summary or ""
-    row.url = parsed.url
-    row.inbox = parsed.inbox
-    row.shared_inbox = parsed.shared_inbox
-    row.raw = parsed.raw
-    row.fetched_at = datetime.now(UTC)
+def _columns(parsed: Actor) -> dict[str, Any]:
+    return {
+        "domain": url_authority(parsed.id),
+        "type": parsed.type,
+        "preferred_username": parsed.preferred_username,
+        "name": (parsed.name or "")[:500],
+        "summary": parsed.summary or "",
+        "url": parsed.url,
+        "inbox": parsed.inbox,
+        "shared_inbox": parsed.shared_inbox,
+        "raw": parsed.raw,
+        "fetched_at": datetime.now(UTC),
+    }
 
 
 async def _store_key(session: AsyncSession, key_id: str, owner: str, pem: str) -> None:
     load_public_key(pem)  # refuse to cache a key we cannot use
-    row = await session.get(RemoteKey, key_id)
-    if row is None:
-        session.add(RemoteKey(key_id=key_id, owner_uri=owner, public_key_pem=pem))
-    else:
-        row.owner_uri, row.public_key_pem, row.fetched_at = owner, pem, datetime.now(UTC)
+    values = {"owner_uri": owner, "public_key_pem": pem, "fetched_at": datetime.now(UTC)}
+    await session.execute(
+        dialect_insert(session)(RemoteKey)
+        .values(key_id=key_id, **values)
+        .on_conflict_do_update(index_elements=["key_id"], set_=values)
+    )
