@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from node.models import Base
+from node.schema import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations with `tocsin migrate`, which supplies the connection")

@@ -11,12 +11,12 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from node.db import downgrade, make_engine, migrate
-from node.models import Base
+from node.schema import metadata
 
 
 def _diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, Base.metadata))
+    return list(compare_metadata(context, metadata))
 
 
 def _tables(connection: Connection) -> set[str]:
@@ -30,7 +30,7 @@ async def test_migrations_create_exactly_the_models_schema(database_url: str) ->
         async with engine.connect() as conn:
             assert await conn.run_sync(_diff) == []
             tables = await conn.run_sync(_tables)
-        assert set(Base.metadata.tables) <= tables
+        assert set(metadata.tables) <= tables
         assert "alembic_version" in tables
     finally:
         await engine.dispose()
@@ -46,6 +46,6 @@ async def test_migrations_roll_back_to_empty_and_replay(database_url: str) -> No
         await migrate(engine)
         await migrate(engine)  # a second run is a no-op
         async with engine.connect() as conn:
-            assert set(Base.metadata.tables) <= await conn.run_sync(_tables)
+            assert set(metadata.tables) <= await conn.run_sync(_tables)
     finally:
         await engine.dispose()

@@ -1,0 +1,1 @@
+"""Events and callouts: the network's own, and those of the nodes it follows."""

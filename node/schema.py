@@ -1,0 +1,8 @@
+"""The whole schema's metadata: every model module, imported once."""
+
+from __future__ import annotations
+
+from node.content import models as _content  # noqa: F401 - registers the content tables
+from node.models import Base
+
+metadata = Base.metadata
