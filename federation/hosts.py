@@ -26,10 +26,14 @@ def url_authority(url: str) -> str:
     Default ports are dropped, so ``https://a.example:443/x`` and
     ``https://a.example/x`` share an authority.
     """
-    parts = urlsplit(url)
-    if not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
         return ""
-    host = normalize_host(parts.hostname)
+    if not hostname:
+        return ""
+    host = normalize_host(hostname)
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     try:
