@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from node.config import Settings
 from node.runtime import node_context
-from node.web import activitypub, inbox, public, wellknown
+from node.web import activitypub, inbox, objects, public, wellknown
 from node.web.context import NodeContext
 from node.web.public import templates
 from node.web.responses import json_error, wants_activity_json
@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, background: list[BackgroundTask] | None = 
             *wellknown.routes,
             *activitypub.routes,
             *inbox.routes,
+            *objects.routes,
             *public.routes,
             Mount("/static", StaticFiles(directory=static_dir), name="static"),
         ],

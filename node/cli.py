@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from node.cli_content import COMMANDS as CONTENT_COMMANDS
+from node.cli_content import add_commands as add_content_commands
 from node.cli_federation import COMMANDS as FEDERATION_COMMANDS
 from node.cli_federation import add_commands as add_federation_commands
 from node.config import ConfigError, Settings, load_settings
@@ -125,11 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     add_federation_commands(sub)
+    add_content_commands(sub)
     return parser
 
 
 COMMANDS: dict[str, Command] = {
     **FEDERATION_COMMANDS,
+    **CONTENT_COMMANDS,
     "run": cmd_run,
     "web": cmd_web,
     "worker": cmd_worker,
@@ -140,7 +144,7 @@ COMMANDS: dict[str, Command] = {
 
 def command_key(args: argparse.Namespace) -> str:
     parts = [args.command]
-    for attr in ("admin_command",):
+    for attr in ("admin_command", "event_command", "callout_command"):
         if getattr(args, attr, None):
             parts.append(getattr(args, attr))
     return " ".join(parts)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$")
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -34,6 +35,7 @@ class Settings:
     node_name: str
     secret_key: str
     allow_private_addresses: bool
+    timezone: str = "UTC"
 
     @property
     def host(self) -> str:
@@ -83,6 +85,17 @@ def _bool(name: str, value: str) -> bool:
     if word in FALSE_WORDS:
         return False
     raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _timezone(value: str) -> str:
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"TOCSIN_TIMEZONE must be an IANA time zone such as Europe/London, not {value!r}"
+        ) from exc
+    return value
 
 
 def _database_url(value: str, data_dir: Path) -> str:
@@ -139,4 +152,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         allow_private_addresses=_bool(
             "TOCSIN_ALLOW_PRIVATE_ADDRESSES", env.get("TOCSIN_ALLOW_PRIVATE_ADDRESSES", "")
         ),
+        timezone=_timezone(env.get("TOCSIN_TIMEZONE", "UTC") or "UTC"),
     )

@@ -50,14 +50,15 @@ class RemoteDirectory:
 
     # -- actors -------------------------------------------------------------------------
 
-    async def _fetch(self, url: str) -> dict[str, Any]:
+    async def fetch(self, url: str) -> dict[str, Any]:
+        """Fetch a remote object from its origin (never from a blocked server)."""
         if await self._blocks.is_blocked(url_authority(url)):
             raise ForbiddenError(f"{url_authority(url)} is blocked", public_message="blocked")
         return await self._fetcher.fetch_object(url)
 
     async def fetch_actor(self, uri: str) -> RemoteActor:
         """Fetch an actor from its origin and store it, replacing any cached copy."""
-        parsed = parse_actor(await self._fetch(uri))
+        parsed = parse_actor(await self.fetch(uri))
         if parsed.id != uri:
             raise ForbiddenError("actor id does not match its URL")
         return await self.store_actor(parsed)
@@ -130,12 +131,12 @@ class RemoteDirectory:
 
     async def _fetch_key(self, key_id: str) -> PublicKeyInfo:
         document_url = key_id.split("#", 1)[0]
-        doc = await self._fetch(document_url)
+        doc = await self.fetch(document_url)
         key = parse_public_key(doc, key_id)
         if doc.get("id") == key.owner:
             owner = parse_actor(doc)
         else:  # a separate key document: the owner must list this key as its own
-            owner = parse_actor(await self._fetch(key.owner))
+            owner = parse_actor(await self.fetch(key.owner))
             if owner.public_key_id != key_id:
                 raise SignatureError("the key's owner does not list this key")
         stored = await self.store_actor(owner)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 
 from federation.delivery import DeliveryWorker
 from node import handlers  # noqa: F401 - installs the activity handlers
 from node.config import Settings
+from node.content.callouts import publish_due_tallies
 from node.delivery_store import SqlDeliveryStore
 from node.inbound import InboundProcessor
 from node.runtime import node_context
@@ -32,7 +34,9 @@ class Worker:
 
     async def run_once(self) -> int:
         """One pass over due work; returns how many items it handled."""
-        return await self.inbound.run_once() + await self.deliveries.run_once()
+        handled = await self.inbound.run_once()
+        handled += await publish_due_tallies(self.context, datetime.now(UTC))
+        return handled + await self.deliveries.run_once()
 
     async def run_forever(self) -> None:
         while True:

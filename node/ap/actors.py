@@ -36,6 +36,7 @@ def group_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
             "followers": urls.followers(actor.username),
             "following": urls.following(actor.username),
             "endpoints": {"sharedInbox": urls.shared_inbox},
+            "upcomingEvents": f"{actor_id}/events",
             "publicKey": _public_key(urls, actor_id, actor),
             "manuallyApprovesFollowers": actor.manually_approves_followers,
             "discoverable": True,

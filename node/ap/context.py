@@ -1,7 +1,31 @@
 """The JSON-LD context of everything Tocsin publishes.
 
 Only the two well-known context URLs plus an inline term map: a processor
-never has to fetch anything else (Fedify and Misskey may refuse to).
+never has to fetch anything else (Fedify and Misskey may refuse to). Every
+property we publish beyond ActivityStreams is defined inline here, with the
+IRIs other servers already use for it: Mastodon's ``toot:`` and ``schema:``
+(``http://schema.org#``, as Mastodon and Mobilizon map it), FEP-8a8e's event
+terms, iCalendar's ``status`` and Mobilizon's ``category``.
+
+Callouts have no prior art, so their structured fields live in Tocsin's own
+namespace, ``tocsin:`` = ``https://w3id.org/tocsin#``. They sit on a
+``Question`` (a Mastodon poll) beside the text that carries the same facts for
+people:
+
+=================  =========================  =========================================
+term               IRI                        value
+=================  =========================  =========================================
+``urgency``        ``tocsin:urgency``         ``"urgent"``, ``"soon"`` or ``"ongoing"``
+``needed``         ``tocsin:needed``          plain text: what is needed
+``peopleNeeded``   ``tocsin:peopleNeeded``    xsd:integer: how many people (absent when
+                                              not counted)
+``calloutStatus``  ``tocsin:calloutStatus``   ``"open"``, ``"met"`` or ``"cancelled"``
+``contact``        ``tocsin:contact``         plain text: who to contact and how
+=================  =========================  =========================================
+
+A receiver recognises a Tocsin callout by a ``Question`` whose context defines
+``tocsin`` as that IRI and which carries ``urgency``
+(``node.ap.parse.is_tocsin_callout``).
 """
 
 from __future__ import annotations
@@ -10,15 +34,44 @@ from typing import Any
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
+FEP_8A8E = "https://w3id.org/fep/8a8e/"
+TOCSIN_NS = "https://w3id.org/tocsin#"
+ICAL_NS = "http://www.w3.org/2002/12/cal/ical#"
+_XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+_XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 
 TERMS: dict[str, Any] = {
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
     "toot": "http://joinmastodon.org/ns#",
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
+    "votersCount": "toot:votersCount",
+    "Hashtag": "as:Hashtag",
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
+    "category": "schema:category",
+    "address": "schema:address",
+    "PostalAddress": "schema:PostalAddress",
+    "streetAddress": "schema:streetAddress",
+    "postalCode": "schema:postalCode",
+    "addressLocality": "schema:addressLocality",
+    "addressRegion": "schema:addressRegion",
+    "addressCountry": "schema:addressCountry",
+    "VirtualLocation": "schema:VirtualLocation",
+    "fep8a8e": FEP_8A8E,
+    "timezone": "fep8a8e:timezone",
+    "eventStatus": {"@id": "fep8a8e:eventStatus", "@type": "@vocab"},
+    "joinMode": "fep8a8e:joinMode",
+    "organizers": "fep8a8e:organizers",
+    "displayEndTime": {"@id": "fep8a8e:displayEndTime", "@type": _XSD_BOOLEAN},
+    "ical": ICAL_NS,
+    "tocsin": TOCSIN_NS,
+    "urgency": "tocsin:urgency",
+    "needed": "tocsin:needed",
+    "peopleNeeded": {"@id": "tocsin:peopleNeeded", "@type": _XSD_INTEGER},
+    "calloutStatus": "tocsin:calloutStatus",
+    "contact": "tocsin:contact",
 }
 
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, TERMS]

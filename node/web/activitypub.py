@@ -141,20 +141,7 @@ async def instance_outbox(request: Request) -> Response:
     return as2_response(ordered_collection(collection_id, 0), vary=False)
 
 
-async def activity(request: Request) -> Response:
-    """Every activity id we mint dereferences to the activity itself."""
-    uri = ctx(request).urls.activity(request.path_params["token"])
-    async with ctx(request).sessions() as session:
-        body = await session.scalar(
-            select(OutboundActivity.body).where(OutboundActivity.uri == uri)
-        )
-    if body is None:
-        return json_error(404, "no such activity")
-    return as2_response(json.loads(body), vary=False, max_age=300)
-
-
 routes = [
-    Route("/activities/{token:str}", activity),
     Route("/actor", instance),
     Route("/actor/outbox", instance_outbox),
     Route("/actors/{username:str}", group),

@@ -1,0 +1,95 @@
+"""Our callouts as ActivityStreams ``Question`` objects: a poll Mastodon shows in full.
+
+A ``Question`` is native in Mastodon, so its ``content`` (everything a reader
+needs, from ``node.content.text``) and its two vote buttons reach every
+follower intact. Votes come back as ``Create{Note}`` whose ``name`` is the
+option's text; ``option_from_name`` maps that back to ``come`` or ``help``.
+
+Tallies are published per option as ``replies.totalItems``, the shape Mastodon
+reads. The same facts for software sit in the ``tocsin:`` namespace
+(``node.ap.context``). ``summary`` is deliberately absent: on a Question,
+Mastodon shows it as a content warning that hides the callout.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from node.ap.events import audience, hashtag_to_as, iso_utc, location_to_as
+from node.content.models import Callout
+from node.content.text import callout_content_html, zone_name
+from node.urls import Urls
+
+CALLOUT_OPTIONS: dict[str, str] = {"come": "I can come", "help": "I can help another way"}
+CALLOUT_TAG = "callout"
+_BY_NAME = {" ".join(text.casefold().split()): key for key, text in CALLOUT_OPTIONS.items()}
+
+
+def option_from_name(name: object) -> str | None:
+    """``"come"`` or ``"help"`` for a vote's ``name``; None for anything else."""
+    if not isinstance(name, str) or len(name) > 200:
+        return None
+    return _BY_NAME.get(" ".join(name.casefold().split()))
+
+
+def _option(key: str, total: int) -> dict[str, Any]:
+    return {
+        "type": "Note",
+        "name": CALLOUT_OPTIONS[key],
+        "replies": {"type": "Collection", "totalItems": total},
+    }
+
+
+def closed_at(callout: Callout, now: datetime) -> datetime | None:
+    """When the poll closed, or None while it is open.
+
+    Expired: its end. Met or cancelled before its end: the last update, so that
+    Mastodon (which takes ``closed`` over ``endTime``) stops taking votes now.
+    """
+    if callout.ends_at <= now:
+        return callout.ends_at
+    if callout.status != "open":
+        return min(callout.updated_at, now)
+    return None
+
+
+def callout_to_as(callout: Callout, urls: Urls, actor_id: str, *, now: datetime) -> dict[str, Any]:
+    """The ``Question`` for ``callout``, without ``@context``."""
+    doc: dict[str, Any] = {
+        "id": callout.uri,
+        "type": "Question",
+        "url": callout.url,
+        "name": callout.title,
+        "content": callout_content_html(callout, base=urls.base, now=now),
+        "mediaType": "text/html",
+        "oneOf": [_option("come", callout.come_count), _option("help", callout.help_count)],
+        "votersCount": callout.come_count + callout.help_count,
+        "startTime": iso_utc(callout.starts_at),
+        "endTime": iso_utc(callout.ends_at),
+        "timezone": zone_name(callout.timezone),
+        "attributedTo": actor_id,
+        "published": iso_utc(callout.published_at),
+        "updated": iso_utc(callout.updated_at),
+        "tag": [hashtag_to_as(urls, CALLOUT_TAG)],
+        "urgency": callout.urgency,
+        "needed": callout.needed,
+        "calloutStatus": callout.status,
+        "contact": callout.contact,
+        **audience(actor_id),
+    }
+    closed = closed_at(callout, now)
+    if closed is not None:
+        doc["closed"] = iso_utc(closed)
+    if callout.people_needed is not None:
+        doc["peopleNeeded"] = callout.people_needed
+    location = location_to_as(
+        callout.location_name,
+        callout.location_address,
+        callout.latitude,
+        callout.longitude,
+        callout.online_url,
+    )
+    if location is not None:
+        doc["location"] = location
+    return doc

@@ -1,0 +1,103 @@
+"""The federation's calendar: upcoming events and open callouts, this node's and
+those of the nodes it follows, in one time-ordered, indexed query each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, case, exists, func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.content.models import Callout, Event
+from node.identity import group_actor
+from node.models import RemoteActor
+
+URGENCY_RANK = {"urgent": 0, "soon": 1, "ongoing": 2}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who published an entry, for "from Hackney Renters" labels and links."""
+
+    name: str
+    handle: str
+    url: str
+    local: bool
+
+
+@dataclass(frozen=True)
+class Entry:
+    item: Event | Callout
+    origin: Origin
+    relayed_by: Origin | None = None
+
+
+def _has_tag(session: AsyncSession, tag: str) -> ColumnElement[bool]:
+    if session.get_bind().dialect.name == "postgresql":
+        return Event.tags.op("@>")(func.jsonb_build_array(tag))  # type: ignore[no-any-return]
+    each = func.json_each(Event.tags).table_valued("value")
+    return exists(select(literal_column("1")).select_from(each).where(each.c.value == tag))
+
+
+async def upcoming_events(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    limit: int = 200,
+    origin_domain: str | None = None,
+    tag: str | None = None,
+    local_only: bool = False,
+) -> list[Event]:
+    query = select(Event).where(Event.ends_at >= now)
+    if origin_domain:
+        query = query.where(Event.origin_domain == origin_domain)
+    if local_only:
+        query = query.where(Event.local.is_(True))
+    if tag:
+        query = query.where(_has_tag(session, tag.lower().lstrip("#")))
+    rows = await session.scalars(query.order_by(Event.starts_at, Event.id).limit(limit))
+    return list(rows.all())
+
+
+async def open_callouts(
+    session: AsyncSession, now: datetime, *, limit: int = 100, local_only: bool = False
+) -> list[Callout]:
+    """Not met, not cancelled, not expired; most urgent first, then soonest to end."""
+    rank = case(URGENCY_RANK, value=Callout.urgency, else_=3)
+    query = select(Callout).where(Callout.status == "open", Callout.ends_at > now)
+    if local_only:
+        query = query.where(Callout.local.is_(True))
+    rows = await session.scalars(query.order_by(rank, Callout.ends_at, Callout.id).limit(limit))
+    return list(rows.all())
+
+
+async def origins(session: AsyncSession, items: list[Event | Callout], host: str) -> list[Entry]:
+    """Attach to each item who published it (and who relayed it to us)."""
+    uris = {i.actor_uri for i in items} | {i.relayed_by for i in items if i.relayed_by}
+    actors = {
+        actor.uri: actor
+        for actor in (await session.scalars(select(RemoteActor).where(RemoteActor.uri.in_(uris))))
+    }
+    local = await group_actor(session)
+    here = Origin(local.display_name or local.username, f"@{local.username}@{host}", "/", True)
+
+    def origin_of(uri: str) -> Origin:
+        actor = actors.get(uri)
+        if actor is None:
+            return Origin(uri, uri, uri, False)
+        return Origin(
+            actor.name or actor.preferred_username,
+            f"@{actor.preferred_username}@{actor.domain}",
+            actor.url or actor.uri,
+            False,
+        )
+
+    return [
+        Entry(
+            item,
+            here if item.local else origin_of(item.actor_uri),
+            origin_of(item.relayed_by) if item.relayed_by else None,
+        )
+        for item in items
+    ]

@@ -1,0 +1,166 @@
+"""The network's own events: create, change, cancel, delete — each federated.
+
+Input arrives as an ``EventForm`` of strings (CLI flags, web form fields);
+``event_values`` validates all of it before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.hosts import url_authority
+from node.ap.context import document
+from node.ap.events import event_to_as, tombstone_to_as
+from node.content import validation as v
+from node.content.models import Event, Tombstone
+from node.content.publish import publish
+from node.identity import group_actor
+from node.sanitize import markdown_to_html
+from node.web.context import NodeContext
+
+
+@dataclass
+class EventForm:
+    title: str | None = None
+    description: str | None = None
+    start: str | None = None
+    end: str | None = None
+    timezone: str | None = None
+    all_day: bool | None = None
+    location: str | None = None
+    address: str | None = None
+    latitude: str | None = None
+    longitude: str | None = None
+    online_url: str | None = None
+    tags: list[str] | str | None = field(default=None)
+
+    def merged_into(self, base: EventForm) -> EventForm:
+        """``base`` with every field this form sets replaced."""
+        changes = {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
+        return EventForm(**{**asdict(base), **changes})
+
+
+def set_fields(form: Any) -> dict[str, Any]:
+    return {
+        f.name: getattr(form, f.name) for f in fields(form) if getattr(form, f.name) is not None
+    }
+
+
+def event_values(form: EventForm, default_timezone: str) -> dict[str, Any]:
+    """Validated column values, or ``ContentError`` naming the first bad field."""
+    title = v.text(form.title, "title", limit=v.MAX_TITLE, required=True)
+    tz_name = (form.timezone or default_timezone).strip()
+    tz = v.zone(tz_name)
+    if form.all_day:
+        starts_at, ends_at = v.all_day_span(form.start, form.end, tz)
+    else:
+        starts_at, ends_at = v.span(form.start, form.end, tz)
+    description = v.text(form.description, "description", limit=v.MAX_TEXT)
+    return {
+        "title": title,
+        "description_md": description,
+        "description_html": markdown_to_html(description) if description else "",
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "timezone": tz_name,
+        "all_day": bool(form.all_day),
+        "location_name": v.text(form.location, "location", limit=v.MAX_LINE),
+        "location_address": v.text(form.address, "address", limit=v.MAX_ADDRESS),
+        "latitude": v.coordinate(form.latitude, "latitude", 90),
+        "longitude": v.coordinate(form.longitude, "longitude", 180),
+        "online_url": v.web_url(form.online_url, "online_url"),
+        "tags": v.tags(form.tags),
+    }
+
+
+def form_of(event: Event) -> EventForm:
+    """The form that would recreate ``event`` (times in its own zone)."""
+    tz = v.zone(event.timezone)
+    start, end = event.starts_at.astimezone(tz), event.ends_at.astimezone(tz)
+    if event.all_day:  # stored as midnight after the last day
+        start_text, end_text = (
+            start.date().isoformat(),
+            (end.date() - timedelta(days=1)).isoformat(),
+        )
+    else:
+        start_text, end_text = start.strftime("%Y-%m-%d %H:%M"), end.strftime("%Y-%m-%d %H:%M")
+    return EventForm(
+        title=event.title,
+        description=event.description_md,
+        start=start_text,
+        end=end_text,
+        timezone=event.timezone,
+        all_day=event.all_day,
+        location=event.location_name,
+        address=event.location_address,
+        latitude=None if event.latitude is None else str(event.latitude),
+        longitude=None if event.longitude is None else str(event.longitude),
+        online_url=event.online_url or "",
+        tags=list(event.tags),
+    )
+
+
+async def _actor_id(node: NodeContext, session: AsyncSession) -> str:
+    return node.urls.actor((await group_actor(session)).username)
+
+
+async def create_event(node: NodeContext, session: AsyncSession, form: EventForm) -> Event:
+    values = event_values(form, node.settings.timezone)
+    actor_id = await _actor_id(node, session)
+    event = Event(
+        uri="",
+        url="",
+        local=True,
+        actor_uri=actor_id,
+        origin_domain=url_authority(node.urls.base),
+        status="scheduled",
+        summary_text="",
+        **values,
+    )
+    session.add(event)
+    await session.flush()
+    event.uri = event.url = f"{node.urls.base}/events/{event.id}"
+    await publish(node, session, "Create", event_to_as(event, node.urls, actor_id))
+    return event
+
+
+async def update_event(
+    node: NodeContext, session: AsyncSession, event: Event, changes: EventForm
+) -> Event:
+    values = event_values(changes.merged_into(form_of(event)), node.settings.timezone)
+    for name, value in values.items():
+        setattr(event, name, value)
+    return await _publish_update(node, session, event)
+
+
+async def cancel_event(node: NodeContext, session: AsyncSession, event: Event) -> Event:
+    if event.status == "cancelled":
+        raise v.ContentError("status", "this event is already cancelled")
+    event.status = "cancelled"
+    return await _publish_update(node, session, event)
+
+
+async def _publish_update(node: NodeContext, session: AsyncSession, event: Event) -> Event:
+    event.updated_at = datetime.now(UTC)
+    await session.flush()
+    actor_id = await _actor_id(node, session)
+    await publish(node, session, "Update", event_to_as(event, node.urls, actor_id))
+    return event
+
+
+async def delete_event(node: NodeContext, session: AsyncSession, event: Event) -> None:
+    """Delete for good: the id answers 410 from now on, and followers are told."""
+    now = datetime.now(UTC)
+    session.add(Tombstone(uri=event.uri, former_type="Event", deleted_at=now))
+    await session.delete(event)
+    await publish(node, session, "Delete", tombstone_to_as(event.uri, "Event", now))
+
+
+def event_document(event: Event, node: NodeContext, actor_id: str) -> dict[str, Any]:
+    return document(event_to_as(event, node.urls, actor_id))

@@ -1,0 +1,264 @@
+"""What remote events, callouts, notes, votes and relays mean for this node.
+
+Content is taken only from actors the node follows, with one exception:
+answers to our own callouts count from any signed fediverse account. An
+object is changed or deleted only by the actor that published it, and a
+relayed (Announced) object is always fetched from its origin, never taken
+from the relayer's copy.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.as2 import Activity, first_str, id_of
+from federation.errors import FederationError, MalformedError
+from federation.hosts import url_authority
+from node.ap.callouts import option_from_name
+from node.ap.parse import as_event_to_remote_event, as_question_to_remote_callout, is_tocsin_callout
+from node.content.callouts import record_response
+from node.content.models import Callout, Event, RemoteNote, Tombstone
+from node.identity import group_actor
+from node.models import Following, RemoteActor
+from node.outbox import enqueue, new_activity_id
+from node.sanitize import sanitize_html
+from node.web.context import NodeContext
+
+log = logging.getLogger(__name__)
+
+Stored = Event | Callout | RemoteNote
+
+
+async def is_followed(session: AsyncSession, actor_uri: str) -> bool:
+    found = await session.scalar(
+        select(Following.id)
+        .join(RemoteActor, RemoteActor.id == Following.remote_actor_id)
+        .where(RemoteActor.uri == actor_uri, Following.state == "accepted")
+    )
+    return found is not None
+
+
+async def _stored(session: AsyncSession, uri: str) -> Stored | None:
+    for model in (Event, Callout, RemoteNote):
+        found = await session.scalar(select(model).where(model.uri == uri))  # type: ignore[attr-defined]
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    return None
+
+
+def _kind(doc: dict[str, Any], context: Any) -> str | None:
+    kind = first_str(doc.get("type"))
+    if kind == "Event":
+        return "event"
+    if kind == "Question" and is_tocsin_callout(doc, context=context):
+        return "callout"
+    if kind == "Note":
+        return "note"
+    return None
+
+
+async def store_object(
+    session: AsyncSession,
+    doc: dict[str, Any],
+    owner: str,
+    *,
+    relayed_by: str | None = None,
+    context: Any = None,
+) -> Stored | None:
+    """Insert or update a remote object of ``owner``; None when it is not ours to keep.
+
+    ``context`` is the enclosing activity's ``@context`` for an embedded object.
+    """
+    uri = id_of(doc)
+    kind = _kind(doc, context)
+    if uri is None or kind is None:
+        log.info("ignoring object %s of type %s", uri, doc.get("type"))
+        return None
+    if await session.get(Tombstone, uri) is not None:
+        log.info("ignoring %s: it was deleted", uri)
+        return None
+    existing = await _stored(session, uri)
+    if existing is not None and (existing.actor_uri != owner or getattr(existing, "local", False)):
+        log.warning("refusing %s from %s: it belongs to %s", uri, owner, existing.actor_uri)
+        return None
+    values = _values(kind, doc)
+    values.update(uri=uri, actor_uri=owner, raw=doc)
+    if kind != "note":
+        values.update(local=False, origin_domain=url_authority(uri))
+        if relayed_by is not None:
+            values["relayed_by"] = relayed_by
+    model = {"event": Event, "callout": Callout, "note": RemoteNote}[kind]
+    row = existing if existing is not None else model()
+    for name, value in values.items():
+        setattr(row, name, value)
+    if existing is None:
+        session.add(row)
+    return row
+
+
+def _values(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
+    if kind == "event":
+        return as_event_to_remote_event(doc)
+    if kind == "callout":
+        return as_question_to_remote_callout(doc)
+    content = doc.get("content")
+    return {
+        "in_reply_to": id_of(doc.get("inReplyTo")),
+        "content_html": sanitize_html(content) if isinstance(content, str) else "",
+    }
+
+
+async def receive_create(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
+    doc = activity.object
+    if doc is None and activity.object_id:
+        doc = await node.directory.fetch(activity.object_id)
+    if doc is None:
+        return
+    if first_str(doc.get("type")) == "Note" and await _receive_vote(node, session, activity, doc):
+        return
+    if not await is_followed(session, activity.actor):
+        log.info("ignoring Create %s: %s is not followed", activity.id, activity.actor)
+        return
+    try:
+        await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
+    except MalformedError as exc:
+        log.info("ignoring Create %s: %s", activity.id, exc)
+
+
+async def _receive_vote(
+    node: NodeContext, session: AsyncSession, activity: Activity, note: dict[str, Any]
+) -> bool:
+    """A poll answer to one of our callouts; True when the Note was one (counted or not)."""
+    target = id_of(note.get("inReplyTo"))
+    name = note.get("name")
+    if target is None or not isinstance(name, str) or not target.startswith(node.urls.base + "/"):
+        return False
+    callout = await session.scalar(
+        select(Callout).where(Callout.uri == target, Callout.local.is_(True))
+    )
+    option = option_from_name(name)
+    if callout is None or option is None:
+        return False
+    if id_of(note.get("attributedTo")) not in (None, activity.actor):
+        return True
+    if callout.status != "open" or callout.ends_at <= datetime.now(UTC):
+        log.info("ignoring a vote on closed callout %s", callout.uri)
+        return True
+    counted = await record_response(session, callout, activity.actor, option, activity.id)
+    log.info(
+        "vote from %s on %s %s", activity.actor, callout.uri, "counted" if counted else "repeated"
+    )
+    return True
+
+
+async def receive_update(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
+    doc = activity.object
+    if doc is None:
+        return
+    uri = id_of(doc)
+    existing = await _stored(session, uri) if uri else None
+    if existing is None:
+        if await is_followed(session, activity.actor):
+            await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
+        return
+    if existing.actor_uri != activity.actor:
+        log.warning("refusing Update of %s by %s: not its owner", uri, activity.actor)
+        return
+    try:
+        await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
+    except MalformedError as exc:
+        log.info("ignoring Update %s: %s", activity.id, exc)
+
+
+async def receive_delete(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
+    uri = activity.object_id
+    existing = await _stored(session, uri) if uri else None
+    if existing is None:
+        return
+    if existing.actor_uri != activity.actor or getattr(existing, "local", False):
+        log.warning("refusing Delete of %s by %s: not its owner", uri, activity.actor)
+        return
+    former = {Event: "Event", Callout: "Question", RemoteNote: "Note"}[type(existing)]
+    await session.delete(existing)
+    session.add(Tombstone(uri=uri, former_type=former))
+
+
+async def receive_announce(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
+    uri = activity.object_id
+    if uri is None or uri.startswith(node.urls.base + "/"):
+        return  # a boost of our own object
+    if not await is_followed(session, activity.actor):
+        log.info("ignoring Announce %s: %s is not followed", activity.id, activity.actor)
+        return
+    try:
+        doc = await node.directory.fetch(uri)  # from its origin, never the relayer's copy
+    except FederationError as exc:
+        log.info("could not fetch announced %s: %s", uri, exc)
+        return
+    owner = id_of(doc.get("attributedTo")) or id_of(doc.get("actor"))
+    if owner is None or url_authority(owner) != url_authority(uri):
+        log.info("ignoring announced %s: its owner is not on its host", uri)
+        return
+    existing = await _stored(session, uri)
+    if existing is not None and not isinstance(existing, RemoteNote):
+        return  # already known (perhaps we follow its origin too)
+    try:
+        await node.directory.actor(owner)  # so the calendar can name the origin
+    except FederationError as exc:
+        log.info("ignoring announced %s: its owner %s is unreachable: %s", uri, owner, exc)
+        return
+    await store_object(session, doc, owner, relayed_by=activity.actor)
+
+
+async def receive_undo_announce(
+    node: NodeContext, session: AsyncSession, activity: Activity
+) -> bool:
+    obj = activity.object or {}
+    uri = id_of(obj.get("object")) if first_str(obj.get("type")) == "Announce" else None
+    if uri is None:
+        return False
+    for model in (Event, Callout):
+        row = await session.scalar(
+            select(model).where(model.uri == uri, model.relayed_by == activity.actor)
+        )
+        if row is not None:
+            if await is_followed(session, row.actor_uri):
+                row.relayed_by = None
+            else:
+                await session.delete(row)
+    return True
+
+
+async def answer_join(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
+    """RSVPs are not handled over ActivityPub (``joinMode: none``): FEP-8a8e asks
+    for an ``Ignore`` in reply to every Join."""
+    remote = await session.scalar(select(RemoteActor).where(RemoteActor.uri == activity.actor))
+    if remote is None:
+        return
+    local = await group_actor(session)
+    ignore = {
+        "id": new_activity_id(node.urls),
+        "type": "Ignore",
+        "actor": node.urls.actor(local.username),
+        "object": activity.id,
+        "to": [activity.actor],
+    }
+    await enqueue(
+        session,
+        local,
+        ignore,
+        recipients=[remote],
+        shared_inboxes=False,
+        own_host=node.settings.host,
+    )
+
+
+async def forget_remote_content(session: AsyncSession, actor_uri: str) -> None:
+    """An actor deleted itself: its events, callouts and notes go too."""
+    for model in (Event, Callout, RemoteNote):
+        await session.execute(delete(model).where(model.actor_uri == actor_uri))  # type: ignore[attr-defined]

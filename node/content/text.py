@@ -1,0 +1,219 @@
+"""Human text for events and callouts, for people reading them in Mastodon.
+
+Mastodon shows an ``Event`` only as its name, its ``summary`` and a link
+(EVENTS-ANCHORS.md section e), and shows a ``Question`` as its ``content`` plus
+the poll. So the summary must carry when and where, and a callout's content
+must carry everything a reader needs to turn up or help: the structured fields
+beside it are for software, the text is for people.
+
+Times are written in the object's own IANA zone, with the zone named, in one
+fixed English form (no locale: the text is the same whichever process makes
+it). Every value from the database is HTML-escaped where HTML is produced.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from html import escape
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, available_timezones
+
+from node.content.models import Callout, Event
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DASH = "\u2013"  # en dash, between the ends of a span
+URGENCY_LABELS = {"urgent": "URGENT", "soon": "Soon", "ongoing": "Ongoing"}
+CALLOUT_POLL_LINE = (
+    "Answer the poll to say you can come or can help another way. "
+    "Only the organisers see who answered."
+)
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_iana_zone(name: object) -> bool:
+    """True for a zone name in the IANA database (checked against the list, not the disk)."""
+    return isinstance(name, str) and name in _known_zones()
+
+
+def zone(name: str) -> ZoneInfo:
+    """The named zone, or UTC when the name is not an IANA zone."""
+    return ZoneInfo(name if is_iana_zone(name) else "UTC")
+
+
+def zone_name(name: str) -> str:
+    """``name`` when it is an IANA zone, else ``"UTC"``: the zone text is written in."""
+    return name if is_iana_zone(name) else "UTC"
+
+
+def _date(moment: datetime) -> str:
+    return f"{_DAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def _time(moment: datetime) -> str:
+    return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
+def format_moment(moment: datetime, tz: str) -> str:
+    """One instant in zone ``tz``: ``Tue 3 Feb 2026, 19:00 (Europe/London)``."""
+    local = moment.astimezone(zone(tz))
+    return f"{_date(local)}, {_time(local)} ({zone_name(tz)})"
+
+
+def _last_day(start: datetime, end: datetime) -> datetime:
+    """The last day an all-day span covers; an end at midnight is exclusive."""
+    if end > start and (end.hour, end.minute, end.second, end.microsecond) == (0, 0, 0, 0):
+        return end - timedelta(microseconds=1)
+    return max(start, end)
+
+
+def _all_day(start: datetime, end: datetime) -> str:
+    last = _last_day(start, end)
+    if last.date() == start.date():
+        return f"{_date(start)}, all day"
+    return f"{_date(start)} {DASH} {_date(last)}, all day"
+
+
+def format_when(starts_at: datetime, ends_at: datetime, tz: str, all_day: bool) -> str:
+    """When, in the zone ``tz``, in one of four fixed forms.
+
+    ``Tue 3 Feb 2026, 19:00-21:00 (Europe/London)``;
+    ``Fri 6 Feb 2026, 22:00 - Sat 7 Feb 2026, 02:00 (Europe/London)``;
+    ``Tue 3 Feb 2026, all day``; ``Tue 3 Feb 2026 - Thu 5 Feb 2026, all day``
+    (each ``-`` is an en dash). An end not after the start is left out.
+    """
+    local_zone = zone(tz)
+    start, end = starts_at.astimezone(local_zone), ends_at.astimezone(local_zone)
+    if all_day:
+        return _all_day(start, end)
+    label = f"({zone_name(tz)})"
+    if end <= start:
+        return f"{_date(start)}, {_time(start)} {label}"
+    if end.date() == start.date():
+        return f"{_date(start)}, {_time(start)}{DASH}{_time(end)} {label}"
+    return f"{_date(start)}, {_time(start)} {DASH} {_date(end)}, {_time(end)} {label}"
+
+
+def _place(name: str, address: str) -> str:
+    """Name and address without saying the same thing twice (Gancio names places by street)."""
+    name, address = name.strip(), address.strip()
+    if not address or address == name:
+        return name
+    if not name or address.startswith(name):
+        return address
+    return f"{name}, {address}"
+
+
+def format_where(name: str, address: str, online_url: str | None) -> str:
+    """Where, as plain text: ``Town Hall, 1 High St``, ``online: URL``, or both; '' if neither."""
+    place = _place(name or "", address or "")
+    online = f"online: {online_url.strip()}" if online_url and online_url.strip() else ""
+    return "; ".join(part for part in (place, online) if part)
+
+
+def event_summary(event: Event) -> str:
+    """Plain text ``when · where``, ``CANCELLED: ``-prefixed when cancelled."""
+    when = format_when(event.starts_at, event.ends_at, event.timezone, event.all_day)
+    where = format_where(event.location_name, event.location_address, event.online_url)
+    text = " · ".join(part for part in (when, where) if part)
+    return f"CANCELLED: {text}" if event.status == "cancelled" else text
+
+
+def callout_state(callout: Callout, now: datetime) -> str | None:
+    """The line shown when a callout is no longer open, else None."""
+    if callout.status == "met":
+        return "MET — thank you"
+    if callout.status == "cancelled":
+        return "CANCELLED"
+    if callout.ends_at <= now:
+        return "closed"
+    return None
+
+
+def osm_url(latitude: float, longitude: float) -> str:
+    """A plain OpenStreetMap link with a marker: no tiles or scripts are embedded."""
+    lat, lon = f"{latitude:.5f}", f"{longitude:.5f}"
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+
+
+def _is_web_url(url: str) -> bool:
+    return url.startswith(("https://", "http://")) and not any(c.isspace() for c in url)
+
+
+def _link(url: str, text: str) -> str:
+    return f'<a href="{escape(url)}">{escape(text)}</a>'
+
+
+def _place_html(callout: Callout) -> str:
+    place = escape(_place(callout.location_name or "", callout.location_address or ""))
+    if callout.latitude is None or callout.longitude is None:
+        return place
+    map_link = _link(osm_url(callout.latitude, callout.longitude), "map")
+    return f"{place} ({map_link})" if place else map_link
+
+
+def _online_html(callout: Callout) -> str:
+    online = (callout.online_url or "").strip()
+    if not online:
+        return ""
+    return "Online: " + (_link(online, online) if _is_web_url(online) else escape(online))
+
+
+def _where_html(callout: Callout) -> str:
+    return "<br>".join(part for part in (_place_html(callout), _online_html(callout)) if part)
+
+
+def _needed_html(callout: Callout) -> str:
+    text = f"Needed: {escape(callout.needed)}"
+    if callout.people_needed:
+        noun = "person" if callout.people_needed == 1 else "people"
+        text += f" — {callout.people_needed} {noun} needed"
+    return text
+
+
+def _paragraph(text: str) -> str:
+    return f"<p>{text}</p>" if text else ""
+
+
+def callout_content_html(
+    callout: Callout, *, base: str | None = None, now: datetime | None = None
+) -> str:
+    """The callout as HTML a reader can act on without opening anything else.
+
+    ``base`` is the node's origin for the ``#callout`` hashtag link (default: the
+    origin of ``callout.url``); ``now`` decides whether an open callout has expired.
+    """
+    now = now or datetime.now(UTC)
+    base = base or _origin(callout.url)
+    label = URGENCY_LABELS.get(callout.urgency, callout.urgency.capitalize())
+    state = callout_state(callout, now)
+    tz = callout.timezone
+    paragraphs = [
+        _paragraph(f"<strong>{escape(state)}</strong>") if state else "",
+        _paragraph(f"<strong>{escape(label)}</strong>: {escape(callout.title)}"),
+        _paragraph(_needed_html(callout)),
+        _paragraph(f"Where: {where}" if (where := _where_html(callout)) else ""),
+        _paragraph(
+            f"From: {escape(format_moment(callout.starts_at, tz))}<br>"
+            f"Until: {escape(format_moment(callout.ends_at, tz))}"
+        ),
+        _paragraph(f"Contact: {escape(callout.contact)}" if callout.contact else ""),
+        _paragraph(escape(CALLOUT_POLL_LINE)) if state is None else "",
+        _paragraph(_hashtag_html(base, "callout")),
+    ]
+    return "".join(paragraphs)
+
+
+def _hashtag_html(base: str, tag: str) -> str:
+    href = escape(f"{base}/tags/{tag}")
+    return f'<a href="{href}" class="mention hashtag" rel="tag">#<span>{escape(tag)}</span></a>'
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""

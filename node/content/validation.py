@@ -1,0 +1,145 @@
+"""Checking what people type (CLI flags now, web forms later) before anything is stored.
+
+Every problem is a ``ContentError`` naming the field, with a message a person
+can act on; nothing is written until the whole input is valid.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MAX_TITLE = 200
+MAX_TEXT = 20_000
+MAX_LINE = 300
+MAX_ADDRESS = 500
+MAX_TAGS = 10
+TAG_RE = re.compile(r"^[\w-]{1,50}$")
+URGENCIES = ("urgent", "soon", "ongoing")
+
+
+class ContentError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def zone(name: str, field: str = "timezone") -> ZoneInfo:
+    name = (name or "").strip()
+    if not name or ".." in name or name.startswith("/"):
+        raise ContentError(field, "give an IANA time zone such as Europe/London")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ContentError(field, f"unknown time zone {name!r}; use e.g. Europe/London") from exc
+
+
+def text(value: str | None, field: str, *, limit: int, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ContentError(field, "is required")
+    if len(value) > limit:
+        raise ContentError(field, f"is {len(value)} characters long; the limit is {limit}")
+    return value
+
+
+def moment(value: str | None, field: str, tz: ZoneInfo) -> datetime:
+    """A date and time as typed: ``2026-12-03 19:00`` in ``tz``, or ISO 8601 with offset."""
+    raw = (value or "").strip()
+    if not raw:
+        raise ContentError(field, "is required (e.g. 2026-12-03 19:00)")
+    try:
+        parsed = datetime.fromisoformat(raw.replace(" ", "T", 1) if " " in raw else raw)
+    except ValueError as exc:
+        raise ContentError(field, f"{raw!r} is not a date and time like 2026-12-03 19:00") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(UTC)
+
+
+def day(value: str | None, field: str) -> date:
+    raw = (value or "").strip()
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError as exc:
+        raise ContentError(field, f"{raw!r} is not a date like 2026-12-03") from exc
+
+
+def all_day_span(start: str | None, end: str | None, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """Whole days, the end day included: midnight to midnight in the event's zone."""
+    first = day(start, "start")
+    last = day(end, "end") if (end or "").strip() else first
+    if last < first:
+        raise ContentError("end", "the last day is before the first day")
+    begin = datetime.combine(first, time(0), tz).astimezone(UTC)
+    finish = datetime.combine(last + timedelta(days=1), time(0), tz).astimezone(UTC)
+    return begin, finish
+
+
+def span(start: str | None, end: str | None, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    begin = moment(start, "start", tz)
+    finish = moment(end, "end", tz)
+    if finish <= begin:
+        raise ContentError("end", "must be after the start")
+    return begin, finish
+
+
+def web_url(value: str | None, field: str) -> str | None:
+    raw = (value or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or len(raw) > 2048:
+        raise ContentError(field, "must be a web address starting with https://")
+    return raw
+
+
+def coordinate(value: str | float | None, field: str, bound: float) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ContentError(field, f"{value!r} is not a number") from exc
+    if not -bound <= number <= bound:
+        raise ContentError(field, f"must be between -{bound:g} and {bound:g}")
+    return number
+
+
+def tags(values: list[str] | str | None) -> list[str]:
+    if isinstance(values, str):
+        values = re.split(r"[,\s]+", values)
+    cleaned: list[str] = []
+    for value in values or []:
+        tag = value.strip().lstrip("#").lower()
+        if not tag:
+            continue
+        if not TAG_RE.match(tag):
+            raise ContentError("tags", f"{value!r} is not a tag (letters, digits, '-' and '_')")
+        if tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS:
+        raise ContentError("tags", f"at most {MAX_TAGS} tags")
+    return cleaned
+
+
+def count(value: str | int | None, field: str) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ContentError(field, f"{value!r} is not a whole number") from exc
+    if not 1 <= number <= 100_000:
+        raise ContentError(field, "must be between 1 and 100000")
+    return number
+
+
+def urgency(value: str | None) -> str:
+    word = (value or "soon").strip().lower()
+    if word not in URGENCIES:
+        raise ContentError("urgency", f"must be one of {', '.join(URGENCIES)}")
+    return word

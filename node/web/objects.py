@@ -1,0 +1,124 @@
+"""Our events and callouts at their ids: AS2 JSON for servers, a page for people,
+410 Gone once deleted. Also the actor's ``upcomingEvents`` (FEP-8a8e)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from node.ap.callouts import callout_to_as
+from node.ap.collections import ordered_collection_page
+from node.ap.context import document
+from node.ap.events import event_to_as, tombstone_to_as
+from node.content.calendar import origins, upcoming_events
+from node.content.models import Callout, Event, Tombstone
+from node.content.text import callout_content_html, event_summary
+from node.identity import group_actor
+from node.models import OutboundActivity
+from node.web.context import ctx
+from node.web.public import templates
+from node.web.responses import as2_response, json_error, wants_activity_json
+
+
+async def _gone(request: Request, tombstone: Tombstone) -> Response:
+    if wants_activity_json(request):
+        doc = document(tombstone_to_as(tombstone.uri, tombstone.former_type, tombstone.deleted_at))
+        response = as2_response(doc, max_age=300)
+        response.status_code = 410
+        return response
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status_code": 410, "title": "Deleted", "message": "This was deleted by its publisher."},
+        status_code=410,
+        headers={"Vary": "Accept"},
+    )
+
+
+async def _not_found(request: Request) -> Response:
+    if wants_activity_json(request):
+        return json_error(404, "no such object")
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status_code": 404, "title": "Not found", "message": "There is nothing at this address."},
+        status_code=404,
+    )
+
+
+def _object_route(model: type[Event] | type[Callout], prefix: str, template: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        context = ctx(request)
+        uri = f"{context.urls.base}/{prefix}/{request.path_params['id']}"
+        async with context.sessions() as session:
+            item = await session.scalar(select(model).where(model.uri == uri))
+            if item is None:
+                tombstone = await session.get(Tombstone, uri)
+                return await (_gone(request, tombstone) if tombstone else _not_found(request))
+            actor = await group_actor(session)
+            entry = (await origins(session, [item], context.settings.host))[0]
+        actor_id = context.urls.actor(actor.username)
+        now = datetime.now(UTC)
+        if isinstance(item, Event):
+            doc = event_to_as(item, context.urls, actor_id)
+            extra = {"summary": event_summary(item)}
+        else:
+            doc = callout_to_as(item, context.urls, actor_id, now=now)
+            extra = {"content_html": callout_content_html(item)}
+        if wants_activity_json(request):
+            return as2_response(document(doc), max_age=30)
+        return templates.TemplateResponse(
+            request,
+            template,
+            {"item": item, "entry": entry, "now": now, "as_url": uri, **extra},
+            headers={"Vary": "Accept", "Cache-Control": "public, max-age=30"},
+        )
+
+    endpoint.__name__ = f"{prefix}_page"
+    return endpoint
+
+
+async def upcoming(request: Request) -> Response:
+    """FEP-8a8e ``upcomingEvents``: not yet ended, ascending start."""
+    context = ctx(request)
+    async with context.sessions() as session:
+        actor = await group_actor(session)
+        if actor.username != request.path_params["username"]:
+            return json_error(404, "no such actor")
+        events = await upcoming_events(session, datetime.now(UTC), local_only=True, limit=100)
+    actor_id = context.urls.actor(actor.username)
+    items = [event_to_as(event, context.urls, actor_id) for event in events]
+    doc = ordered_collection_page(f"{actor_id}/events", 1, items, len(items))
+    doc["type"] = "OrderedCollection"
+    for key in ("partOf", "next", "prev"):
+        doc.pop(key, None)
+    doc["id"] = f"{actor_id}/events"
+    return as2_response(doc, vary=False, max_age=60)
+
+
+async def activity_page(request: Request) -> Response:
+    """An activity of ours, for people: what it did, and a link to its object."""
+    uri = ctx(request).urls.activity(request.path_params["token"])
+    async with ctx(request).sessions() as session:
+        row = await session.scalar(select(OutboundActivity).where(OutboundActivity.uri == uri))
+    if row is None:
+        return await _not_found(request)
+    if wants_activity_json(request):
+        return as2_response(json.loads(row.body), max_age=300)
+    return templates.TemplateResponse(
+        request, "activity.html", {"activity": row}, headers={"Vary": "Accept"}
+    )
+
+
+routes = [
+    Route("/events/{id:int}", _object_route(Event, "events", "event.html")),
+    Route("/callouts/{id:int}", _object_route(Callout, "callouts", "callout.html")),
+    Route("/actors/{username:str}/events", upcoming),
+    Route("/activities/{token:str}", activity_page),
+]

@@ -1,0 +1,455 @@
+"""Reading other servers' events and callouts: real shapes, our own round trip, junk."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from federation.errors import MalformedError
+from node.ap.callouts import callout_to_as
+from node.ap.context import CONTEXT, document
+from node.ap.events import event_to_as
+from node.ap.parse import as_event_to_remote_event, as_question_to_remote_callout, is_tocsin_callout
+from node.content.models import Callout, Event
+from node.content.text import event_summary
+from node.urls import Urls
+
+PAYLOADS = Path(__file__).parent.parent / "fixtures" / "payloads"
+BASE = "https://node.example"
+URLS = Urls(BASE)
+ACTOR = URLS.actor("network")
+NOW = datetime(2026, 2, 3, 6, 0, tzinfo=UTC)
+
+
+def fixture_object(name: str) -> dict[str, Any]:
+    obj: dict[str, Any] = json.loads((PAYLOADS / name).read_text())["object"]
+    return obj
+
+
+def make_event(**changes: Any) -> Event:
+    values: dict[str, Any] = {
+        "uri": f"{BASE}/events/7", "local": True, "actor_uri": ACTOR,
+        "origin_domain": "node.example", "relayed_by": None, "url": f"{BASE}/events/7",
+        "raw": None, "published_at": datetime(2026, 1, 20, 12, 0, tzinfo=UTC),
+        "updated_at": datetime(2026, 1, 21, 12, 30, tzinfo=UTC), "title": "Tenants' assembly",
+        "description_md": "", "description_html": "<p>Bring <strong>flyers</strong>.</p>",
+        "summary_text": "", "starts_at": datetime(2026, 7, 3, 18, 0, tzinfo=UTC),
+        "ends_at": datetime(2026, 7, 3, 20, 0, tzinfo=UTC), "timezone": "Europe/London",
+        "all_day": False, "tags": ["housing", "tenants"], "status": "scheduled",
+        "location_name": "Town Hall", "location_address": "1 High St, London N15",
+        "latitude": 51.58, "longitude": -0.07, "online_url": None,
+    }  # fmt: skip
+    return Event(**(values | changes))
+
+
+def make_callout(**changes: Any) -> Callout:
+    values: dict[str, Any] = {
+        "uri": f"{BASE}/callouts/41", "local": True, "actor_uri": ACTOR,
+        "origin_domain": "node.example", "relayed_by": None, "url": f"{BASE}/callouts/41",
+        "raw": None, "published_at": datetime(2026, 2, 3, 5, 0, tzinfo=UTC),
+        "updated_at": datetime(2026, 2, 3, 5, 30, tzinfo=UTC), "title": "Eviction at 12 Elm Road",
+        "needed": "Bodies at the door", "people_needed": 20, "contact": "Signal +44 7700 900000",
+        "urgency": "urgent", "starts_at": datetime(2026, 2, 3, 7, 0, tzinfo=UTC),
+        "ends_at": datetime(2026, 2, 3, 10, 0, tzinfo=UTC), "timezone": "Europe/London",
+        "status": "open", "content_html": "", "come_count": 12, "help_count": 3,
+        "tally_dirty": False, "tally_published_at": None, "location_name": "12 Elm Road",
+        "location_address": "Tottenham, London N17", "latitude": 51.6, "longitude": -0.07,
+        "online_url": None,
+    }  # fmt: skip
+    return Callout(**(values | changes))
+
+
+def minimal_event(**changes: Any) -> dict[str, Any]:
+    """A Mastodon-like Event: name, start, nothing else."""
+    doc = {
+        "id": "https://social.example/events/1",
+        "type": "Event",
+        "name": "Picnic",
+        "startTime": "2027-05-01T12:00:00Z",
+    }
+    return doc | changes
+
+
+# -- real-world shapes --------------------------------------------------------------
+
+
+def test_mobilizon_event_field_by_field() -> None:
+    doc = fixture_object("mobilizon-create-event.json")
+    values = as_event_to_remote_event(doc)
+    uri = "https://mobilizon.example/events/5f1d2c3b-8a9e-4b7c-9d6e-1a2b3c4d5e6f"
+    assert values["uri"] == values["url"] == uri
+    assert values["local"] is False
+    assert values["origin_domain"] == "mobilizon.example"
+    assert values["actor_uri"] == "https://mobilizon.example/@tenants"
+    assert values["title"] == "Eviction defence briefing"
+    assert values["description_html"] == "<p>How to stand in a doorway, legally.</p>"
+    assert values["summary_text"] == "Monday 3 February 2027 07:00 - GMT+1 - Via Roma 1 Torino"
+    assert values["starts_at"] == datetime(2027, 2, 3, 6, 0, tzinfo=UTC)
+    assert values["ends_at"] == datetime(2027, 2, 3, 9, 0, tzinfo=UTC)
+    assert values["timezone"] == "Europe/Rome"
+    assert values["tags"] == ["housing"]
+    assert values["status"] == "scheduled"
+    assert values["location_name"] == "Via Roma 1"
+    assert values["location_address"] == "Via Roma 1, 10121 Torino, Piemonte, Italia"
+    assert (values["latitude"], values["longitude"]) == (45.07, 7.68)
+    assert values["online_url"] == "https://meet.example/room"  # its Link attachment
+    assert (
+        values["published_at"]
+        == values["updated_at"]
+        == datetime(2027, 1, 20, 10, 11, 12, tzinfo=UTC)
+    )
+    assert values["raw"] is doc
+
+
+def test_gancio_event_field_by_field() -> None:
+    doc = fixture_object("gancio-create-event.json")
+    values = as_event_to_remote_event(doc)
+    assert values["uri"] == "https://gancio.example/federation/m/42"
+    assert values["url"] == "https://gancio.example/event/eviction-defence"
+    assert values["actor_uri"] == "https://gancio.example/federation/u/relay"
+    assert values["title"] == "Eviction defence"
+    assert values["description_html"] == "<p>description</p>"
+    assert values["summary_text"] == "Via Roma 1, Monday, February 3, 07:00 AM CET"
+    assert values["starts_at"] == datetime(2027, 2, 3, 6, 0, tzinfo=UTC)
+    assert values["ends_at"] == datetime(2027, 2, 3, 9, 0, tzinfo=UTC)
+    assert values["timezone"] == "UTC"  # Gancio sends no zone
+    assert values["tags"] == ["housing"]
+    assert values["status"] == "scheduled"
+    assert values["location_name"] == "Via Roma 1"
+    assert values["location_address"] == "Via Roma 1, Torino"
+    assert (values["latitude"], values["longitude"]) == (45.07, 7.68)
+    assert values["online_url"] is None  # an image Document is not a link
+    assert values["published_at"] == datetime(2027, 1, 15, 17, 23, 51, tzinfo=UTC)
+    assert "updated_at" not in values
+
+
+def test_gancio_online_event_virtual_location_and_link() -> None:
+    doc = fixture_object("gancio-create-event.json")
+    doc["location"] = [
+        doc["location"],
+        {"type": "VirtualLocation", "url": "https://meet.example/a"},
+    ]
+    doc["attachment"] = [
+        {"type": "Link", "mediaType": "text/html", "name": "x", "href": "https://meet.example/b"}
+    ]
+    values = as_event_to_remote_event(doc)
+    assert values["online_url"] == "https://meet.example/a"
+    assert values["location_name"] == "Via Roma 1"
+    doc["location"] = []
+    values = as_event_to_remote_event(doc)
+    assert values["online_url"] == "https://meet.example/b"
+    assert values["location_name"] == "" and values["latitude"] is None
+
+
+def test_mastodon_like_event_without_location() -> None:
+    values = as_event_to_remote_event(minimal_event())
+    assert values["title"] == "Picnic"
+    assert values["url"] == "https://social.example/events/1"  # no url: the id
+    assert values["ends_at"] == values["starts_at"] + timedelta(hours=2)
+    assert values["location_name"] == values["location_address"] == ""
+    assert values["latitude"] is values["longitude"] is values["online_url"] is None
+    assert values["description_html"] == values["summary_text"] == ""
+    assert values["tags"] == []
+    assert values["timezone"] == "UTC"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"eventStatus": "https://w3id.org/fep/8a8e/EventCancelled"},
+        {"eventStatus": "EventCancelled"},
+        {"eventStatus": "fep8a8e:EventCancelled"},
+        {"ical:status": "CANCELLED"},
+        {"status": "cancelled"},
+    ],
+)
+def test_cancelled_in_any_vocabulary(changes: dict[str, Any]) -> None:
+    assert as_event_to_remote_event(minimal_event(**changes))["status"] == "cancelled"
+
+
+def test_url_prefers_an_html_link() -> None:
+    doc = minimal_event(
+        url=[
+            {
+                "type": "Link",
+                "mediaType": "application/activity+json",
+                "href": "https://social.example/a",
+            },
+            {"type": "Link", "mediaType": "text/html", "href": "https://social.example/page"},
+        ]
+    )
+    assert as_event_to_remote_event(doc)["url"] == "https://social.example/page"
+
+
+def test_time_without_offset_is_read_in_the_events_zone() -> None:
+    doc = minimal_event(startTime="2027-02-03T07:00:00", timezone="Europe/Rome")
+    assert as_event_to_remote_event(doc)["starts_at"] == datetime(2027, 2, 3, 6, 0, tzinfo=UTC)
+
+
+def test_end_before_start_gets_the_default_length() -> None:
+    values = as_event_to_remote_event(minimal_event(endTime="2027-05-01T11:00:00Z"))
+    assert values["ends_at"] == datetime(2027, 5, 1, 14, 0, tzinfo=UTC)
+
+
+def test_tags_are_lowercased_deduplicated_and_capped() -> None:
+    tags = [{"type": "Hashtag", "name": f"#Tag{n}"} for n in range(30)]
+    tags[1:1] = [{"type": "Hashtag", "name": "#TAG0"}, {"type": "Mention", "name": "@a"}]
+    assert as_event_to_remote_event(minimal_event(tag=tags))["tags"] == [
+        f"tag{n}" for n in range(20)
+    ]
+
+
+# -- our own documents round-trip ---------------------------------------------------
+
+
+EVENT_COLUMNS = (
+    "uri", "url", "title", "description_html", "starts_at", "ends_at", "timezone", "tags",
+    "status", "location_name", "location_address", "latitude", "longitude", "online_url",
+    "published_at", "updated_at",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"status": "cancelled"},
+        {"online_url": "https://meet.example/r"},
+        {"location_name": "", "location_address": "", "latitude": None, "longitude": None,
+         "online_url": "https://meet.example/r"},
+        {"timezone": "America/New_York", "tags": []},
+    ],
+)  # fmt: skip
+def test_our_event_round_trips(changes: dict[str, Any]) -> None:
+    event = make_event(**changes)
+    values = as_event_to_remote_event(document(event_to_as(event, URLS, ACTOR)))
+    for column in EVENT_COLUMNS:
+        assert values[column] == getattr(event, column), column
+    assert values["summary_text"] == event_summary(event)
+    assert values["actor_uri"] == ACTOR
+
+
+CALLOUT_COLUMNS = (
+    "uri", "url", "title", "needed", "people_needed", "contact", "urgency", "starts_at",
+    "ends_at", "timezone", "status", "come_count", "help_count", "location_name",
+    "location_address", "latitude", "longitude", "online_url", "published_at", "updated_at",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"status": "met", "urgency": "soon", "people_needed": None},
+        {"status": "cancelled", "urgency": "ongoing", "contact": ""},
+        {"online_url": "https://meet.example/r", "latitude": None, "longitude": None},
+    ],
+)
+def test_our_callout_round_trips(changes: dict[str, Any]) -> None:
+    callout = make_callout(**changes)
+    doc = document(callout_to_as(callout, URLS, ACTOR, now=NOW))
+    assert is_tocsin_callout(doc)
+    values = as_question_to_remote_callout(doc)
+    for column in CALLOUT_COLUMNS:
+        assert values[column] == getattr(callout, column), column
+    assert "Bodies at the door" in values["content_html"]
+    assert 'rel="nofollow noopener noreferrer"' in values["content_html"]  # sanitised on the way in
+
+
+def test_expired_callout_without_status_reads_as_open_and_closed_early_as_met() -> None:
+    doc = document(callout_to_as(make_callout(), URLS, ACTOR, now=NOW))
+    del doc["calloutStatus"]
+    assert as_question_to_remote_callout(doc)["status"] == "open"
+    doc["closed"] = "2026-02-03T08:00:00Z"
+    assert as_question_to_remote_callout(doc)["status"] == "met"
+
+
+def test_embedded_question_is_recognised_with_its_activitys_context() -> None:
+    question = callout_to_as(make_callout(), URLS, ACTOR, now=NOW)
+    assert not is_tocsin_callout(question)  # no @context of its own
+    assert is_tocsin_callout(question, context=CONTEXT)
+
+
+def test_mastodon_poll_is_not_a_callout() -> None:
+    poll = {
+        "@context": [
+            "https://www.w3.org/ns/activitystreams",
+            {"toot": "http://joinmastodon.org/ns#"},
+        ],
+        "id": "https://social.example/users/a/statuses/1",
+        "type": "Question",
+        "content": "<p>Pizza?</p>",
+        "endTime": "2027-01-01T00:00:00Z",
+        "oneOf": [
+            {
+                "type": "Note",
+                "name": "I can come",
+                "replies": {"type": "Collection", "totalItems": 5},
+            }
+        ],
+    }
+    assert not is_tocsin_callout(poll)
+    assert not is_tocsin_callout(poll | {"urgency": "urgent"})  # no tocsin namespace
+    other = poll | {"urgency": "urgent", "@context": [{"tocsin": "https://evil.example/ns#"}]}
+    assert not is_tocsin_callout(other)
+    assert not is_tocsin_callout(poll | {"type": "Note", "urgency": "urgent", "@context": CONTEXT})
+    assert is_tocsin_callout(
+        poll | {"urgency": "urgent", "@context": [{"tocsin": {"@id": "https://w3id.org/tocsin#"}}]}
+    )
+
+
+def test_remote_callout_junk_values_fall_back() -> None:
+    doc = document(callout_to_as(make_callout(), URLS, ACTOR, now=NOW))
+    doc |= {
+        "urgency": "PANIC",
+        "peopleNeeded": True,
+        "calloutStatus": 5,
+        "contact": ["x"],
+        "needed": {},
+    }
+    doc["oneOf"] = [{"name": "I can come", "replies": 7}, "junk", {"name": 5}]
+    values = as_question_to_remote_callout(doc)
+    assert values["urgency"] == "soon"
+    assert values["people_needed"] is None
+    assert values["status"] == "open"
+    assert values["contact"] == values["needed"] == ""
+    assert values["come_count"] == values["help_count"] == 0
+    doc["peopleNeeded"] = "12"
+    assert as_question_to_remote_callout(doc)["people_needed"] == 12
+
+
+def test_remote_callout_needs_an_end() -> None:
+    doc = document(callout_to_as(make_callout(), URLS, ACTOR, now=NOW))
+    del doc["endTime"]
+    with pytest.raises(MalformedError, match="endTime"):
+        as_question_to_remote_callout(doc)
+
+
+# -- safety ---------------------------------------------------------------------------
+
+
+def test_hostile_html_is_stored_sanitised() -> None:
+    doc = minimal_event(
+        name="<b>Picnic</b><script>alert(1)</script>",
+        content='<p onclick="x()">Hi<script>alert(1)</script><style>*{}</style>'
+        '<img src=x onerror="alert(1)"><a href="javascript:alert(1)">l</a></p>',
+        summary="<p>Sat <em>noon</em></p><script>alert(1)</script>",
+    )
+    values = as_event_to_remote_event(doc)
+    assert values["title"] == "Picnic"
+    assert values["description_html"] == '<p>Hi<a rel="nofollow noopener noreferrer">l</a></p>'
+    assert values["summary_text"] == "Sat noon"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": None}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "  <b> </b> "}, "name"),
+        ({"name": 42}, "name"),
+        ({"startTime": None}, "startTime"),
+        ({"startTime": "next Tuesday"}, "startTime"),
+        ({"startTime": 1_700_000_000}, "startTime"),
+        ({"startTime": "9999-12-31T23:00:00Z"}, "startTime"),
+        ({"startTime": "9999-12-31T23:59:59-14:00"}, "startTime"),
+        ({"id": None}, "id"),
+        ({"id": "urn:uuid:1"}, "id"),
+        ({"id": "javascript:alert(1)"}, "id"),
+    ],
+)
+def test_missing_or_invalid_required_fields_raise(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(MalformedError, match=field):
+        as_event_to_remote_event(minimal_event(**changes))
+
+
+JUNK = [
+    {"location": 5},
+    {"location": [1, "x", None, []]},
+    {"location": {"type": "Place", "latitude": "abc", "longitude": [1], "address": 7, "name": {}}},
+    {"location": {"type": "Place", "name": "P", "latitude": 95.0, "longitude": 7.0}},
+    {"location": {"type": "Place", "name": "P", "latitude": float("nan"), "longitude": 7.0}},
+    {"location": {"type": "Place", "name": "P", "latitude": True, "longitude": 7.0}},
+    {
+        "location": {
+            "type": "Place",
+            "address": {"streetAddress": 1, "addressCountry": {"name": "IT"}},
+        }
+    },
+    {"location": {"type": "VirtualLocation", "url": "javascript:alert(1)"}},
+    {"tag": "x"},
+    {"tag": [1, {"type": "Hashtag", "name": 5}, {"type": "Hashtag"}]},
+    {"url": 5},
+    {"url": [{}, None, "ftp://x"]},
+    {"content": ["x"]},
+    {"content": {"en": "x"}},
+    {"summary": {}},
+    {"timezone": 5},
+    {"timezone": "../../etc/passwd"},
+    {"eventStatus": [1]},
+    {"ical:status": {"x": 1}},
+    {"attachment": {"type": "Link", "href": 5}},
+    {"published": 5, "updated": "yesterday"},
+    {"endTime": ["nope"]},
+    {"attributedTo": [5, {"id": 7}]},
+    {"type": ["Event", 3]},
+    {"nameMap": 5},
+    {"startTime": ["2027-05-01T12:00:00Z"]},
+]
+
+
+@pytest.mark.parametrize("changes", JUNK)
+def test_junk_types_never_crash(changes: dict[str, Any]) -> None:
+    values = as_event_to_remote_event(minimal_event(**changes))
+    assert values["title"] == "Picnic"
+    assert values["latitude"] is None or -90 <= values["latitude"] <= 90
+    assert values["online_url"] is None or values["online_url"].startswith("http")
+    assert isinstance(values["description_html"], str)
+    assert values["timezone"] in {"UTC"}
+
+
+def test_postal_address_with_country_object() -> None:
+    doc = minimal_event(
+        location={
+            "type": "Place",
+            "address": {
+                "type": "PostalAddress",
+                "streetAddress": "1 High St",
+                "addressCountry": {"name": "UK"},
+            },
+        }
+    )
+    values = as_event_to_remote_event(doc)
+    assert values["location_address"] == "1 High St, UK"
+    assert values["location_name"] == ""
+
+
+def test_not_a_dict_raises_malformed() -> None:
+    with pytest.raises(MalformedError):
+        as_event_to_remote_event(["not", "an", "object"])  # type: ignore[arg-type]
+
+
+def test_fixture_documents_are_not_modified() -> None:
+    doc = fixture_object("mobilizon-create-event.json")
+    before = copy.deepcopy(doc)
+    as_event_to_remote_event(doc)
+    assert doc == before
+
+
+def test_lone_surrogates_controls_and_bidi_overrides_are_cleaned() -> None:
+    doc = minimal_event(
+        name="Pic\ud800nic\u202e\x07\u00a0day",
+        content="<p>a\udfffb</p>",
+        location={"type": "Place", "name": "Hall\u2066", "address": "1\u00a0High St"},
+    )
+    values = as_event_to_remote_event(doc)
+    assert values["title"] == "Pic?nic day"  # as in HTML: replaced, not dropped
+    assert values["description_html"] == "<p>a?b</p>"
+    assert values["location_name"] == "Hall"
+    assert values["location_address"] == "1 High St"
+    json.dumps(values["title"]).encode()  # storable as UTF-8
