@@ -41,6 +41,7 @@ class DeliveryJob:
     key_id: str
     private_key_pem: str
     attempts: int  # failed attempts before this one
+    lease: datetime | None = None  # the claim's lease; a result is kept only under it
 
 
 @dataclass(frozen=True)

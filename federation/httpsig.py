@@ -370,10 +370,13 @@ def _check_digest(req: SignedRequest) -> None:
 
 
 def _check_clock_window(created: datetime, expires: datetime | None, now: datetime) -> None:
-    """Mastodon's window: a Date is accepted within [now - 3900 s, now + 3600 s]."""
-    expires = min(expires or created + DEFAULT_VALIDITY, created + MAX_VALIDITY)
+    """Mastodon's window: a Date is accepted within [now - 3900 s, now + 3600 s].
+
+    The future check comes first: after it, no date arithmetic can overflow.
+    """
     if created > now + CLOCK_SKEW:
         raise SignatureError("signature is dated in the future")
+    expires = min(expires or created + DEFAULT_VALIDITY, created + MAX_VALIDITY)
     if now > expires + CLOCK_SKEW:
         raise SignatureError("signature has expired")
 
@@ -398,7 +401,10 @@ def _timestamp_param(params: Mapping[str, str], pseudo_header: str) -> str:
 
 
 def _from_timestamp(value: str) -> datetime:
-    return datetime.fromtimestamp(int(value), tz=UTC)
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise SignatureError("signature timestamp is out of range") from exc
 
 
 def _b64decode(value: str, *, quiet: bool = False) -> bytes:

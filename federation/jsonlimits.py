@@ -57,7 +57,11 @@ def loads_limited(
 
 
 def check_shape(value: Any, *, max_depth: int, max_array: int) -> None:
-    """Walk decoded JSON level by level (no recursion) and enforce the bounds."""
+    """Walk decoded JSON level by level (no recursion) and enforce the bounds.
+
+    Also refuses NUL characters in keys and strings: no database stores them
+    (PostgreSQL refuses them outright), and no legitimate activity has one.
+    """
     level: list[Any] = [value] if isinstance(value, dict | list) else []
     depth = 0
     while level:
@@ -68,10 +72,18 @@ def check_shape(value: Any, *, max_depth: int, max_array: int) -> None:
         for node in level:
             if len(node) > max_array:
                 raise _too_long(len(node), max_array)
+            if isinstance(node, dict) and any("\x00" in key for key in node):
+                raise _has_nul()
             for child in node.values() if isinstance(node, dict) else node:
                 if isinstance(child, dict | list):
                     below.append(child)
+                elif isinstance(child, str) and "\x00" in child:
+                    raise _has_nul()
         level = below
+
+
+def _has_nul() -> MalformedError:
+    return MalformedError("JSON string contains a NUL character")
 
 
 def _too_long(length: int, max_array: int) -> MalformedError:

@@ -1,6 +1,7 @@
 """Blocked servers: refused at the inbox, never fetched from, never delivered to.
 
-A block covers the domain and its subdomains, as in Mastodon. The list is
+A block covers the domain and its subdomains, as in Mastodon, on every port
+(a block that names a port covers only that port). The list is
 small and read on every inbox POST, so each process keeps it in memory and
 reloads it every few seconds (other processes may change it).
 """
@@ -36,8 +37,20 @@ def normalize_domain(value: str) -> str:
     return normalize_host(value)
 
 
-def _covers(block: str, domain: str) -> bool:
-    return domain == block or domain.endswith("." + block)
+def _split(domain: str) -> tuple[str, str | None]:
+    host, sep, port = domain.rpartition(":")
+    if sep and port.isdigit() and (not host.startswith("[") or host.endswith("]")):
+        return host, port
+    return domain, None
+
+
+def covers(block: str, domain: str) -> bool:
+    """Whether a stored block covers ``domain`` (a normalised ``host[:port]``)."""
+    block_host, block_port = _split(block)
+    host, port = _split(domain)
+    if block_port is not None and block_port != port:
+        return False
+    return host == block_host or host.endswith("." + block_host)
 
 
 class BlockList:
@@ -59,7 +72,7 @@ class BlockList:
 
     async def is_blocked(self, domain: str) -> bool:
         domain = normalize_domain(domain)
-        return any(_covers(block, domain) for block in await self._load())
+        return any(covers(block, domain) for block in await self._load())
 
 
 async def block_domain(session: AsyncSession, domain: str, reason: str = "") -> str:
@@ -69,16 +82,16 @@ async def block_domain(session: AsyncSession, domain: str, reason: str = "") -> 
         raise ValueError(f"{domain!r} does not look like a domain")
     if await session.get(DomainBlock, domain) is None:
         session.add(DomainBlock(domain=domain, reason=reason))
-    actor_ids = select(RemoteActor.id).where(
-        (RemoteActor.domain == domain) | RemoteActor.domain.endswith("." + domain)
-    )
+    actors = await session.execute(select(RemoteActor.id, RemoteActor.domain))
+    actor_ids = [row.id for row in actors if covers(domain, row.domain)]
     await session.execute(delete(Follower).where(Follower.remote_actor_id.in_(actor_ids)))
     await session.execute(delete(Following).where(Following.remote_actor_id.in_(actor_ids)))
+    pending = await session.scalars(
+        select(Delivery.domain).where(Delivery.state == "pending").distinct()
+    )
+    domains = [d for d in pending.all() if covers(domain, d)]
     await session.execute(
-        delete(Delivery).where(
-            Delivery.state == "pending",
-            (Delivery.domain == domain) | Delivery.domain.endswith("." + domain),
-        )
+        delete(Delivery).where(Delivery.state == "pending", Delivery.domain.in_(domains))
     )
     return domain
 

@@ -8,6 +8,7 @@ serialises writers and ignores the lock clause; one process uses it.)
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
@@ -20,8 +21,18 @@ from federation.retry import (
     host_is_unreachable,
     is_host_failure,
 )
-from node.models import Delivery, DomainHealth, LocalActor, OutboundActivity, RemoteActor
+from node.db import dialect_insert
+from node.models import (
+    Delivery,
+    DomainHealth,
+    LocalActor,
+    OutboundActivity,
+    RemoteActor,
+    RemoteKey,
+)
 from node.urls import Urls
+
+log = logging.getLogger(__name__)
 
 
 class SqlDeliveryStore:
@@ -41,11 +52,12 @@ class SqlDeliveryStore:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        leased_until = now + lease
         async with self._sessions() as session, session.begin():
             claimed = await session.execute(
                 update(Delivery)
                 .where(Delivery.id.in_(due.scalar_subquery()))
-                .values(locked_until=now + lease)
+                .values(locked_until=leased_until)
                 .returning(Delivery.id)
                 .execution_options(synchronize_session=False)
             )
@@ -74,6 +86,7 @@ class SqlDeliveryStore:
                     key_id=self._urls.key_id(self._actor_id(row.username, row.kind)),
                     private_key_pem=row.private_key_pem,
                     attempts=row.attempts,
+                    lease=leased_until,
                 )
                 for row in rows.all()
             ]
@@ -91,6 +104,10 @@ class SqlDeliveryStore:
         async with self._sessions() as session, session.begin():
             row = await session.get(Delivery, job.id, with_for_update=True)
             if row is None:  # deleted meanwhile (the domain was blocked)
+                return
+            if row.state != "pending" or (job.lease is not None and row.locked_until != job.lease):
+                # this worker's lease ran out and another worker took the row over
+                log.warning("dropping a late outcome for delivery %s", job.id)
                 return
             row.locked_until = None
             row.last_status = result.status
@@ -112,10 +129,14 @@ class SqlDeliveryStore:
 
 
 async def _health(session: AsyncSession, domain: str) -> DomainHealth:
-    health = await session.get(DomainHealth, domain, with_for_update=True)
-    if health is None:
-        health = DomainHealth(domain=domain, failure_days=[])
-        session.add(health)
+    """The host's health row, created if missing (race-free), locked for this transaction."""
+    await session.execute(
+        dialect_insert(session)(DomainHealth)
+        .values(domain=domain, failure_days=[])
+        .on_conflict_do_nothing(index_elements=["domain"])
+    )
+    health = await session.get(DomainHealth, domain, with_for_update=True, populate_existing=True)
+    assert health is not None
     return health
 
 
@@ -132,29 +153,42 @@ async def _host_failed(session: AsyncSession, domain: str, now: datetime) -> boo
 
 
 async def _host_succeeded(session: AsyncSession, domain: str, now: datetime) -> None:
-    health = await session.get(DomainHealth, domain)
-    if health is None:
-        session.add(DomainHealth(domain=domain, failure_days=[], last_success_at=now))
-        return
     await mark_host_reachable(session, domain, now)
 
 
 async def mark_host_reachable(session: AsyncSession, domain: str, now: datetime) -> None:
     """Clear a host's failures (a delivery landed or it sent us a signed request),
-    and bring its postponed deliveries forward."""
+    and bring its postponed deliveries forward.
+
+    Cheap when there is nothing to clear (the common case: one unlocked read).
+    The health row is locked before it is changed, so only one transaction does
+    the bulk update, and that update skips deliveries other workers hold.
+    """
     health = await session.get(DomainHealth, domain)
-    if health is None:
+    if health is None or (not health.failure_days and health.unreachable_since is None):
         return
+    health = await session.get(DomainHealth, domain, with_for_update=True, populate_existing=True)
+    assert health is not None
     was_unreachable = health.unreachable_since is not None
     health.failure_days, health.unreachable_since, health.last_success_at = [], None, now
     if was_unreachable:
+        postponed = (
+            select(Delivery.id)
+            .where(Delivery.domain == domain, Delivery.state == "pending")
+            .with_for_update(skip_locked=True)
+        )
         await session.execute(
             update(Delivery)
-            .where(Delivery.domain == domain, Delivery.state == "pending")
+            .where(Delivery.id.in_(postponed.scalar_subquery()))
             .values(next_attempt_at=now)
+            .execution_options(synchronize_session=False)
         )
 
 
 async def _forget_gone_inbox(session: AsyncSession, inbox_url: str) -> None:
     """410 Gone from an actor's own inbox: the actor is gone, and its follows with it."""
-    await session.execute(delete(RemoteActor).where(RemoteActor.inbox == inbox_url))
+    gone = (
+        await session.scalars(select(RemoteActor.uri).where(RemoteActor.inbox == inbox_url))
+    ).all()
+    await session.execute(delete(RemoteKey).where(RemoteKey.owner_uri.in_(gone)))
+    await session.execute(delete(RemoteActor).where(RemoteActor.uri.in_(gone)))

@@ -20,6 +20,7 @@ from federation.fanout import Recipient, delivery_inboxes
 from federation.hosts import url_authority
 from federation.retry import UNREACHABLE_RETRY_INTERVAL
 from node.ap.context import document
+from node.blocks import covers
 from node.models import (
     Delivery,
     DomainBlock,
@@ -82,7 +83,7 @@ async def enqueue(
     now = datetime.now(UTC)
     for inbox in inboxes:
         domain = url_authority(inbox)
-        if domain == own_host or any(domain == b or domain.endswith("." + b) for b in blocked):
+        if domain == own_host or any(covers(block, domain) for block in blocked):
             continue
         health = await session.get(DomainHealth, domain)
         due = now + UNREACHABLE_RETRY_INTERVAL if health and health.unreachable_since else now

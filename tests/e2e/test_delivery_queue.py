@@ -634,26 +634,6 @@ async def drain(worker: DeliveryWorker, limit: int) -> int:
     return handled
 
 
-HEALTH_ROW_RACE = (
-    "BUG: node/delivery_store.py _health() and _host_succeeded() add a DomainHealth row "
-    "when a plain SELECT finds none; concurrent record() calls for one new domain both "
-    "INSERT, and on PostgreSQL all but one fail with UniqueViolation: run_once raises and "
-    "those rows stay pending and leased, so landed deliveries are sent again after the lease"
-)
-RECOVERY_DEADLOCK = (
-    "BUG: node/delivery_store.py mark_host_reachable() holds the DomainHealth row and then "
-    "UPDATEs every pending delivery of the domain, while concurrent record() calls hold "
-    "their own delivery row (FOR UPDATE) and wait for the DomainHealth row: on PostgreSQL "
-    "the first successes to a recovering server deadlock and run_once raises"
-)
-
-
-def xfail_on_postgres(request: pytest.FixtureRequest, db_kind: str, reason: str) -> None:
-    """SQLite serialises the writers, so the race shows on PostgreSQL only."""
-    if db_kind == "postgres":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 async def one_batch_to_personal_inboxes(node: Node, server: RemoteServer, size: int) -> None:
     server.verify = False  # many requests: count them, skip the (slow) signature checks
     inboxes = [Inbox(f"{server.base}/users/u{n}/inbox") for n in range(size)]
@@ -663,7 +643,6 @@ async def one_batch_to_personal_inboxes(node: Node, server: RemoteServer, size: 
 async def test_concurrent_successes_to_a_new_server_are_all_recorded(
     start_node: NodeFactory, remote: RemoteServer, db_kind: str, request: pytest.FixtureRequest
 ) -> None:
-    xfail_on_postgres(request, db_kind, HEALTH_ROW_RACE)
     node = await start_node(worker=False)
     await one_batch_to_personal_inboxes(node, remote, 30)
     assert await delivery_worker(node.ctx, Clock(later())).run_once() == 30
@@ -674,7 +653,6 @@ async def test_concurrent_successes_to_a_new_server_are_all_recorded(
 async def test_concurrent_failures_to_a_new_server_are_all_recorded(
     start_node: NodeFactory, remote: RemoteServer, db_kind: str, request: pytest.FixtureRequest
 ) -> None:
-    xfail_on_postgres(request, db_kind, HEALTH_ROW_RACE)
     node = await start_node(worker=False)
     remote.inbox_status = 503
     await one_batch_to_personal_inboxes(node, remote, 30)
@@ -688,7 +666,6 @@ async def test_concurrent_failures_to_a_new_server_are_all_recorded(
 async def test_concurrent_successes_to_a_recovering_server_are_all_recorded(
     start_node: NodeFactory, remote: RemoteServer, db_kind: str, request: pytest.FixtureRequest
 ) -> None:
-    xfail_on_postgres(request, db_kind, RECOVERY_DEADLOCK)
     node = await start_node(worker=False)
     await one_batch_to_personal_inboxes(node, remote, 30)
     t0 = later()
@@ -788,14 +765,6 @@ async def test_deliveries_of_a_killed_worker_are_claimed_again_after_the_lease(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: node/delivery_store.py SqlDeliveryStore.record() updates the row whatever its "
-        "state and lease: a worker whose lease ran out (stalled, not dead) records its late "
-        "outcome over the delivery another worker completed, turning 'done' into 'gave_up'"
-    ),
-)
 async def test_a_late_outcome_from_a_worker_whose_lease_ran_out_does_not_undo_a_delivery(
     start_node: NodeFactory, remote: RemoteServer
 ) -> None:

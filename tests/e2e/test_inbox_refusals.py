@@ -259,11 +259,6 @@ async def test_date_just_inside_the_window_is_accepted(
     assert await settled_state(node, follow["id"]) == "done"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: federation/httpsig.py _check_clock_window computes created + 5 min before "
-    "the future check; a Date near year 9999 raises OverflowError and the inbox answers 500",
-)
 async def test_date_at_the_end_of_the_calendar_is_refused_with_401(
     start_node: NodeFactory, fediverse: FakeServer
 ) -> None:
@@ -423,14 +418,6 @@ async def test_nul_character_is_refused_or_stored_but_never_a_server_error(
 ) -> None:
     """A ``\\u0000`` in any string is valid JSON that PostgreSQL cannot store (JSONB and
     text alike); SQLite stores it. Either answer is fine, a 500 is not."""
-    if db_kind == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: NUL in JSON strings reaches PostgreSQL (node/inbound.py record, "
-                "node/remote.py _upsert_actor): DBAPIError, the inbox answers 500",
-            )
-        )
     node = await start_node()
     alice = fediverse.add_account("alice")
     like = activity(alice, "Like", f"{node.base_url}/events/1")
@@ -588,11 +575,6 @@ async def test_post_from_blocked_domain_is_refused_with_403_before_any_fetch(
     assert await traces(node) == NOTHING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: node/blocks.py normalize_domain keeps the port, so blocking a host "
-    "does not cover the same host on another port; the blocked party evades it",
-)
 async def test_block_of_a_host_covers_it_on_every_port(
     start_node: NodeFactory, fediverse: FakeServer
 ) -> None:
