@@ -15,6 +15,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
@@ -23,6 +24,8 @@ from starlette.staticfiles import StaticFiles
 from node.config import Settings
 from node.runtime import node_context
 from node.web import activitypub, inbox, objects, public, wellknown
+from node.web.admin import routes as admin_routes
+from node.web.admin.throttle import LoginThrottle
 from node.web.context import NodeContext
 from node.web.public import templates
 from node.web.responses import json_error, wants_activity_json
@@ -31,6 +34,7 @@ from node.web.security import SecurityHeadersMiddleware
 log = logging.getLogger(__name__)
 
 BackgroundTask = Callable[[NodeContext], Awaitable[None]]
+SESSION_SECONDS = 12 * 3600
 
 
 def _wants_html(request: Request) -> bool:
@@ -78,16 +82,29 @@ def create_app(settings: Settings, *, background: list[BackgroundTask] | None = 
                         await task
 
     static_dir = Path(__file__).parent / "static"
-    return Starlette(
+    app = Starlette(
         routes=[
             *wellknown.routes,
             *activitypub.routes,
             *inbox.routes,
             *objects.routes,
             *public.routes,
+            *admin_routes.routes,
             Mount("/static", StaticFiles(directory=static_dir), name="static"),
         ],
-        middleware=[Middleware(SecurityHeadersMiddleware)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie="tocsin_session",
+                max_age=SESSION_SECONDS,
+                same_site="lax",
+                https_only=settings.https,
+            ),
+        ],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
+    app.state.login_throttle = LoginThrottle()
+    return app

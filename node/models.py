@@ -242,4 +242,39 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))  # "admin" | "editor"
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)  # no code is used twice
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)  # bump to end all sessions
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who changed what, shown to admins. No addresses, no user agents."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class NodeSetting(Base):
+    """Node-wide switches set from the admin UI (allow-list mode, required 2FA)."""
+
+    __tablename__ = "node_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONType)
+
+
+class DomainAllow(Base):
+    """A server allowed to federate when the node runs in allow-list-only mode."""
+
+    __tablename__ = "domain_allows"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
