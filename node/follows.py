@@ -12,7 +12,7 @@ Every Follow we send has a new id, a re-follow after Undo included.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,36 @@ def follow_as_received(activity: Activity) -> dict[str, Any]:
     }
 
 
+L = TypeVar("L", Follower, Following)
+
+
+async def _link(
+    session: AsyncSession, model: type[L], local: LocalActor, remote: RemoteActor
+) -> L | None:
+    """The follow between ``local`` and ``remote`` in one direction, if any."""
+    return await session.scalar(
+        select(model).where(model.local_actor_id == local.id, model.remote_actor_id == remote.id)
+    )
+
+
+async def send_to_actor(
+    node: NodeContext,
+    session: AsyncSession,
+    local: LocalActor,
+    remote: RemoteActor,
+    activity: dict[str, Any],
+) -> None:
+    """Queue an activity meant for one actor, to its personal inbox (not shared)."""
+    await enqueue(
+        session,
+        local,
+        activity,
+        recipients=[remote],
+        shared_inboxes=False,
+        own_host=node.settings.host,
+    )
+
+
 async def _remote(session: AsyncSession, uri: str) -> RemoteActor | None:
     return await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
 
@@ -60,14 +90,7 @@ async def _answer(
         "object": follow,
         "to": [remote.uri],
     }
-    await enqueue(
-        session,
-        local,
-        activity,
-        recipients=[remote],
-        shared_inboxes=False,
-        own_host=node.settings.host,
-    )
+    await send_to_actor(node, session, local, remote, activity)
 
 
 # -- incoming ---------------------------------------------------------------------------
@@ -84,11 +107,7 @@ async def receive_follow(node: NodeContext, session: AsyncSession, activity: Act
         remote = await _remote(session, activity.actor)
         assert remote is not None
     follow = follow_as_received(activity)
-    row = await session.scalar(
-        select(Follower).where(
-            Follower.local_actor_id == local.id, Follower.remote_actor_id == remote.id
-        )
-    )
+    row = await _link(session, Follower, local, remote)
     if row is None:
         state = "pending" if local.manually_approves_followers else "accepted"
         row = Follower(
@@ -113,11 +132,7 @@ async def receive_undo_follow(node: NodeContext, session: AsyncSession, activity
     remote = await _remote(session, activity.actor)
     if ref is None or remote is None:
         return False
-    row = await session.scalar(
-        select(Follower).where(
-            Follower.local_actor_id == local.id, Follower.remote_actor_id == remote.id
-        )
-    )
+    row = await _link(session, Follower, local, remote)
     if row is None:
         return False
     same_id = ref.id is not None and ref.id == row.follow_uri
@@ -178,11 +193,7 @@ async def _follower_row(
     remote = await _remote(session, actor_uri)
     row = None
     if remote is not None:
-        row = await session.scalar(
-            select(Follower).where(
-                Follower.local_actor_id == local.id, Follower.remote_actor_id == remote.id
-            )
-        )
+        row = await _link(session, Follower, local, remote)
     if remote is None or row is None:
         raise FollowError(f"{actor_uri} does not follow this node")
     return local, remote, row
@@ -218,11 +229,7 @@ async def follow(node: NodeContext, session: AsyncSession, remote: RemoteActor) 
     actor_id = node.urls.actor(local.username)
     if remote.uri == actor_id:
         raise FollowError("a node cannot follow itself")
-    row = await session.scalar(
-        select(Following).where(
-            Following.local_actor_id == local.id, Following.remote_actor_id == remote.id
-        )
-    )
+    row = await _link(session, Following, local, remote)
     if row is not None and row.state == "accepted":
         raise FollowError(f"already following {remote.uri}")
     follow_id = new_activity_id(node.urls)
@@ -243,24 +250,13 @@ async def follow(node: NodeContext, session: AsyncSession, remote: RemoteActor) 
         "object": remote.uri,
         "to": [remote.uri],
     }
-    await enqueue(
-        session,
-        local,
-        activity,
-        recipients=[remote],
-        shared_inboxes=False,
-        own_host=node.settings.host,
-    )
+    await send_to_actor(node, session, local, remote, activity)
     return row
 
 
 async def unfollow(node: NodeContext, session: AsyncSession, remote: RemoteActor) -> None:
     local = await group_actor(session)
-    row = await session.scalar(
-        select(Following).where(
-            Following.local_actor_id == local.id, Following.remote_actor_id == remote.id
-        )
-    )
+    row = await _link(session, Following, local, remote)
     if row is None:
         raise FollowError(f"not following {remote.uri}")
     actor_id = node.urls.actor(local.username)
@@ -271,12 +267,5 @@ async def unfollow(node: NodeContext, session: AsyncSession, remote: RemoteActor
         "object": {"id": row.follow_uri, "type": "Follow", "actor": actor_id, "object": remote.uri},
         "to": [remote.uri],
     }
-    await enqueue(
-        session,
-        local,
-        activity,
-        recipients=[remote],
-        shared_inboxes=False,
-        own_host=node.settings.host,
-    )
+    await send_to_actor(node, session, local, remote, activity)
     await session.delete(row)

@@ -23,9 +23,10 @@ from node.ap.callouts import option_from_name
 from node.ap.parse import as_event_to_remote_event, as_question_to_remote_callout, is_tocsin_callout
 from node.content.callouts import record_response
 from node.content.models import Callout, Event, RemoteNote, Tombstone
+from node.follows import send_to_actor
 from node.identity import group_actor
 from node.models import Following, RemoteActor
-from node.outbox import enqueue, new_activity_id
+from node.outbox import new_activity_id
 from node.sanitize import sanitize_html
 from node.web.context import NodeContext
 
@@ -248,14 +249,7 @@ async def answer_join(node: NodeContext, session: AsyncSession, activity: Activi
         "object": activity.id,
         "to": [activity.actor],
     }
-    await enqueue(
-        session,
-        local,
-        ignore,
-        recipients=[remote],
-        shared_inboxes=False,
-        own_host=node.settings.host,
-    )
+    await send_to_actor(node, session, local, remote, ignore)
 
 
 async def forget_remote_content(session: AsyncSession, actor_uri: str) -> None:
