@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 REFRESH_COOLDOWN = 300.0  # seconds between forced key refetches per remote host
 ACTOR_MAX_AGE = timedelta(days=1)
+KEY_MEMORY_SECONDS = 600.0
+KEY_MEMORY_SIZE = 10_000
 
 
 class RemoteDirectory:
@@ -47,6 +49,7 @@ class RemoteDirectory:
         self._blocks = blocks
         self._scheme = scheme
         self._last_refresh: dict[str, float] = {}
+        self._keys: dict[str, tuple[float, PublicKeyInfo]] = {}
 
     # -- actors -------------------------------------------------------------------------
 
@@ -94,6 +97,9 @@ class RemoteDirectory:
 
     async def forget_actor(self, uri: str, session: AsyncSession) -> bool:
         """Remove a deleted actor: its follows both ways go with it (cascade)."""
+        for key_id, (_, info) in list(self._keys.items()):
+            if info.owner == uri:
+                del self._keys[key_id]
         result = await session.execute(delete(RemoteActor).where(RemoteActor.uri == uri))
         await session.execute(delete(RemoteKey).where(RemoteKey.owner_uri == uri))
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -102,16 +108,20 @@ class RemoteDirectory:
 
     async def __call__(self, key_id: str, *, refresh: bool) -> PublicKeyInfo:
         if not refresh or not self._may_refresh(key_id):
+            remembered = self._keys.get(key_id)
+            if remembered is not None and time.monotonic() - remembered[0] < KEY_MEMORY_SECONDS:
+                return remembered[1]
             async with self._sessions() as session:
                 cached = await session.get(RemoteKey, key_id)
             if cached is not None:
-                return PublicKeyInfo(
+                info = PublicKeyInfo(
                     key_id, cached.owner_uri, load_public_key(cached.public_key_pem)
                 )
+                return self._remember(info)
             if refresh:
                 raise SignatureError("key refetch is rate-limited; try again later")
         try:
-            return await self._fetch_key(key_id)
+            return self._remember(await self._fetch_key(key_id))
         except SignatureError:
             raise
         except FederationError as exc:
@@ -120,6 +130,14 @@ class RemoteDirectory:
                 f"could not fetch key {key_id}: {exc}",
                 public_message="could not fetch the signing key",
             ) from exc
+
+    def _remember(self, info: PublicKeyInfo) -> PublicKeyInfo:
+        """Keep parsed keys in memory for a while: most inbox POSTs come from
+        actors seen a moment ago, and a DB read plus PEM parse per request adds up."""
+        if len(self._keys) >= KEY_MEMORY_SIZE:
+            self._keys.clear()
+        self._keys[info.key_id] = (time.monotonic(), info)
+        return info
 
     def _may_refresh(self, key_id: str) -> bool:
         host = url_authority(key_id)
