@@ -31,3 +31,6 @@ test: $(VENV)/.installed-test lint
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+bench: $(VENV)/.installed-run
+	$(BIN)/python -m bench $(BENCH_ARGS)

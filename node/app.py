@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,8 +17,6 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
 
 from node.config import Settings
 from node.runtime import node_context
@@ -81,7 +78,6 @@ def create_app(settings: Settings, *, background: list[BackgroundTask] | None = 
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
 
-    static_dir = Path(__file__).parent / "static"
     app = Starlette(
         routes=[
             *wellknown.routes,
@@ -90,7 +86,6 @@ def create_app(settings: Settings, *, background: list[BackgroundTask] | None = 
             *objects.routes,
             *public.routes,
             *admin_routes.routes,
-            Mount("/static", StaticFiles(directory=static_dir), name="static"),
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware),

@@ -54,10 +54,18 @@ def covers(block: str, domain: str) -> bool:
 
 
 class BlockList:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, own_host: str | None = None
+    ) -> None:
         self._sessions = sessions
         self._domains: frozenset[str] = frozenset()
         self._loaded_at = float("-inf")
+        # Allow-list-only mode is enforced wherever blocks are, so its cache lives here
+        # (imported late: node.allowlist imports this module).
+        from node.allowlist import AllowList
+
+        self.allowlist = AllowList(sessions)
+        self.own_host = own_host  # always allowed in allow-list-only mode
 
     async def _load(self) -> frozenset[str]:
         if time.monotonic() - self._loaded_at > RELOAD_SECONDS:
@@ -69,10 +77,17 @@ class BlockList:
 
     def invalidate(self) -> None:
         self._loaded_at = float("-inf")
+        self.allowlist.invalidate()
 
     async def is_blocked(self, domain: str) -> bool:
         domain = normalize_domain(domain)
         return any(covers(block, domain) for block in await self._load())
+
+    async def refuses(self, domain: str, *, own_host: str | None = None) -> bool:
+        """Blocked, or not on the list while allow-list-only mode is on."""
+        if await self.is_blocked(domain):
+            return True
+        return not await self.allowlist.permits(domain, own_host or self.own_host)
 
 
 async def block_domain(session: AsyncSession, domain: str, reason: str = "") -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.fanout import Recipient, delivery_inboxes
 from federation.hosts import url_authority
 from federation.retry import UNREACHABLE_RETRY_INTERVAL
+from node.allowlist import load_policy
 from node.ap.context import document
 from node.blocks import covers
 from node.models import (
@@ -63,7 +64,8 @@ async def enqueue(
 ) -> OutboundActivity:
     """Store ``activity`` (given without ``@context``) and one delivery per target inbox.
 
-    Inboxes on blocked servers and on this node itself are skipped; a server
+    Inboxes on blocked servers, on servers not listed while allow-list-only mode
+    is on, and on this node itself are skipped; a server
     marked unreachable gets its delivery scheduled for the next probe instead
     of now. The caller commits.
     """
@@ -80,10 +82,13 @@ async def enqueue(
     await session.flush()
     inboxes = delivery_inboxes(recipients, shared=shared_inboxes)
     blocked = set((await session.scalars(select(DomainBlock.domain))).all())
+    allowed = await load_policy(session)  # allow-list-only mode: nothing to unlisted servers
     now = datetime.now(UTC)
     for inbox in inboxes:
         domain = url_authority(inbox)
         if domain == own_host or any(covers(block, domain) for block in blocked):
+            continue
+        if not allowed.permits(domain, own_host):
             continue
         health = await session.get(DomainHealth, domain)
         due = now + UNREACHABLE_RETRY_INTERVAL if health and health.unreachable_since else now

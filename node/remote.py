@@ -22,7 +22,7 @@ from federation.fetch import Fetcher
 from federation.hosts import url_authority
 from federation.httpsig import PublicKeyInfo
 from federation.keys import load_public_key
-from federation.webfinger import resolve_handle
+from federation.webfinger import parse_handle, resolve_handle
 from node.blocks import BlockList
 from node.db import dialect_insert
 from node.models import RemoteActor, RemoteKey
@@ -54,10 +54,17 @@ class RemoteDirectory:
     # -- actors -------------------------------------------------------------------------
 
     async def fetch(self, url: str) -> dict[str, Any]:
-        """Fetch a remote object from its origin (never from a blocked server)."""
-        if await self._blocks.is_blocked(url_authority(url)):
-            raise ForbiddenError(f"{url_authority(url)} is blocked", public_message="blocked")
+        """Fetch a remote object from its origin (never from a blocked server, nor
+        from an unlisted one in allow-list-only mode)."""
+        await self._check_host(url_authority(url))
         return await self._fetcher.fetch_object(url)
+
+    async def _check_host(self, host: str) -> None:
+        """Refuse a blocked server, and in allow-list-only mode an unlisted one."""
+        if await self._blocks.is_blocked(host):
+            raise ForbiddenError(f"{host} is blocked", public_message="blocked")
+        if not await self._blocks.allowlist.permits(host, self._blocks.own_host):
+            raise ForbiddenError(f"{host} is not on the allow list", public_message="not allowed")
 
     async def fetch_actor(self, uri: str) -> RemoteActor:
         """Fetch an actor from its origin and store it, replacing any cached copy."""
@@ -82,6 +89,7 @@ class RemoteDirectory:
 
     async def actor_by_handle(self, handle: str) -> RemoteActor:
         """Resolve ``@name@host`` through WebFinger and fetch the actor it names."""
+        await self._check_host(parse_handle(handle)[1])  # no WebFinger query either
         url = await resolve_handle(self._fetcher, handle, scheme=self._scheme)
         return await self.fetch_actor(url)
 

@@ -33,7 +33,7 @@ async def node_context(settings: Settings) -> AsyncIterator[NodeContext]:
         allow_private=settings.allow_private_addresses,
         user_agent=f"Tocsin/{__version__} (+{settings.base_url}/)",
     )
-    blocks = BlockList(sessions)
+    blocks = BlockList(sessions, own_host=settings.host)
     directory = RemoteDirectory(
         sessions,
         Fetcher(http, auth=fetch_auth),

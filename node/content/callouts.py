@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from federation.hosts import url_authority
 from node.ap.callouts import callout_to_as
@@ -151,8 +152,8 @@ async def publish_callout_update(
 ) -> Callout:
     now = datetime.now(UTC)
     callout.updated_at = now
-    callout.tally_dirty, callout.tally_published_at = False, now
     await session.flush()
+    await _take_tally(session, callout, now)
     actor_id = await _actor_id(node, session)
     voters = await _voters(session, callout)
     await publish(
@@ -163,6 +164,31 @@ async def publish_callout_update(
         extra_recipients=voters,
     )
     return callout
+
+
+async def _take_tally(session: AsyncSession, callout: Callout, now: datetime) -> None:
+    """Clear the "totals changed" flag and read the totals in one statement.
+
+    A vote committed after this sets the flag again, so its total goes out in a
+    later Update; reading the counts separately could publish stale totals and
+    clear the flag of a vote that was never published.
+    """
+    counts = (
+        await session.execute(
+            update(Callout)
+            .where(Callout.id == callout.id)
+            .values(tally_dirty=False, tally_published_at=now)
+            .returning(Callout.come_count, Callout.help_count)
+            .execution_options(synchronize_session=False)
+        )
+    ).one()
+    for name, value in (
+        ("come_count", counts.come_count),
+        ("help_count", counts.help_count),
+        ("tally_dirty", False),
+        ("tally_published_at", now),
+    ):
+        set_committed_value(callout, name, value)
 
 
 async def delete_callout(node: NodeContext, session: AsyncSession, callout: Callout) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
@@ -89,7 +90,8 @@ async def receive(request: Request) -> Response:
             signed,
             key_lookup=context.directory,
             now=datetime.now(UTC),
-            is_blocked=context.blocks.is_blocked,
+            # blocked, or not listed while allow-list-only mode is on: 403 before any key fetch
+            is_blocked=partial(context.blocks.refuses, own_host=context.settings.host),
         )
     except SignatureError as exc:
         if _is_self_delete(body):

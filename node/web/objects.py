@@ -16,13 +16,12 @@ from node.ap.callouts import callout_to_as
 from node.ap.collections import ordered_collection_page
 from node.ap.context import document
 from node.ap.events import event_to_as, tombstone_to_as
-from node.content.calendar import origins, upcoming_events
+from node.content.calendar import upcoming_events
 from node.content.models import Callout, Event, Tombstone
-from node.content.text import callout_content_html, event_summary
 from node.identity import group_actor
 from node.models import OutboundActivity
 from node.web.context import ctx
-from node.web.public import templates
+from node.web.public import render_item, row_id, templates
 from node.web.responses import as2_response, json_error, wants_activity_json
 
 
@@ -52,33 +51,26 @@ async def _not_found(request: Request) -> Response:
     )
 
 
-def _object_route(model: type[Event] | type[Callout], prefix: str, template: str) -> Any:
+def _object_route(model: type[Event] | type[Callout], prefix: str) -> Any:
     async def endpoint(request: Request) -> Response:
         context = ctx(request)
+        if row_id(request.path_params["id"]) is None:
+            return await _not_found(request)
         uri = f"{context.urls.base}/{prefix}/{request.path_params['id']}"
         async with context.sessions() as session:
             item = await session.scalar(select(model).where(model.uri == uri))
             if item is None:
                 tombstone = await session.get(Tombstone, uri)
                 return await (_gone(request, tombstone) if tombstone else _not_found(request))
+            if not wants_activity_json(request):
+                return await render_item(request, session, item, as_url=uri)
             actor = await group_actor(session)
-            entry = (await origins(session, [item], context.settings.host))[0]
         actor_id = context.urls.actor(actor.username)
-        now = datetime.now(UTC)
         if isinstance(item, Event):
             doc = event_to_as(item, context.urls, actor_id)
-            extra = {"summary": event_summary(item)}
         else:
-            doc = callout_to_as(item, context.urls, actor_id, now=now)
-            extra = {"content_html": callout_content_html(item)}
-        if wants_activity_json(request):
-            return as2_response(document(doc), max_age=30)
-        return templates.TemplateResponse(
-            request,
-            template,
-            {"item": item, "entry": entry, "now": now, "as_url": uri, **extra},
-            headers={"Vary": "Accept", "Cache-Control": "public, max-age=30"},
-        )
+            doc = callout_to_as(item, context.urls, actor_id, now=datetime.now(UTC))
+        return as2_response(document(doc), max_age=30)
 
     endpoint.__name__ = f"{prefix}_page"
     return endpoint
@@ -117,8 +109,8 @@ async def activity_page(request: Request) -> Response:
 
 
 routes = [
-    Route("/events/{id:int}", _object_route(Event, "events", "event.html")),
-    Route("/callouts/{id:int}", _object_route(Callout, "callouts", "callout.html")),
+    Route("/events/{id:str}", _object_route(Event, "events")),
+    Route("/callouts/{id:str}", _object_route(Callout, "callouts")),
     Route("/actors/{username:str}/events", upcoming),
     Route("/activities/{token:str}", activity_page),
 ]

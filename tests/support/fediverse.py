@@ -174,10 +174,10 @@ class FakeServer:
     ) -> Received:
         async with asyncio.timeout(timeout):
             while True:
+                self.arrived.clear()  # before scanning, so an arrival during the scan is seen
                 for item in self.received:
                     if predicate(item):
                         return item
-                self.arrived.clear()
                 await self.arrived.wait()
 
     # -- HTTP -------------------------------------------------------------------------
@@ -243,6 +243,47 @@ async def fake_server(host: str = "127.0.0.1") -> AsyncIterator[FakeServer]:
     server = FakeServer(host=host, port=free_port(host))
     config = uvicorn.Config(
         server.app(), host=host, port=server.port, log_level="warning", lifespan="off"
+    )
+    runner = uvicorn.Server(config)
+    task = asyncio.create_task(runner.serve())
+    try:
+        while not runner.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield server
+    finally:
+        runner.should_exit = True
+        await task
+
+
+# -- remote follow: a server that publishes Mastodon's subscribe template ---------------------
+
+SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
+
+
+@dataclass
+class InteractiveServer(FakeServer):
+    """A FakeServer whose WebFinger answer also carries the OStatus subscribe
+    template, as Mastodon's does (``/authorize_interaction?uri={uri}``)."""
+
+    subscribe_template: str | None = None  # None: the Mastodon-style default
+
+    async def _webfinger(self, request: Request) -> Response:
+        answer = await super()._webfinger(request)
+        if answer.status_code != 200:
+            return answer
+        jrd = json.loads(bytes(answer.body))
+        template = self.subscribe_template or f"{self.base}/authorize_interaction?uri={{uri}}"
+        jrd["links"].append({"rel": SUBSCRIBE_REL, "template": template})
+        return JSONResponse(jrd, media_type="application/jrd+json")
+
+
+@asynccontextmanager
+async def serve(server: FakeServer) -> AsyncIterator[FakeServer]:
+    """Serve an already made ``FakeServer`` (or subclass) on its loopback port."""
+    config = uvicorn.Config(
+        server.app(), host=server.host, port=server.port, log_level="warning", lifespan="off"
     )
     runner = uvicorn.Server(config)
     task = asyncio.create_task(runner.serve())

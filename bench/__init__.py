@@ -1,0 +1,1 @@
+"""Tocsin's benchmarks: ``python -m bench [WORKLOAD ...]`` (see bench/README.md)."""

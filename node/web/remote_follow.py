@@ -1,0 +1,99 @@
+"""Remote follow: send a visitor to their own server's page for following us.
+
+The visitor types their handle (``@me@mastodon.example``). We ask their
+server's WebFinger for the OStatus subscribe template
+(``https://mastodon.example/authorize_interaction?uri={uri}``, as Mastodon,
+Pleroma and Misskey publish it) and send them there with our actor's URL
+filled in. The query goes through the node's guarded client (no private
+addresses in production, one deadline, a size cap), never to a blocked server.
+
+Every failure is a ``RemoteFollowError`` whose message is written for the
+visitor. Nothing about the visitor is logged or stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from federation.errors import FederationError, FetchError, MalformedError
+from federation.fetch import Fetcher
+from federation.webfinger import parse_handle, webfinger_url
+from node.web.context import NodeContext
+
+SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
+DEADLINE = 10.0  # seconds: a person is waiting
+MAX_HANDLE = 300
+MAX_URL = 2048
+
+
+class RemoteFollowError(Exception):
+    """The visitor's server could not be used; ``message`` says why, for the form."""
+
+    def __init__(self, message: str, *, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+def subscribe_template(jrd: dict[str, Any]) -> str | None:
+    """The first subscribe link's ``template`` in a WebFinger answer, or None."""
+    links = jrd.get("links")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("rel") == SUBSCRIBE_REL:
+            template = link.get("template")
+            if isinstance(template, str) and "{uri}" in template:
+                return template
+    return None
+
+
+def fill_template(template: str, actor_url: str, *, schemes: tuple[str, ...]) -> str | None:
+    """The template with ``{uri}`` filled in, or None when the result is no web address."""
+    url = template.replace("{uri}", quote(actor_url, safe=""))
+    if len(url) > MAX_URL or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme in schemes and parts.hostname else None
+
+
+async def remote_follow_url(context: NodeContext, handle: str, actor_url: str) -> str:
+    """Where to send someone whose handle is ``handle`` so they can follow ``actor_url``."""
+    handle = handle.strip()
+    if not handle:
+        raise RemoteFollowError("Type your fediverse address, like @you@mastodon.example.")
+    try:
+        if len(handle) > MAX_HANDLE:
+            raise MalformedError("handle too long")
+        name, host = parse_handle(handle)
+    except MalformedError:
+        raise RemoteFollowError(
+            "That is not a fediverse address. It looks like @you@mastodon.example."
+        ) from None
+    if await context.blocks.refuses(host):
+        raise RemoteFollowError(f"This network does not connect with {host}.", status_code=403)
+    https = context.settings.https
+    query = webfinger_url(name, host, scheme="https" if https else "http")
+    try:
+        jrd = await Fetcher(context.http, deadline=DEADLINE).fetch_jrd(query)
+    except FetchError:
+        raise RemoteFollowError(
+            f"We could not find {name} at {host}. Check the address and try again.",
+            status_code=502,
+        ) from None
+    except FederationError:
+        raise RemoteFollowError(
+            f"{host} did not answer like a fediverse server.", status_code=502
+        ) from None
+    template = subscribe_template(jrd)
+    schemes = ("https",) if https else ("https", "http")
+    url = fill_template(template, actor_url, schemes=schemes) if template else None
+    if url is None:
+        raise RemoteFollowError(
+            f"{host} has no follow page we can send you to. "
+            "Search for this network's address in your app instead.",
+            status_code=502,
+        )
+    return url
