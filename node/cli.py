@@ -55,7 +55,10 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
         port=settings.listen_port,
         access_log=False,  # access logs would record client IP addresses
         server_header=False,
-        proxy_headers=False,
+        # Behind a trusted TLS proxy the client address comes from X-Forwarded-For;
+        # it is used only in memory, to throttle failed logins.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         lifespan="on",
         log_level="info",
     )

@@ -7,6 +7,7 @@ deploys it knows what to fix.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -36,6 +37,7 @@ class Settings:
     secret_key: str
     allow_private_addresses: bool
     timezone: str = "UTC"
+    trusted_proxies: str = ""  # uvicorn forwarded_allow_ips; empty: ignore X-Forwarded-For
 
     @property
     def host(self) -> str:
@@ -98,6 +100,21 @@ def _timezone(value: str) -> str:
     return value
 
 
+def _proxies(value: str) -> str:
+
+    value = value.strip()
+    if value in {"", "*"}:
+        return value
+    for part in value.split(","):
+        try:
+            ipaddress.ip_network(part.strip(), strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"TOCSIN_TRUSTED_PROXIES must be '*' or comma-separated addresses, not {value!r}"
+            ) from exc
+    return value
+
+
 def _database_url(value: str, data_dir: Path) -> str:
     if not value:
         return f"sqlite+aiosqlite:///{data_dir.resolve() / 'tocsin.db'}"
@@ -153,4 +170,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "TOCSIN_ALLOW_PRIVATE_ADDRESSES", env.get("TOCSIN_ALLOW_PRIVATE_ADDRESSES", "")
         ),
         timezone=_timezone(env.get("TOCSIN_TIMEZONE", "UTC") or "UTC"),
+        trusted_proxies=_proxies(env.get("TOCSIN_TRUSTED_PROXIES", "")),
     )

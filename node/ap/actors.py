@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from node.ap.context import document
@@ -21,16 +22,27 @@ def _public_key(urls: Urls, actor_id: str, actor: LocalActor) -> dict[str, str]:
     }
 
 
+def _summary_html(text: str) -> str:
+    """The profile summary is typed as plain text; AS2 ``summary`` is HTML."""
+    paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
+    return "".join(f"<p>{escape(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
 def group_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
     """The network's Group actor, as Mastodon, Misskey and Mobilizon read it."""
     actor_id = urls.actor(actor.username)
+    extra: dict[str, Any] = {}
+    if actor.region:
+        extra["attachment"] = [
+            {"type": "PropertyValue", "name": "Region", "value": escape(actor.region)}
+        ]
     return document(
         {
             "id": actor_id,
             "type": "Group",
             "preferredUsername": actor.username,
             "name": actor.display_name or actor.username,
-            "summary": actor.summary,
+            "summary": _summary_html(actor.summary),
             "inbox": urls.inbox(actor.username),
             "outbox": urls.outbox(actor.username),
             "followers": urls.followers(actor.username),
@@ -43,6 +55,7 @@ def group_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
             "indexable": True,
             "url": urls.home,
             "published": _iso(actor),
+            **extra,
         }
     )
 

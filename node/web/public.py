@@ -36,7 +36,9 @@ from node.web.templating import item_link, local_day, make_templates, static_mou
 
 templates = make_templates()
 
-PAGE_MAX_AGE = 30  # seconds: callouts are urgent, pages must not go stale for long
+# Pages are revalidated on every visit: a cancelled callout or an edited event
+# must never show its old state (to readers, or to the editor who just changed it).
+PAGE_CACHE = "public, no-cache"
 FEED_MAX_AGE = 300
 PAGE_SIZE = 50
 MAX_PAGE = 20
@@ -113,7 +115,7 @@ def page(
 ) -> Response:
     """A public page: cacheable briefly, with the node's feeds advertised."""
     context = {"now": datetime.now(UTC), "feeds": node_feeds(), **values}
-    all_headers = {"Cache-Control": f"public, max-age={PAGE_MAX_AGE}", **(headers or {})}
+    all_headers = {"Cache-Control": PAGE_CACHE, **(headers or {})}
     return templates.TemplateResponse(
         request, template, context, status_code=status_code, headers=all_headers
     )

@@ -54,6 +54,7 @@ def test_postgres_url_is_normalised_to_asyncpg(tmp_path: Path) -> None:
         ("TOCSIN_SECRET_KEY", "short"),
         ("TOCSIN_ALLOW_PRIVATE_ADDRESSES", "maybe"),
         ("TOCSIN_TIMEZONE", "Mars/Olympus"),
+        ("TOCSIN_TRUSTED_PROXIES", "the proxy"),
     ],
 )
 def test_bad_setting_is_refused_naming_the_variable(

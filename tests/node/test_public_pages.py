@@ -340,7 +340,7 @@ async def test_home_shows_how_to_follow_with_handle_copy_button_and_form(node: N
     assert re.search(r'<script src="/static/copy\.js\?v=\w+" defer></script>', page)
     assert '<form method="post" action="/follow"' in page
     assert '<label for="follow-handle">' in page
-    assert response.headers["cache-control"] == f"public, max-age={public.PAGE_MAX_AGE}"
+    assert response.headers["cache-control"] == public.PAGE_CACHE
     links = alternates(page)
     assert links[AS2] == [f"{node.base_url}/actors/network"]
     assert links["text/calendar"] == ["/events.ics"]
