@@ -24,7 +24,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/tocsin run
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check node federation migrations tests
+	$(BIN)/ruff check node federation migrations tests bench
 
 test: $(VENV)/.installed-test lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import fanout, floors, inbox, reads, votes
+from bench import fanout, floors, harness, inbox, reads, votes
 from bench.harness import Bench, Row, ensure_tools, log, wait_quiet
 from bench.payloads import make_keys
 
@@ -106,7 +106,14 @@ def machine() -> str:
             capture_output=True, text=True, timeout=10, check=False).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         pg = "?"
-    return (f"nproc {os.cpu_count()}, CPU {cpu}, Python {platform.python_version()}, "
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                         text=True, check=False).stdout.strip() or "?"
+    changed = subprocess.run(["git", "status", "--porcelain", "--", "node", "federation",
+                              "migrations"], capture_output=True, text=True,
+                             check=False).stdout.splitlines()
+    tree = f"commit {git}" + (f" + {len(changed)} uncommitted files in node/ federation/ "
+                              "migrations/" if changed else "")
+    return (f"{tree}; nproc {os.cpu_count()}, CPU {cpu}, Python {platform.python_version()}, "
             f"PostgreSQL {pg}, wrk {_wrk_version()}\n{free}")
 
 
@@ -124,6 +131,9 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--profile", choices=[w for w in WORKLOADS if w != "floors"],
                         help="record the node with py-spy during this workload")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--variant", default="",
+                        help="start the node with proposed fixes applied from outside, e.g. "
+                             "uvloop,no-pre-ping (see bench/variants.py)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     unknown = [name for name in args.workloads if name not in WORKLOADS]
@@ -135,6 +145,10 @@ async def main(argv: list[str]) -> int:
     if args.no_floors and "floors" in chosen:
         chosen.remove("floors")
     ensure_tools(profiler=bool(args.profile))
+    if args.variant:
+        os.environ["TOCSIN_BENCH_VARIANT"] = args.variant
+        harness.VARIANT = args.variant
+        log(f"the node runs with variant(s) {args.variant} (bench/variants.py)")
     workdir = Path(tempfile.mkdtemp(prefix="tocsin-bench-"))
     bench = Bench(workdir=workdir, profile=args.profile)
     started = time.monotonic()
@@ -160,6 +174,9 @@ async def main(argv: list[str]) -> int:
     print()
     print(f"Tocsin benchmarks, {time.strftime('%Y-%m-%d %H:%M')}, {elapsed:.0f} s in all")
     print(machine())
+    if args.variant:
+        print(f"NODE VARIANT: {args.variant} "
+              "(proposed fixes applied from outside; bench/variants.py)")
     print()
     print(table(bench.rows))
     print()

@@ -147,6 +147,29 @@ async def insert_floors(bench: Bench) -> None:
         values["insert_batch100_us"] = (time.perf_counter() - started) / (batches * 100) * 1e6
         values["row_bytes"] = len(payload)
         await conn.close()
+        values["round_trip_us"], values["round_trip_cpu_us"] = await _round_trip(dsn)
+        values["round_trip_uvloop_us"], values["round_trip_uvloop_cpu_us"] = await (
+            asyncio.to_thread(_round_trip_on_uvloop, dsn))
+
+
+async def _round_trip(dsn: str, n: int = 3000) -> tuple[float, float]:
+    """One asyncpg round trip (SELECT 1): wall and client CPU, in µs."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        for _ in range(200):
+            await conn.fetchval("SELECT 1")
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(n):
+            await conn.fetchval("SELECT 1")
+        return ((time.perf_counter() - wall) / n * 1e6, (time.process_time() - cpu) / n * 1e6)
+    finally:
+        await conn.close()
+
+
+def _round_trip_on_uvloop(dsn: str) -> tuple[float, float]:
+    import uvloop
+
+    return uvloop.run(_round_trip(dsn))
 
 
 async def starlette_floor(bench: Bench) -> None:
@@ -208,6 +231,12 @@ async def run(bench: Bench) -> None:
                   f"{us}/row", higher_is_better=False))
     bench.add(Row(f"floor: asyncpg INSERT {row}, batches of 100", v["insert_batch100_us"],
                   f"{us}/row", higher_is_better=False))
+    bench.add(Row("floor: asyncpg round trip, asyncio loop", v["round_trip_us"], us,
+                  higher_is_better=False,
+                  note=f"SELECT 1; client CPU {v['round_trip_cpu_us']:.0f} µs (tocsin's loop)"))
+    bench.add(Row("floor: asyncpg round trip, uvloop", v["round_trip_uvloop_us"], us,
+                  higher_is_better=False,
+                  note=f"SELECT 1; client CPU {v['round_trip_uvloop_cpu_us']:.0f} µs"))
     bench.add(Row("floor: bare Starlette JSON, one uvicorn worker", v["starlette_rps"], "req/s",
                   rss_mb=v["starlette_rss_mb"], note=f"p99 {v['starlette_p99_ms']:.1f} ms, "
                   f"wrk -t2 -c{CONNECTIONS}"))

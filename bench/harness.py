@@ -28,6 +28,7 @@ import asyncpg
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 BIN = Path(sys.executable).parent
+VARIANT = os.environ.get("TOCSIN_BENCH_VARIANT", "")
 PG_ADMIN_DSN = os.environ.get("TOCSIN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -39,7 +40,8 @@ def log(message: str) -> None:
 
 
 def ensure_tools(*, profiler: bool = False) -> None:
-    """wrk from Debian's packages; orjson (a floor) and py-spy (profiling) in the venv."""
+    """wrk from Debian's packages; orjson (a floor), aiohttp (a candidate delivery client,
+    measured beside the fan-out floor) and py-spy (profiling) in the venv."""
     if shutil.which("wrk") is None:
         log("wrk is missing: apt-get install -y wrk")
         prefix = [] if os.geteuid() == 0 else ["sudo"]
@@ -47,7 +49,7 @@ def ensure_tools(*, profiler: bool = False) -> None:
         if result.returncode != 0:
             subprocess.run([*prefix, "apt-get", "update"], check=True)
             subprocess.run([*prefix, "apt-get", "install", "-y", "wrk"], check=True)
-    wanted = ["orjson"] + (["py-spy"] if profiler else [])
+    wanted = ["orjson", "aiohttp"] + (["py-spy"] if profiler else [])
     missing = [name for name in wanted if not _installed(name)]
     if missing:
         log(f"installing {' '.join(missing)} into {sys.prefix}")
@@ -182,7 +184,7 @@ class CpuMeter:
                 f"(node in the kernel {used.get('node sys', 0):.1f})")
 
 
-async def wait_quiet(*, limit: float = 0.25, max_wait: float = 60) -> float:
+async def wait_quiet(*, limit: float = 0.25, max_wait: float = 20) -> float:
     """Wait (up to ``max_wait`` s) until processes that are not the bench's use less
     than ``limit`` of a core; returns the share they used in the last second."""
     started = time.monotonic()
@@ -396,10 +398,11 @@ class Node:
         self.cli("migrate")
 
     def start(self, command: str = "run") -> None:
-        self.process = start(
-            f"tocsin-{command}", [str(BIN / "tocsin"), command], self.workdir, self.env(),
-            ready_line="Uvicorn running on",
-        )
+        argv = [str(BIN / "tocsin"), command]
+        if VARIANT:  # a proposed fix, applied from outside (bench/variants.py)
+            argv = [sys.executable, "-m", "bench.variants", VARIANT, "--", command]
+        self.process = start(f"tocsin-{command}", argv, self.workdir, self.env(),
+                             ready_line="Uvicorn running on")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -500,6 +503,7 @@ class WrkResult:
     duration: float
     requests: int
     offered: int
+    answered: int
     statuses: dict[int, int]
     socket_errors: int
     timeouts: int
@@ -517,7 +521,10 @@ class WrkResult:
 
 
 async def wrk(url: str, script: str, *, args: list[str], duration: float, connections: int,
-              threads: int = 2, timeout: float = 10) -> WrkResult:  # noqa: ASYNC109 (wrk's)
+              threads: int = 2, timeout: float = 10,  # noqa: ASYNC109 (wrk's own)
+              done_dir: Path | None = None) -> WrkResult:
+    """Run wrk; with ``done_dir`` (``replay.lua``), end it as soon as every thread
+    has written its ``doneN`` file, instead of letting it sleep out ``duration``."""
     argv = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{int(duration)}s",
         f"--timeout={int(timeout)}s", "-s", str(BENCH_DIR / script), url, "--", *args,
@@ -525,17 +532,34 @@ async def wrk(url: str, script: str, *, args: list[str], duration: float, connec
     proc = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
+    if done_dir is not None:
+        flags = [done_dir / f"done{i + 1}" for i in range(threads)]
+        for flag in flags:
+            flag.unlink(missing_ok=True)
+
+        async def end_when_done() -> None:
+            while not all(flag.exists() for flag in flags):  # noqa: ASYNC110 (files)
+                await asyncio.sleep(0.1)
+            proc.send_signal(signal.SIGINT)  # wrk's main thread stops sleeping and reports
+
+        watcher = asyncio.create_task(end_when_done())
     out, err = await proc.communicate()
+    if done_dir is not None:
+        watcher.cancel()
     text = out.decode(errors="replace")
+    if os.environ.get("BENCH_DEBUG_WRK"):
+        log(text)
     line = next((ln for ln in text.splitlines() if ln.startswith("BENCH_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk gave no result:\n{text}\n{err.decode(errors='replace')}")
     data = json.loads(line.removeprefix("BENCH_JSON "))
     errors = data["errors"]
+    span = data.get("span_us", 0) / 1e6
     return WrkResult(
-        duration=data["duration_us"] / 1e6,
+        duration=span if span > 0 else data["duration_us"] / 1e6,
         requests=data["requests"],
         offered=data["offered"],
+        answered=data.get("answered", data["requests"]),
         statuses={int(k): v for k, v in data["statuses"].items()},
         socket_errors=errors["connect"] + errors["read"] + errors["write"],
         timeouts=errors["timeout"],

@@ -29,6 +29,7 @@ from bench.harness import (
     Row,
     hosts_range,
     log,
+    pg_counters,
     running,
     throwaway_database,
     wrk,
@@ -69,11 +70,20 @@ async def run(bench: Bench, *, requests: int = 16_000) -> None:
             log(f"inbox: signed in {time.perf_counter() - started:.1f} s")
             node.start()
             with running(node):
-                await _measure(bench, node, remote, workdir, requests)
+                before, recorded = await _measure(bench, node, remote, workdir, requests)
+            after = await pg_counters(dsn)  # the node has stopped: its statistics are flushed
+            xacts = (after["xact_commit"] + after["xact_rollback"]
+                     - before["xact_commit"] - before["xact_rollback"])
+            bench.note(f"inbox: PostgreSQL counted {xacts / max(recorded, 1):.1f} transactions "
+                       f"({(after['xact_commit'] - before['xact_commit']) / max(recorded, 1):.1f}"
+                       f" commits) per activity recorded, from the start of the load until "
+                       f"the node stopped")
 
 
-async def _measure(bench: Bench, node: Node, remote: Remote, workdir: Any, offered: int) -> None:
+async def _measure(bench: Bench, node: Node, remote: Remote, workdir: Any,
+                   offered: int) -> tuple[dict[str, int], int]:
     profiler = bench.start_profiler("inbox", node, MAX_SECONDS + 30)
+    before = await pg_counters(node.dsn)
     async with seed.node_context(node) as context:
         log(f"inbox: wrk -c{CONNECTIONS} for at most {MAX_SECONDS} s")
         meter = CpuMeter(node.process.pid if node.process else None)
@@ -81,7 +91,8 @@ async def _measure(bench: Bench, node: Node, remote: Remote, workdir: Any, offer
         sampler = PgSampler(node.dsn)
         sampler.start()
         result = await wrk(node.base, "replay.lua", args=[str(workdir / "shards")],
-                           duration=MAX_SECONDS, connections=CONNECTIONS, timeout=30)
+                           duration=MAX_SECONDS, connections=CONNECTIONS, timeout=30,
+                           done_dir=workdir / "shards")
         load_end = time.monotonic()
         cpu = meter.stop()
         waits = await sampler.stop()
@@ -115,7 +126,7 @@ async def _measure(bench: Bench, node: Node, remote: Remote, workdir: Any, offer
     floors = bench.floors
     bench.add(Row("inbox: accepted/s", accepted / result.duration, "/s",
                   floors.get("inbox_accept_per_s"), rss_mb=rss, target=2000,
-                  note=f"{accepted} accepted of {result.requests - result.count(404)} sent "
+                  note=f"{accepted} accepted of {result.answered} answered "
                        f"({offered} pre-signed) in {result.duration:.1f} s, c={CONNECTIONS}"))
     bench.add(Row("inbox: processed/s (until drained)", processed / window, "/s",
                   floors.get("inbox_process_per_s"), rss_mb=rss, target=1000,
@@ -142,3 +153,4 @@ async def _measure(bench: Bench, node: Node, remote: Remote, workdir: Any, offer
     bench.cpu_note("inbox load", cpu, accepted, "accepted activity")
     bench.note(f"inbox load, PostgreSQL: {waits}")
     bench.checks.append(ok)
+    return before, recorded

@@ -39,8 +39,39 @@ def load(path: Path) -> list[tuple[list[str], int]]:
     return stacks
 
 
+LAYERS = (
+    ("asyncpg", "asyncpg/"),
+    ("SQLAlchemy", "sqlalchemy/"),
+    ("httpx/httpcore", "httpx/", "httpcore/", "anyio/"),
+    ("uvicorn/starlette", "uvicorn/", "starlette/", "h11/", "httptools"),
+    ("jinja2/markupsafe", "jinja2/", "markupsafe/"),
+    ("icalendar", "icalendar/"),
+    ("crypto", "cryptography/", "hashlib", "hmac"),
+    ("json", "json/", "orjson"),
+    ("asyncio event loop, sockets", "asyncio/", "selectors.py", "uvloop"),
+    ("logging", "logging/"),
+    ("Tocsin (node/, federation/)", "node/", "federation/"),
+)
+
+
+def layer_of(frames: list[str]) -> str:
+    """The library the sample was in: the innermost frame that belongs to a known layer."""
+    for frame in reversed(frames):
+        for name, *markers in LAYERS:
+            if any(f"({m}" in frame or f"/{m}" in frame or m in frame.split("(")[-1]
+                   for m in markers):
+                return name
+    return "other"
+
+
 def report(stacks: list[tuple[list[str], int]], top: int, focus: tuple[str, ...]) -> str:
     total = sum(n for _, n in stacks) or 1
+    layers: Counter[str] = Counter()
+    greenlet = 0
+    for frames, n in stacks:
+        layers[layer_of(frames)] += n
+        if not frames[0].startswith("<module>"):
+            greenlet += n  # code SQLAlchemy runs in a greenlet: py-spy shows it rootless
     inclusive: Counter[str] = Counter()
     own_inclusive: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
@@ -54,7 +85,10 @@ def report(stacks: list[tuple[list[str], int]], top: int, focus: tuple[str, ...]
         mine = [f for f in frames if any(f"({p}" in f for p in focus)]
         if mine:
             own_self[mine[-1]] += n  # the innermost own frame, library time charged to it
-    lines = [f"{total} samples"]
+    lines = [f"{total} samples; {100 * greenlet / total:.1f}% in code SQLAlchemy runs inside "
+             "greenlets (shown by py-spy without the caller)", "\n== by layer (innermost frame)"]
+    for name, n in layers.most_common():
+        lines.append(f"{100 * n / total:5.1f}%  {name}")
     for title, counter in (
         ("inclusive, all code", inclusive),
         ("self, all code", self_time),

@@ -4,7 +4,7 @@ A node holding 10,000 events of its own and 100,000 from 200 followed nodes
 (500 each, stored as the node stores what it receives, original JSON kept),
 put straight into the database. Each public read is then put under wrk for
 20 s: the home page, one event page, the federation calendar page, the
-``.ics`` feed and the actor JSON. Pages that do not exist yet in
+``.ics`` feeds and the actor JSON. Pages that do not exist yet in
 ``node/web`` are found by looking at the app's routes: when there is no
 calendar page, the actor's ``upcomingEvents`` collection
 (``/actors/NAME/events``) stands in and the table says so; when there is no
@@ -113,8 +113,8 @@ async def _populate(context: Any, node: Node) -> None:
         await session.execute(text("ANALYZE"))
 
 
-def _discover(node: Node) -> tuple[str | None, str | None]:
-    """The calendar page and the .ics feed, if the app has them."""
+def _discover(node: Node) -> tuple[str | None, list[str]]:
+    """The calendar page and the .ics feeds, if the app has them."""
     from starlette.routing import Route
 
     from node.app import create_app
@@ -128,7 +128,7 @@ def _discover(node: Node) -> tuple[str | None, str | None]:
 
     calendar = next((p for p in map(usable, paths) if p and "calendar" in p
                      and not p.endswith(".ics")), None)
-    ics = next((p for p in map(usable, paths) if p and p.endswith(".ics")), None)
+    ics = [p for p in map(usable, paths) if p and p.endswith(".ics")]
     return calendar, ics
 
 
@@ -147,9 +147,9 @@ async def _measure(bench: Bench, node: Node) -> None:
     else:
         targets.append(("reads: calendar (stand-in)", f"/actors/{node.name}/events", AS2, 800,
                         "no calendar page in node/web yet: /actors/NAME/events measured"))
-    if ics:
-        targets.append(("reads: .ics feed", ics, "text/calendar", None, ""))
-    else:
+    for path in ics:
+        targets.append((f"reads: .ics feed {path}", path, "text/calendar", None, ""))
+    if not ics:
         targets.append(("reads: .ics feed", None, "", None, "no .ics feed in node/web yet"))
     targets.append(("reads: actor JSON", f"/actors/{node.name}", AS2, 5000, ""))
 

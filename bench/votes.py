@@ -36,7 +36,7 @@ SERVERS = 500
 PER_SERVER = 10
 VOTERS = SERVERS * PER_SERVER
 CONNECTIONS = 50
-MAX_SECONDS = 200
+MAX_SECONDS = 240
 SETTLE_TIMEOUT = 90
 
 
@@ -80,8 +80,9 @@ async def _measure(bench: Bench, node: Node, remote: Remote, workdir: object,
         sampler = PgSampler(node.dsn)
         sampler.start()
         updates_during = 0
-        result = await wrk(node.base, "replay.lua", args=[str(workdir / "shards")],  # type: ignore[operator]
-                           duration=MAX_SECONDS, connections=CONNECTIONS, timeout=30)
+        result = await wrk(node.base, "replay.lua", args=[str(workdir / "shards")],
+                           duration=MAX_SECONDS, connections=CONNECTIONS, timeout=30,
+                           done_dir=workdir / "shards")
         load_end = time.monotonic()
         cpu = meter.stop()
         waits = await sampler.stop()
