@@ -10,10 +10,6 @@ Variants (each a monkeypatch applied before ``node.cli.main`` runs):
   uvicorn only installs uvloop when it creates the loop itself);
 - ``no-pre-ping``: the PostgreSQL pool does not ping a connection at every
   checkout (asyncpg's ping is BEGIN; ";"; ROLLBACK: three round trips);
-- ``worker-only``: the inbox does not process each activity in a background
-  task of its own request; it only wakes the worker, whose ``run_once``
-  claims pending activities a hundred at a time (the first half of fix 1 in
-  bench/README.md).
 
 ``python -m bench inbox --variant uvloop,no-pre-ping`` runs a workload so.
 """
@@ -23,7 +19,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-VARIANTS = ("uvloop", "no-pre-ping", "worker-only")
+VARIANTS = ("uvloop", "no-pre-ping")
 
 
 def apply(names: list[str]) -> None:
@@ -43,13 +39,6 @@ def apply(names: list[str]) -> None:
             import node.runtime
 
             node.runtime.make_engine = without_pre_ping  # type: ignore[attr-defined]
-        elif name == "worker-only":
-            from node.inbound import InboundProcessor
-
-            async def wake_only(self: Any, row_id: int) -> None:
-                self.node.wake()
-
-            InboundProcessor.process_now = wake_only  # type: ignore[method-assign]
         else:
             raise SystemExit(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
 

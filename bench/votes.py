@@ -94,7 +94,8 @@ async def _measure(bench: Bench, node: Node, remote: Remote, workdir: object,
             pending = await seed.scalar(context, (
                 "SELECT (SELECT count(*) FROM inbound_activities "
                 "        WHERE state = 'pending' AND error IS NULL)"
-                " + (SELECT count(*) FROM callouts WHERE local AND tally_dirty)"
+                " + (SELECT count(*) FROM callouts c WHERE local AND come_count + help_count"
+                "    <> (SELECT count(*) FROM callout_responses r WHERE r.callout_id = c.id))"
                 " + (SELECT count(*) FROM deliveries WHERE state = 'pending')"))
             if not pending:
                 settled_after = time.monotonic() - load_end

@@ -1,11 +1,18 @@
 """The delivery worker: claim due deliveries, POST them signed, record the outcome.
 
 Where deliveries are stored is the application's business (``DeliveryStore``);
-this module owns the wire: signing, the POST, a total deadline, and turning
-the response into a retry decision with the pure policy in ``retry.py``.
+this module owns the wire: signing, the POST (through the guarded
+:class:`~federation.delivery_client.DeliveryClient`), and turning the answer
+into a retry decision with the pure policy in ``retry.py``.
 
 A claimed row carries a lease (``locked_until``): a worker that dies
 mid-delivery loses nothing, the row is claimed again when the lease expires.
+
+One pass (``run_once``) keeps up to ``concurrency`` POSTs in flight and claims
+the next batch while they run, until nothing is due or the pass's limit is
+reached. Outcomes are written in groups: whichever delivery finishes while
+no write is running writes everything finished so far in one call, so a
+thousand outcomes take a few transactions, not a thousand.
 """
 
 from __future__ import annotations
@@ -13,15 +20,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+import aiohttp
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation.as2 import AS_ACCEPT, AS_MEDIA_TYPE
+from federation.delivery_client import DeliveryClient
 from federation.errors import UnsafeTargetError
 from federation.httpsig import sign_headers
 from federation.keys import load_private_key
@@ -29,7 +38,6 @@ from federation.retry import RetryDecision, next_attempt
 
 log = logging.getLogger(__name__)
 
-DELIVERY_DEADLINE = 30.0
 DEFAULT_LEASE = timedelta(minutes=5)
 
 
@@ -56,26 +64,35 @@ class DeliveryResult:
         return self.status is not None and 200 <= self.status < 300
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A finished attempt: what happened, and what to do next (``decision`` None: done)."""
+
+    job: DeliveryJob
+    result: DeliveryResult
+    decision: RetryDecision | None
+    now: datetime
+
+
 class DeliveryStore(Protocol):
     async def claim(self, *, limit: int, now: datetime, lease: timedelta) -> list[DeliveryJob]:
         """Lease up to ``limit`` due deliveries that no other worker holds."""
         ...
 
-    async def record(
-        self,
-        job: DeliveryJob,
-        result: DeliveryResult,
-        decision: RetryDecision | None,
-        now: datetime,
-    ) -> None:
-        """Store the outcome: done (``decision`` None), retry later, or given up."""
+    async def record_many(self, outcomes: Sequence[Outcome]) -> None:
+        """Store each outcome (done, retry later, or given up) if its row is still
+        under the lease it was claimed with; a late outcome is dropped."""
         ...
 
 
 async def post_signed(
-    client: httpx.AsyncClient, job: DeliveryJob, key: rsa.RSAPrivateKey
+    client: DeliveryClient, job: DeliveryJob, key: rsa.RSAPrivateKey
 ) -> DeliveryResult:
-    """One signed POST of the job's exact body; never raises for remote failures."""
+    """One signed POST of the job's exact body; never raises for remote failures.
+
+    A target that may not be contacted, or an inbox URL that cannot be signed
+    for or parsed, is ``refused``: asking again would get the same answer.
+    """
     headers = {"Content-Type": AS_MEDIA_TYPE, "Accept": AS_ACCEPT}
     try:
         headers.update(
@@ -83,17 +100,26 @@ async def post_signed(
                 "POST", job.inbox_url, headers, job.body, key_id=job.key_id, private_key=key
             )
         )
-        async with asyncio.timeout(DELIVERY_DEADLINE):
-            response = await client.post(job.inbox_url, content=job.body, headers=headers)
+    except (ValueError, httpx.InvalidURL) as exc:
+        return DeliveryResult(status=None, error=f"unusable inbox URL: {exc}"[:500], refused=True)
+    try:
+        answer = await client.post(job.inbox_url, job.body, headers)
     except UnsafeTargetError as exc:
         return DeliveryResult(status=None, error=str(exc), refused=True)
-    except (httpx.HTTPError, TimeoutError, OSError) as exc:
-        return DeliveryResult(status=None, error=f"{type(exc).__name__}: {exc}"[:500])
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        return DeliveryResult(status=None, error=f"{_failure_kind(exc)}: {exc}"[:500])
     return DeliveryResult(
-        status=response.status_code,
-        error=None if response.is_success else response.text[:500],
-        retry_after=response.headers.get("retry-after"),
+        status=answer.status, error=answer.error_text, retry_after=answer.retry_after
     )
+
+
+def _failure_kind(exc: Exception) -> str:
+    """A short, library-neutral name for why no answer came."""
+    if isinstance(exc, TimeoutError):
+        return "Timeout"
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionError):
+        return "ConnectError"
+    return type(exc).__name__
 
 
 class DeliveryWorker:
@@ -102,20 +128,23 @@ class DeliveryWorker:
     def __init__(
         self,
         store: DeliveryStore,
-        client: httpx.AsyncClient,
+        client: DeliveryClient,
         *,
-        concurrency: int = 50,
+        concurrency: int = 128,
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.client = client
+        self.concurrency = concurrency
         self.lease = lease
         self.clock = clock or (lambda: datetime.now(UTC))
         self.rng = rng
         self._slots = asyncio.Semaphore(concurrency)
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
+        self._finished: list[Outcome] = []
+        self._writing = False
 
     def _key(self, pem: str) -> rsa.RSAPrivateKey:
         key = self._keys.get(pem)
@@ -123,12 +152,31 @@ class DeliveryWorker:
             key = self._keys[pem] = load_private_key(pem)
         return key
 
-    async def run_once(self, limit: int = 200) -> int:
-        """Deliver what is due now; returns how many deliveries were attempted."""
-        jobs = await self.store.claim(limit=limit, now=self.clock(), lease=self.lease)
-        if jobs:
-            await asyncio.gather(*(self._deliver(job) for job in jobs))
-        return len(jobs)
+    async def run_once(self, limit: int = 1000) -> int:
+        """Deliver what is due now, up to ``limit`` deliveries, and record every
+        outcome before returning; returns how many deliveries were attempted."""
+        attempted = 0
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while attempted < limit:
+                batch = min(2 * self.concurrency, limit - attempted)
+                jobs = await self.store.claim(limit=batch, now=self.clock(), lease=self.lease)
+                if not jobs:
+                    break
+                attempted += len(jobs)
+                running.update(asyncio.create_task(self._deliver(job)) for job in jobs)
+                # claim the next batch once every claimed job has a slot
+                while len(running) > self.concurrency:
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    _raise_first(done)
+            if running:
+                _raise_first((await asyncio.wait(running))[0])
+                running = set()
+            await self._write_finished()
+        finally:
+            for task in running:
+                task.cancel()
+        return attempted
 
     async def _deliver(self, job: DeliveryJob) -> None:
         async with self._slots:
@@ -153,4 +201,25 @@ class DeliveryWorker:
                 result.status or result.error,
                 decision.reason,
             )
-        await self.store.record(job, result, decision, now)
+        self._finished.append(Outcome(job, result, decision, now))
+        await self._write_finished()
+
+    async def _write_finished(self) -> None:
+        """Write every finished outcome not yet written, unless a write is under way
+        (that write's loop picks these up when it is done)."""
+        if self._writing:
+            return
+        self._writing = True
+        try:
+            while self._finished:
+                outcomes, self._finished = self._finished, []
+                await self.store.record_many(outcomes)
+        finally:
+            self._writing = False
+
+
+def _raise_first(done: set[asyncio.Task[None]]) -> None:
+    for task in done:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            raise error

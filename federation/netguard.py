@@ -15,7 +15,9 @@ TLS is untouched: httpcore calls ``start_tls`` with the URL's hostname as
 ``server_hostname`` (see ``httpcore._async.connection._connect``), so SNI and
 certificate verification use the name, not the IP we dialled.
 
-Use :func:`make_client` for every outbound request, fetches and deliveries alike.
+Use :func:`make_client` for fetches; deliveries go through
+:class:`federation.delivery_client.DeliveryClient`, which applies the same
+checks (:func:`checked_addresses`) inside aiohttp.
 """
 
 from __future__ import annotations
@@ -180,6 +182,29 @@ def _as_list(addrs: str | Sequence[str]) -> list[str]:
     return [addrs] if isinstance(addrs, str) else list(addrs)
 
 
+async def checked_addresses(
+    host: str, port: int, *, resolver: Resolver, allow_private: bool
+) -> list[IPAddress]:
+    """The addresses to dial for ``host``: all of them checked, or an error.
+
+    An IP literal is judged as written, without DNS. A name is resolved once;
+    when any answer is not public (and ``allow_private`` is off) the host is
+    refused as a whole. Dial only what this returns.
+    """
+    literal = parse_ip(host)
+    addresses = [literal] if literal is not None else await resolver.resolve(host, port)
+    if not addresses:
+        raise FetchError(f"{host!r} resolved to no address", public_message=_UNRESOLVED)
+    if not allow_private:
+        for ip in addresses:
+            if not is_public_address(ip):
+                raise UnsafeTargetError(
+                    f"{host!r} resolves to non-public address {ip}",
+                    public_message="refusing to contact a non-public address",
+                )
+    return addresses
+
+
 # --------------------------------------------------------------------------
 # The httpcore backend and the httpx transport
 
@@ -208,7 +233,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         try:
             async with asyncio.timeout(timeout):
-                addresses = await self._checked_addresses(host, port)
+                addresses = await checked_addresses(
+                    host, port, resolver=self._resolver, allow_private=self._allow_private
+                )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {host!r} timed out") from exc
         last_error: Exception | None = None
@@ -225,20 +252,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 last_error = exc
         assert last_error is not None
         raise last_error
-
-    async def _checked_addresses(self, host: str, port: int) -> list[IPAddress]:
-        literal = parse_ip(host)
-        addresses = [literal] if literal is not None else await self._resolver.resolve(host, port)
-        if not addresses:
-            raise FetchError(f"{host!r} resolved to no address", public_message=_UNRESOLVED)
-        if not self._allow_private:
-            for ip in addresses:
-                if not is_public_address(ip):
-                    raise UnsafeTargetError(
-                        f"{host!r} resolves to non-public address {ip}",
-                        public_message="refusing to contact a non-public address",
-                    )
-        return addresses
 
     async def connect_unix_socket(
         self,
@@ -268,7 +281,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         limits: httpx.Limits = DEFAULT_LIMITS,
         inner: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
-        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
+        ssl_context = make_ssl_context(verify)
         super().__init__(verify=ssl_context, trust_env=False, limits=limits)
         self._allow_private = allow_private
         # Replace the pool the parent built with one that uses our backend. The
@@ -286,6 +299,12 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         check_scheme(str(request.url), allow_private=self._allow_private)
         return await super().handle_async_request(request)
+
+
+def make_ssl_context(verify: ssl.SSLContext | bool = True) -> ssl.SSLContext:
+    """The TLS context of every outbound client: certificates verified against the
+    same CA bundle (certifi's, as httpx ships it) for fetches and deliveries alike."""
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
 
 
 def check_scheme(url: str, *, allow_private: bool) -> None:

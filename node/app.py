@@ -61,12 +61,21 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return json_error(exc.status_code, message, headers=exc.headers)
 
 
-def create_app(settings: Settings, *, background: list[BackgroundTask] | None = None) -> Starlette:
-    """The node's ASGI app. ``background`` tasks (the worker) run for the app's lifetime."""
+def create_app(
+    settings: Settings,
+    *,
+    background: list[BackgroundTask] | None = None,
+    process_inbox: bool = True,
+) -> Starlette:
+    """The node's ASGI app. ``background`` tasks (the worker) run for the app's lifetime.
+
+    ``process_inbox=False`` leaves received activities to ``tocsin worker``
+    processes on PostgreSQL (on SQLite this process processes them anyway).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with node_context(settings) as context:
+        async with node_context(settings, process_inbox=process_inbox) as context:
             app.state.ctx = context
             tasks = [asyncio.create_task(task(context)) for task in background or []]
             try:

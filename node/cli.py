@@ -48,7 +48,10 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
     from node.app import create_app
     from node.worker import run_worker
 
-    app = create_app(settings, background=[run_worker] if with_worker else [])
+    # `tocsin web` beside `tocsin worker`: the workers process what the inbox records
+    app = create_app(
+        settings, background=[run_worker] if with_worker else [], process_inbox=with_worker
+    )
     config = uvicorn.Config(
         app,
         host=settings.listen_host,

@@ -9,18 +9,16 @@ serialises writers and ignores the lock clause; one process uses it.)
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Engine, Integer, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from federation.delivery import DeliveryJob, DeliveryResult
-from federation.retry import (
-    UNREACHABLE_RETRY_INTERVAL,
-    RetryDecision,
-    host_is_unreachable,
-    is_host_failure,
-)
+from federation.delivery import DeliveryJob, Outcome
+from federation.retry import UNREACHABLE_RETRY_INTERVAL, host_is_unreachable, is_host_failure
 from node.db import dialect_insert
 from node.models import (
     Delivery,
@@ -94,55 +92,160 @@ class SqlDeliveryStore:
     def _actor_id(self, username: str, kind: str) -> str:
         return self._urls.instance_actor if kind == "application" else self._urls.actor(username)
 
-    async def record(
-        self,
-        job: DeliveryJob,
-        result: DeliveryResult,
-        decision: RetryDecision | None,
-        now: datetime,
-    ) -> None:
+    async def record_many(self, outcomes: Sequence[Outcome]) -> None:
+        """Write a group of outcomes in one transaction: lock the rows, drop the
+        outcomes whose lease ran out, note host failures and successes once per
+        host, then update every kept row with one executemany."""
+        if not outcomes:
+            return
+        by_id = {o.job.id: o for o in outcomes}
         async with self._sessions() as session, session.begin():
-            row = await session.get(Delivery, job.id, with_for_update=True)
-            if row is None:  # deleted meanwhile (the domain was blocked)
+            rows = await session.execute(
+                select(Delivery.id, Delivery.state, Delivery.locked_until, Delivery.domain)
+                .where(Delivery.id.in_(list(by_id)))
+                .order_by(Delivery.id)
+                .with_for_update()
+            )
+            kept: list[tuple[str, Outcome]] = []
+            for row in rows.all():  # a missing row was deleted meanwhile (domain blocked)
+                outcome = by_id[row.id]
+                lease = outcome.job.lease
+                if row.state != "pending" or (lease is not None and row.locked_until != lease):
+                    # this worker's lease ran out and another worker took the row over
+                    log.warning("dropping a late outcome for delivery %s", row.id)
+                    continue
+                kept.append((row.domain, outcome))
+            if not kept:
                 return
-            if row.state != "pending" or (job.lease is not None and row.locked_until != job.lease):
-                # this worker's lease ran out and another worker took the row over
-                log.warning("dropping a late outcome for delivery %s", job.id)
-                return
-            row.locked_until = None
-            row.last_status = result.status
-            row.last_error = result.error
-            if decision is None:
-                row.state, row.finished_at = "done", now
-                await _host_succeeded(session, row.domain, now)
-                return
-            row.attempts += 1
-            if decision.give_up:
-                row.state, row.finished_at = "gave_up", now
-                if result.status == 410:
-                    await _forget_gone_inbox(session, row.inbox_url)
-                return
-            assert decision.retry_at is not None
-            row.next_attempt_at = decision.retry_at
-            if is_host_failure(result.status) and await _host_failed(session, row.domain, now):
-                row.next_attempt_at = max(row.next_attempt_at, now + UNREACHABLE_RETRY_INTERVAL)
+            failed = _latest_per_host(kept, failed=True)
+            succeeded = _latest_per_host(kept, failed=False)
+            to_clear = await _lock_health(session, failed, succeeded)
+            unreachable = {d for d in sorted(failed) if await _host_failed(session, d, failed[d])}
+            await session.execute(_RECORD, [_record_values(d, o, unreachable) for d, o in kept])
+            for domain in to_clear:  # after the UPDATE: clearing brings postponed rows forward
+                await _clear_failures(session, domain, succeeded[domain])
+            gone = sorted({o.job.inbox_url for _, o in kept if _gave_up(o, 410)})
+            if gone:
+                await _forget_gone_inboxes(session, gone)
 
 
-async def _health(session: AsyncSession, domain: str) -> DomainHealth:
-    """The host's health row, created if missing (race-free), locked for this transaction."""
-    await session.execute(
-        dialect_insert(session)(DomainHealth)
-        .values(domain=domain, failure_days=[])
-        .on_conflict_do_nothing(index_elements=["domain"])
+_DELIVERIES = Delivery.__table__
+_RECORD = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("_id"))
+    .values(
+        locked_until=None,
+        state=bindparam("_state"),
+        last_status=bindparam("_status"),
+        last_error=bindparam("_error"),
+        attempts=_DELIVERIES.c.attempts + bindparam("_failed", type_=Integer),
+        next_attempt_at=func.coalesce(
+            bindparam("_next", type_=_DELIVERIES.c.next_attempt_at.type),
+            _DELIVERIES.c.next_attempt_at,
+        ),
+        finished_at=bindparam("_finished", type_=_DELIVERIES.c.finished_at.type),
     )
-    health = await session.get(DomainHealth, domain, with_for_update=True, populate_existing=True)
-    assert health is not None
-    return health
+)
+
+
+def _record_values(domain: str, outcome: Outcome, unreachable: set[str]) -> dict[str, object]:
+    result, decision, now = outcome.result, outcome.decision, outcome.now
+    values: dict[str, object] = {
+        "_id": outcome.job.id,
+        "_status": result.status,
+        "_error": result.error,
+        "_failed": 0 if decision is None else 1,
+        "_state": "done" if decision is None else "pending",
+        "_next": None,
+        "_finished": now if decision is None else None,
+    }
+    if decision is None:
+        return values
+    if decision.give_up:
+        values.update(_state="gave_up", _finished=now)
+        return values
+    assert decision.retry_at is not None
+    values["_next"] = decision.retry_at
+    if domain in unreachable and is_host_failure(result.status):
+        values["_next"] = max(decision.retry_at, now + UNREACHABLE_RETRY_INTERVAL)
+    return values
+
+
+def _gave_up(outcome: Outcome, status: int) -> bool:
+    decision = outcome.decision
+    return decision is not None and decision.give_up and outcome.result.status == status
+
+
+def _latest_per_host(kept: list[tuple[str, Outcome]], *, failed: bool) -> dict[str, datetime]:
+    """Host → the latest ``now`` among its successes, or among its host failures
+    that will be retried (``failed``)."""
+    latest: dict[str, datetime] = {}
+    for domain, outcome in kept:
+        decision = outcome.decision
+        if failed:
+            wanted = decision is not None and not decision.give_up
+            wanted = wanted and is_host_failure(outcome.result.status)
+        else:
+            wanted = decision is None
+        if wanted and (domain not in latest or outcome.now > latest[domain]):
+            latest[domain] = outcome.now
+    return latest
+
+
+# -- host health ---------------------------------------------------------------------------
+
+
+class _KnownHealthy:
+    """Hosts lately seen with no failure on record, so that a signed request or a
+    delivery from or to them needs no ``domain_health`` read. One per database
+    (per engine), kept ``TTL`` seconds: a failure recorded by another process is
+    noticed at most that late, harmless when a host is marked unreachable only
+    after failures on three distinct days. A failure recorded here forgets the
+    host at once; ``generation`` keeps a read that raced with it from
+    re-remembering the host."""
+
+    TTL = 60.0
+    MAX_HOSTS = 10_000
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+        self.generation = 0
+
+    def __contains__(self, host: str) -> bool:
+        seen = self._seen.get(host)
+        return seen is not None and time.monotonic() - seen < self.TTL
+
+    def remember(self, hosts: Iterable[str], generation: int) -> None:
+        if generation != self.generation:
+            return
+        now = time.monotonic()
+        for host in hosts:
+            self._seen.pop(host, None)  # re-inserted last: the dict stays oldest first
+            self._seen[host] = now
+        while len(self._seen) > self.MAX_HOSTS:
+            del self._seen[next(iter(self._seen))]
+
+    def forget(self, host: str) -> None:
+        self._seen.pop(host, None)
+        self.generation += 1
+
+
+_known_healthy: WeakKeyDictionary[Engine, _KnownHealthy] = WeakKeyDictionary()
+
+
+def _healthy(session: AsyncSession) -> _KnownHealthy:
+    engine = session.get_bind().engine  # a Connection's engine, or the Engine itself
+    known = _known_healthy.get(engine)
+    if known is None:
+        known = _known_healthy[engine] = _KnownHealthy()
+    return known
 
 
 async def _host_failed(session: AsyncSession, domain: str, now: datetime) -> bool:
     """Note today's failure; True when the host is (now) considered unreachable."""
-    health = await _health(session, domain)
+    _healthy(session).forget(domain)
+    health = await session.get(DomainHealth, domain, with_for_update=True, populate_existing=True)
+    assert health is not None  # created and locked by _lock_health
     today = now.astimezone(UTC).date().isoformat()
     if today not in (health.failure_days or []):
         health.failure_days = sorted({*(health.failure_days or []), today})
@@ -152,21 +255,64 @@ async def _host_failed(session: AsyncSession, domain: str, now: datetime) -> boo
     return health.unreachable_since is not None
 
 
-async def _host_succeeded(session: AsyncSession, domain: str, now: datetime) -> None:
-    await mark_host_reachable(session, domain, now)
+async def _lock_health(
+    session: AsyncSession, failed: dict[str, datetime], succeeded: dict[str, datetime]
+) -> list[str]:
+    """Lock, in one statement and in host order (so that concurrent writers never
+    wait on each other in a cycle), the health rows this group will change: those
+    of failing hosts (created if missing) and of succeeding hosts not known healthy.
+    Returns the succeeding hosts whose failures are to be cleared: those with
+    failures on record, or failing in this group before their latest success."""
+    known = _healthy(session)
+    unknown = {host for host in succeeded if host not in known}
+    if failed:
+        await session.execute(
+            dialect_insert(session)(DomainHealth)
+            .values([{"domain": domain, "failure_days": []} for domain in sorted(failed)])
+            .on_conflict_do_nothing(index_elements=["domain"])
+        )
+    involved = sorted(unknown | set(failed))
+    if not involved:
+        return []
+    generation = known.generation
+    rows = await session.execute(
+        select(DomainHealth.domain, DomainHealth.failure_days, DomainHealth.unreachable_since)
+        .where(DomainHealth.domain.in_(involved))
+        .order_by(DomainHealth.domain)
+        .with_for_update()
+    )
+    failing = {row.domain for row in rows.all() if row.failure_days or row.unreachable_since}
+    known.remember((h for h in unknown if h not in failing and h not in failed), generation)
+    return sorted(
+        host
+        for host in succeeded
+        if (host in failing or host in failed)
+        and (host not in failed or failed[host] <= succeeded[host])
+    )
 
 
 async def mark_host_reachable(session: AsyncSession, domain: str, now: datetime) -> None:
     """Clear a host's failures (a delivery landed or it sent us a signed request),
     and bring its postponed deliveries forward.
 
-    Cheap when there is nothing to clear (the common case: one unlocked read).
-    The health row is locked before it is changed, so only one transaction does
-    the bulk update, and that update skips deliveries other workers hold.
+    Free in the common case: a host known healthy (``_KnownHealthy``) costs no
+    query; otherwise one unlocked read, and the host is remembered when it has
+    nothing to clear.
     """
+    known = _healthy(session)
+    if domain in known:
+        return
+    generation = known.generation
     health = await session.get(DomainHealth, domain)
     if health is None or (not health.failure_days and health.unreachable_since is None):
+        known.remember([domain], generation)
         return
+    await _clear_failures(session, domain, now)
+
+
+async def _clear_failures(session: AsyncSession, domain: str, now: datetime) -> None:
+    """The health row is locked before it is changed, so only one transaction does
+    the bulk update, and that update skips deliveries other workers hold."""
     health = await session.get(DomainHealth, domain, with_for_update=True, populate_existing=True)
     assert health is not None
     was_unreachable = health.unreachable_since is not None
@@ -185,10 +331,10 @@ async def mark_host_reachable(session: AsyncSession, domain: str, now: datetime)
         )
 
 
-async def _forget_gone_inbox(session: AsyncSession, inbox_url: str) -> None:
+async def _forget_gone_inboxes(session: AsyncSession, inbox_urls: list[str]) -> None:
     """410 Gone from an actor's own inbox: the actor is gone, and its follows with it."""
     gone = (
-        await session.scalars(select(RemoteActor.uri).where(RemoteActor.inbox == inbox_url))
+        await session.scalars(select(RemoteActor.uri).where(RemoteActor.inbox.in_(inbox_urls)))
     ).all()
     await session.execute(delete(RemoteKey).where(RemoteKey.owner_uri.in_(gone)))
     await session.execute(delete(RemoteActor).where(RemoteActor.uri.in_(gone)))

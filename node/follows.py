@@ -103,7 +103,7 @@ async def receive_follow(node: NodeContext, session: AsyncSession, activity: Act
         return
     remote = await _remote(session, activity.actor)
     if remote is None:
-        await node.directory.actor(activity.actor)
+        await node.directory.actor(activity.actor, session=session)
         remote = await _remote(session, activity.actor)
         assert remote is not None
     follow = follow_as_received(activity)

@@ -1,15 +1,27 @@
 """Received activities: recorded before the 202, processed after it.
 
-``record`` runs in the inbox request: one INSERT that does nothing when the
-activity id was seen before (replays have no second effect). ``InboundProcessor``
-claims recorded rows with a lease and runs the handler of each in the same
-transaction that marks it done, so an activity is processed exactly once even
-across crashes: a row whose lease ran out is simply claimed again.
+The inbox records each activity (see ``node.recorder``: one INSERT that does
+nothing when the activity id was seen before, so replays have no second
+effect) and kicks this process's ``InboundProcessor``, which claims recorded
+rows with a lease and runs their handlers in the transaction that marks them
+done, so an activity is processed exactly once even across crashes: a row
+whose lease ran out is simply claimed again, by this process or a worker.
+
+Rows are claimed and processed in batches: one statement claims up to a
+hundred (payloads included); on PostgreSQL their handlers share one
+transaction for up to ``BATCH_SECONDS``, and one statement per outcome marks
+them. Should any handler fail, that transaction is rolled back and its
+activities are processed again one per transaction, so a failure stays with
+its activity. Handlers therefore write only through the session they are
+given (a second connection could wait on the batch's own locks).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,8 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.as2 import parse_activity
 from federation.errors import FederationError
-from federation.inbox import ActivityRouter, VerifiedActivity
-from node.db import dialect_insert
+from federation.inbox import ActivityRouter
 from node.models import InboundActivity
 
 if TYPE_CHECKING:
@@ -30,6 +41,10 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
+BATCH = 100
+# how long one transaction keeps taking handlers: bounds how long a batch holds
+# its locks (SQLite's single writer lock above all) when handlers are slow
+BATCH_SECONDS = 0.2
 
 
 @dataclass
@@ -43,32 +58,54 @@ class Inbound:
 router: ActivityRouter[Inbound] = ActivityRouter()
 
 
-async def record(session: AsyncSession, verified: VerifiedActivity) -> int | None:
-    """Store a verified activity; returns its row id, or None for a replay."""
-    activity = verified.activity
-    values: dict[str, Any] = {
-        "uri": activity.id,
-        "type": activity.type,
-        "actor_uri": activity.actor,
-        "payload": activity.raw,
-        "state": "pending",
-        "attempts": 0,
-        "received_at": datetime.now(UTC),
-    }
-    statement = (
-        dialect_insert(session)(InboundActivity)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["uri"])
-        .returning(InboundActivity.id)
-    )
-    return await session.scalar(statement)
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    payload: dict[str, Any]
+    attempts: int
 
 
 class InboundProcessor:
+    """Claims and processes recorded activities; one per process (``NodeContext.inbound``)."""
+
     def __init__(self, node: NodeContext) -> None:
         self.node = node
+        # SQLite has one writer: a transaction shared by many handlers would hold
+        # the database's only write lock across their fetches, so one each there
+        self._shared = node.engine.dialect.name != "sqlite"
+        self._lock = asyncio.Lock()
+        self._drainer: asyncio.Task[None] | None = None
+        self._again = False
 
-    async def claim(self, *, limit: int, only_id: int | None = None) -> list[int]:
+    def kick(self) -> None:
+        """New rows were committed: process them soon, in the background."""
+        self._again = True
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain(), name="inbound-drain")
+
+    async def _drain(self) -> None:
+        while True:
+            self._again = False
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("processing received activities failed; the worker will retry")
+                return
+            if not handled and not self._again:
+                return
+
+    async def wait_idle(self) -> None:
+        """Until what was kicked so far is processed (or failed)."""
+        while self._drainer is not None and not self._drainer.done():
+            await asyncio.shield(self._drainer)
+
+    async def aclose(self) -> None:
+        if self._drainer is not None:
+            self._drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drainer
+
+    async def claim(self, *, limit: int) -> list[Claimed]:
         now = datetime.now(UTC)
         due = (
             select(InboundActivity.id)
@@ -80,58 +117,86 @@ class InboundProcessor:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        if only_id is not None:
-            due = due.where(InboundActivity.id == only_id)
         async with self.node.sessions() as session, session.begin():
             result = await session.execute(
                 update(InboundActivity)
                 .where(InboundActivity.id.in_(due.scalar_subquery()))
                 .values(locked_until=now + LEASE, attempts=InboundActivity.attempts + 1)
-                .returning(InboundActivity.id)
+                .returning(InboundActivity.id, InboundActivity.payload, InboundActivity.attempts)
                 .execution_options(synchronize_session=False)
             )
-            return sorted(row[0] for row in result.all())
+            claimed = [Claimed(row_id, payload, attempts) for row_id, payload, attempts in result]
+        return sorted(claimed, key=lambda item: item.id)
 
-    async def run_once(self, limit: int = 100) -> int:
-        ids = await self.claim(limit=limit)
-        for row_id in ids:
-            await self.process(row_id)
-        return len(ids)
+    async def run_once(self, limit: int = BATCH) -> int:
+        """Claim and process one batch; returns how many activities it held."""
+        async with self._lock:
+            claimed = await self.claim(limit=limit)
+            if claimed:
+                await self._process(claimed)
+        if claimed:
+            self.node.wake()  # handlers may have queued deliveries
+        return len(claimed)
 
-    async def process_now(self, row_id: int) -> None:
-        """Process one just-recorded activity right away (the worker is the safety net)."""
-        if await self.claim(limit=1, only_id=row_id):
-            await self.process(row_id)
+    async def _process(self, items: list[Claimed]) -> None:
+        start = 0
+        while start < len(items):
+            end = start
+            try:
+                async with self.node.sessions() as session, session.begin():
+                    outcomes: dict[int, str] = {}
+                    deadline = time.monotonic() + BATCH_SECONDS
+                    while end < len(items) and (
+                        end == start or (self._shared and time.monotonic() < deadline)
+                    ):
+                        item = items[end]
+                        end += 1
+                        handled = await router.dispatch(
+                            parse_activity(item.payload), Inbound(self.node, session)
+                        )
+                        outcomes[item.id] = "done" if handled else "ignored"
+                    await _mark(session, outcomes)
+            except Exception as exc:
+                if end - start == 1:
+                    await self._failed(items[start], exc)
+                else:  # find the one that failed: each again in its own transaction
+                    for item in items[start:end]:
+                        await self._process([item])
+            start = end
 
-    async def process(self, row_id: int) -> None:
-        try:
-            async with self.node.sessions() as session, session.begin():
-                row = await session.get(InboundActivity, row_id)
-                assert row is not None
-                activity = parse_activity(row.payload)
-                handled = await router.dispatch(activity, Inbound(self.node, session))
-                row.state = "done" if handled else "ignored"
-                row.processed_at, row.locked_until, row.error = datetime.now(UTC), None, None
-        except Exception as exc:
-            await self._failed(row_id, exc)
-            return
-        self.node.wake()
-
-    async def _failed(self, row_id: int, exc: Exception) -> None:
+    async def _failed(self, item: Claimed, exc: Exception) -> None:
         expected = isinstance(exc, FederationError)
         log.log(
             logging.INFO if expected else logging.ERROR,
             "processing inbound activity %s failed: %s",
-            row_id,
+            item.id,
             exc,
             exc_info=not expected,
         )
+        retry_at = datetime.now(UTC) + timedelta(seconds=30 * 2**item.attempts)
+        final = item.attempts >= MAX_ATTEMPTS
         async with self.node.sessions() as session, session.begin():
-            row = await session.get(InboundActivity, row_id)
-            if row is None:
-                return
-            row.error = f"{type(exc).__name__}: {exc}"[:1000]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.state, row.locked_until = "failed", None
-            else:  # retry after a growing pause
-                row.locked_until = datetime.now(UTC) + timedelta(seconds=30 * 2**row.attempts)
+            await session.execute(
+                update(InboundActivity)
+                .where(InboundActivity.id == item.id)
+                .values(
+                    error=f"{type(exc).__name__}: {exc}"[:1000],
+                    state="failed" if final else "pending",
+                    # retry after a growing pause
+                    locked_until=None if final else retry_at,
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+
+async def _mark(session: AsyncSession, outcomes: dict[int, str]) -> None:
+    now = datetime.now(UTC)
+    for state in ("done", "ignored"):
+        ids = [row_id for row_id, outcome in outcomes.items() if outcome == state]
+        if ids:
+            await session.execute(
+                update(InboundActivity)
+                .where(InboundActivity.id.in_(ids))
+                .values(state=state, processed_at=now, locked_until=None, error=None)
+                .execution_options(synchronize_session=False)
+            )

@@ -66,21 +66,36 @@ class RemoteDirectory:
         if not await self._blocks.allowlist.permits(host, self._blocks.own_host):
             raise ForbiddenError(f"{host} is not on the allow list", public_message="not allowed")
 
-    async def fetch_actor(self, uri: str) -> RemoteActor:
-        """Fetch an actor from its origin and store it, replacing any cached copy."""
+    async def fetch_actor(self, uri: str, session: AsyncSession | None = None) -> RemoteActor:
+        """Fetch an actor from its origin and store it, replacing any cached copy
+        (in ``session``'s transaction when given)."""
         parsed = parse_actor(await self.fetch(uri))
         if parsed.id != uri:
             raise ForbiddenError("actor id does not match its URL")
-        return await self.store_actor(parsed)
+        return await self.store_actor(parsed, session)
 
-    async def actor(self, uri: str, *, max_age: timedelta = ACTOR_MAX_AGE) -> RemoteActor:
-        """The cached actor, fetched when unknown or older than ``max_age``."""
-        async with self._sessions() as session:
-            cached = await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
+    async def actor(
+        self,
+        uri: str,
+        *,
+        max_age: timedelta = ACTOR_MAX_AGE,
+        session: AsyncSession | None = None,
+    ) -> RemoteActor:
+        """The cached actor, fetched when unknown or older than ``max_age``.
+
+        Handlers pass their ``session``: what is read and stored then belongs to
+        their transaction, which a second connection might otherwise wait on.
+        """
+        lookup = select(RemoteActor).where(RemoteActor.uri == uri)
+        if session is not None:
+            cached = await session.scalar(lookup)
+        else:
+            async with self._sessions() as own:
+                cached = await own.scalar(lookup)
         if cached is not None and datetime.now(UTC) - cached.fetched_at < max_age:
             return cached
         try:
-            return await self.fetch_actor(uri)
+            return await self.fetch_actor(uri, session)
         except FederationError:
             if cached is None:
                 raise
@@ -165,28 +180,27 @@ class RemoteDirectory:
             owner = parse_actor(await self.fetch(key.owner))
             if owner.public_key_id != key_id:
                 raise SignatureError("the key's owner does not list this key")
-        stored = await self.store_actor(owner)
-        async with self._sessions() as session:
-            await _store_key(session, key_id, stored.uri, key.pem)
-            await session.commit()
+        async with self._sessions() as session, session.begin():
+            stored = await _upsert_actor(session, owner)
+            if not (owner.public_key_id == key_id and owner.public_key_pem):
+                await _store_key(session, key_id, stored.uri, key.pem)  # a separate key document
         return PublicKeyInfo(key_id, stored.uri, load_public_key(key.pem))
 
 
 async def _upsert_actor(session: AsyncSession, parsed: Actor) -> RemoteActor:
-    """Insert-or-update that is safe when two requests store the same actor at once."""
+    """Insert-or-update in one statement, safe when two requests store the same
+    actor at once; its key (when the document carries one) goes with it."""
     values = _columns(parsed)
-    await session.execute(
+    row = await session.scalar(
         dialect_insert(session)(RemoteActor)
         .values(uri=parsed.id, **values)
-        .on_conflict_do_nothing(index_elements=["uri"])
+        .on_conflict_do_update(index_elements=["uri"], set_=values)
+        .returning(RemoteActor),
+        execution_options={"populate_existing": True},
     )
-    row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == parsed.id))
     assert row is not None
-    for name, value in values.items():
-        setattr(row, name, value)
     if parsed.public_key_id and parsed.public_key_pem:
         await _store_key(session, parsed.public_key_id, parsed.id, parsed.public_key_pem)
-    await session.flush()
     return row
 
 

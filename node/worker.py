@@ -16,7 +16,6 @@ from node import handlers  # noqa: F401 - installs the activity handlers
 from node.config import Settings
 from node.content.callouts import publish_due_tallies
 from node.delivery_store import SqlDeliveryStore
-from node.inbound import InboundProcessor
 from node.runtime import node_context
 from node.web.context import NodeContext
 
@@ -27,9 +26,9 @@ IDLE_WAIT = 1.0
 class Worker:
     def __init__(self, context: NodeContext) -> None:
         self.context = context
-        self.inbound = InboundProcessor(context)
+        self.inbound = context.inbound
         self.deliveries = DeliveryWorker(
-            SqlDeliveryStore(context.sessions, context.urls), context.http
+            SqlDeliveryStore(context.sessions, context.urls), context.delivery_http
         )
 
     async def run_once(self) -> int:

@@ -4,6 +4,11 @@ A callout federates as a ``Question`` (a poll Mastodon shows with vote
 buttons). Votes come back as ``Create{Note}`` replies; each account counts
 once, and the totals go out as an ``Update`` — coalesced, so a burst of votes
 yields a few Updates, never one per vote.
+
+A vote only inserts its response row: the callout's ``come_count`` and
+``help_count`` are the totals last published, and the tally job compares them
+with a count of the responses. No vote writes the callout row, so a storm of
+votes never queues on one hot row, and the tally job always finds it free.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -117,7 +122,6 @@ async def create_callout(node: NodeContext, session: AsyncSession, form: Callout
         content_html="",
         come_count=0,
         help_count=0,
-        tally_dirty=False,
         **values,
     )
     session.add(callout)
@@ -166,18 +170,25 @@ async def publish_callout_update(
     return callout
 
 
-async def _take_tally(session: AsyncSession, callout: Callout, now: datetime) -> None:
-    """Clear the "totals changed" flag and read the totals in one statement.
+def _count(option: str) -> Any:
+    return (
+        select(func.count())
+        .where(CalloutResponse.callout_id == Callout.id, CalloutResponse.option == option)
+        .scalar_subquery()
+    )
 
-    A vote committed after this sets the flag again, so its total goes out in a
-    later Update; reading the counts separately could publish stale totals and
-    clear the flag of a vote that was never published.
+
+async def _take_tally(session: AsyncSession, callout: Callout, now: datetime) -> None:
+    """Count the responses and store the totals being published, in one statement.
+
+    One statement reads one snapshot: a vote committed after it is not in these
+    totals, so the counts differ again and a later Update carries it.
     """
     counts = (
         await session.execute(
             update(Callout)
             .where(Callout.id == callout.id)
-            .values(tally_dirty=False, tally_published_at=now)
+            .values(come_count=_count("come"), help_count=_count("help"), tally_published_at=now)
             .returning(Callout.come_count, Callout.help_count)
             .execution_options(synchronize_session=False)
         )
@@ -185,7 +196,6 @@ async def _take_tally(session: AsyncSession, callout: Callout, now: datetime) ->
     for name, value in (
         ("come_count", counts.come_count),
         ("help_count", counts.help_count),
-        ("tally_dirty", False),
         ("tally_published_at", now),
     ):
         set_committed_value(callout, name, value)
@@ -217,16 +227,7 @@ async def record_response(
         .on_conflict_do_nothing(index_elements=["callout_id", "actor_uri"])
         .returning(CalloutResponse.id)
     )
-    if inserted is None:
-        return False
-    column = Callout.come_count if option == "come" else Callout.help_count
-    await session.execute(
-        update(Callout)
-        .where(Callout.id == callout.id)
-        .values({column: column + 1, Callout.tally_dirty: True})
-        .execution_options(synchronize_session=False)
-    )
-    return True
+    return inserted is not None
 
 
 async def _voters(session: AsyncSession, callout: Callout) -> list[RemoteActor]:
@@ -240,20 +241,40 @@ async def _voters(session: AsyncSession, callout: Callout) -> list[RemoteActor]:
 
 
 async def publish_due_tallies(node: NodeContext, now: datetime) -> int:
-    """Send one Update per callout whose totals changed and whose last Update is
-    older than ``TALLY_INTERVAL``; returns how many were sent."""
-    async with node.sessions() as session, session.begin():
-        due = await session.scalars(
-            select(Callout)
-            .where(
-                Callout.local.is_(True),
-                Callout.tally_dirty.is_(True),
-                (Callout.tally_published_at.is_(None))
-                | (Callout.tally_published_at <= now - TALLY_INTERVAL),
-            )
-            .with_for_update(skip_locked=True)
+    """Send one Update per open callout whose responses no longer match its
+    published totals and whose last Update is older than ``TALLY_INTERVAL``;
+    returns how many were sent."""
+    counted = (
+        select(
+            CalloutResponse.callout_id,
+            func.sum(case((CalloutResponse.option == "come", 1), else_=0)).label("come"),
+            func.sum(case((CalloutResponse.option == "help", 1), else_=0)).label("help"),
         )
-        callouts = list(due.all())
+        .group_by(CalloutResponse.callout_id)
+        .subquery()
+    )
+    changed = (
+        select(Callout.id)
+        .join(counted, counted.c.callout_id == Callout.id)
+        .where(
+            Callout.local.is_(True),
+            Callout.status == "open",
+            (counted.c.come != Callout.come_count) | (counted.c.help != Callout.help_count),
+            (Callout.tally_published_at.is_(None))
+            | (Callout.tally_published_at <= now - TALLY_INTERVAL),
+        )
+    )
+    async with node.sessions() as session, session.begin():
+        due = list((await session.scalars(changed)).all())
+        if not due:
+            return 0
+        # FOR NO KEY UPDATE: votes' foreign-key checks (KEY SHARE) go on meanwhile
+        locked = await session.scalars(
+            select(Callout)
+            .where(Callout.id.in_(due))
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+        callouts = list(locked.all())
         for callout in callouts:
             await publish_callout_update(node, session, callout)
     if callouts:

@@ -72,9 +72,10 @@ class Callout(_Placed, _Federated, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     status: Mapped[str] = mapped_column(String(16), default="open")  # open|met|cancelled
     content_html: Mapped[str] = mapped_column(Text, default="")  # remote callouts' text
+    # a remote callout's totals as its origin sent them; for ours, the totals last
+    # published (the responses are counted when the next Update goes out)
     come_count: Mapped[int] = mapped_column(Integer, default=0)
     help_count: Mapped[int] = mapped_column(Integer, default=0)
-    tally_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
     tally_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.as2 import Activity, first_str, id_of
@@ -35,21 +35,42 @@ log = logging.getLogger(__name__)
 Stored = Event | Callout | RemoteNote
 
 
+# Built once: these run for nearly every received activity, and building a
+# statement costs more than SQLAlchemy's cached compilation saves.
+_FOLLOWED = (
+    select(Following.id)
+    .join(RemoteActor, RemoteActor.id == Following.remote_actor_id)
+    .where(RemoteActor.uri == bindparam("uri"), Following.state == "accepted")
+    .limit(1)
+)
+
+
 async def is_followed(session: AsyncSession, actor_uri: str) -> bool:
-    found = await session.scalar(
-        select(Following.id)
-        .join(RemoteActor, RemoteActor.id == Following.remote_actor_id)
-        .where(RemoteActor.uri == actor_uri, Following.state == "accepted")
-    )
-    return found is not None
+    return await session.scalar(_FOLLOWED, {"uri": actor_uri}) is not None
+
+
+_MODELS: dict[str, type[Stored]] = {"event": Event, "callout": Callout, "note": RemoteNote}
+_HELD = union_all(
+    *(
+        select(literal(kind), model.id).where(model.uri == bindparam("uri"))  # type: ignore[attr-defined]
+        for kind, model in _MODELS.items()
+    ),
+    select(literal("tombstone"), literal(0)).where(Tombstone.uri == bindparam("uri")),
+)
+
+
+async def _lookup(session: AsyncSession, uri: str) -> tuple[Stored | None, bool]:
+    """What we hold under ``uri``, and whether it was deleted: one round trip
+    for the common case of an object never seen before."""
+    kinds = {kind: row_id for kind, row_id in (await session.execute(_HELD, {"uri": uri})).all()}
+    deleted = kinds.pop("tombstone", None) is not None
+    for kind, row_id in kinds.items():
+        return await session.get(_MODELS[kind], row_id), deleted
+    return None, deleted
 
 
 async def _stored(session: AsyncSession, uri: str) -> Stored | None:
-    for model in (Event, Callout, RemoteNote):
-        found = await session.scalar(select(model).where(model.uri == uri))  # type: ignore[attr-defined]
-        if found is not None:
-            return found  # type: ignore[no-any-return]
-    return None
+    return (await _lookup(session, uri))[0]
 
 
 def _kind(doc: dict[str, Any], context: Any) -> str | None:
@@ -80,10 +101,10 @@ async def store_object(
     if uri is None or kind is None:
         log.info("ignoring object %s of type %s", uri, doc.get("type"))
         return None
-    if await session.get(Tombstone, uri) is not None:
+    existing, deleted = await _lookup(session, uri)
+    if deleted:
         log.info("ignoring %s: it was deleted", uri)
         return None
-    existing = await _stored(session, uri)
     if existing is not None and (existing.actor_uri != owner or getattr(existing, "local", False)):
         log.warning("refusing %s from %s: it belongs to %s", uri, owner, existing.actor_uri)
         return None
@@ -209,7 +230,7 @@ async def receive_announce(node: NodeContext, session: AsyncSession, activity: A
     if existing is not None and not isinstance(existing, RemoteNote):
         return  # already known (perhaps we follow its origin too)
     try:
-        await node.directory.actor(owner)  # so the calendar can name the origin
+        await node.directory.actor(owner, session=session)  # so the calendar names the origin
     except FederationError as exc:
         log.info("ignoring announced %s: its owner %s is unreachable: %s", uri, owner, exc)
         return

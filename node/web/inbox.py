@@ -1,8 +1,9 @@
 """The inboxes: verify, record (deduplicated by activity id), answer 202, process.
 
 Nothing is processed unverified, and nothing accepted is lost: the activity
-is committed before the 202, then processed right away in the background and,
-should this process die first, by the worker.
+is committed before the 202 (``node.recorder``, group commit), then processed
+right away in the background by this process (``node.inbound``) and, should
+this process die first, by any worker once its lease runs out.
 """
 
 from __future__ import annotations
@@ -11,21 +12,16 @@ import logging
 from datetime import UTC, datetime
 from functools import partial
 
-from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from federation.as2 import id_of
 from federation.errors import FederationError, MalformedError, SignatureError
-from federation.hosts import url_authority
 from federation.httpsig import SignedRequest
 from federation.inbox import MAX_INBOX_BODY, verify_inbox_post
 from federation.jsonlimits import loads_limited
 from node import handlers  # noqa: F401 - installs the activity handlers
-from node.delivery_store import mark_host_reachable
-from node.identity import group_actor
-from node.inbound import InboundProcessor, record
 from node.web.context import ctx
 from node.web.responses import json_error
 
@@ -101,21 +97,20 @@ async def receive(request: Request) -> Response:
     except FederationError as exc:
         log.info("inbox refused a request: %s", exc)
         return json_error(exc.status_code, exc.public_message)
-    async with context.sessions() as session, session.begin():
-        row_id = await record(session, verified)
-        await mark_host_reachable(
-            session, url_authority(verified.activity.actor), datetime.now(UTC)
+    try:
+        # None for a replay: already recorded, no second effect
+        await context.recorder.record(verified)
+    except Exception:
+        log.exception("could not record activity %s", verified.activity.id)
+        return json_error(
+            503, "the activity could not be stored; send it again later", {"Retry-After": "30"}
         )
-    if row_id is None:  # a replay: already recorded, no second effect
-        return Response(status_code=202)
-    processor = InboundProcessor(context)
-    return Response(status_code=202, background=BackgroundTask(processor.process_now, row_id))
+    return Response(status_code=202)
 
 
 async def actor_inbox(request: Request) -> Response:
-    async with ctx(request).sessions() as session:
-        actor = await group_actor(session)
-    if actor.username != request.path_params["username"]:
+    # the group actor's username is the node name: the node refuses to start renamed
+    if ctx(request).settings.node_name != request.path_params["username"]:
         return json_error(404, "no such actor")
     return await receive(request)
 

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from starlette.requests import Request
 from starlette.responses import Response
 
-from federation.delivery import DeliveryResult, DeliveryWorker
+from federation.delivery import DeliveryResult, DeliveryWorker, Outcome
 from federation.fanout import Recipient
 from federation.hosts import url_authority
 from federation.retry import MAX_RETRIES, UNREACHABLE_RETRY_INTERVAL, RetryDecision
@@ -157,7 +157,7 @@ def delivery_worker(
     """A delivery worker on ``ctx`` with its own clock and a seeded jitter."""
     store = SqlDeliveryStore(ctx.sessions, ctx.urls)
     return DeliveryWorker(
-        store, ctx.http, concurrency=concurrency, clock=clock, rng=random.Random(7)
+        store, ctx.delivery_http, concurrency=concurrency, clock=clock, rng=random.Random(7)
     )
 
 
@@ -779,8 +779,12 @@ async def test_a_late_outcome_from_a_worker_whose_lease_ran_out_does_not_undo_a_
     assert (await only_delivery(node)).state == "done"
 
     late = after_lease + timedelta(seconds=1)
-    await stalled.record(
-        job, DeliveryResult(status=400, error="bad request"), RetryDecision.stop("x"), late
+    await stalled.record_many(
+        [
+            Outcome(
+                job, DeliveryResult(status=400, error="bad request"), RetryDecision.stop("x"), late
+            )
+        ]
     )
     row = await only_delivery(node)
     assert (row.state, row.last_status, row.attempts) == ("done", 202, 0)

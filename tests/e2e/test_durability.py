@@ -25,10 +25,10 @@ async def test_activity_accepted_before_a_crash_is_processed_after_restart(
         settings = make_settings(tmp_path, database_url, base_url=f"http://127.0.0.1:{port}")
         with monkeypatch.context() as crash:
             # the process "dies" right after answering: nothing processes the activity
-            async def die(self: InboundProcessor, row_id: int) -> None:
+            def die(self: InboundProcessor) -> None:
                 return None
 
-            crash.setattr(InboundProcessor, "process_now", die)
+            crash.setattr(InboundProcessor, "kick", die)
             async with http_node(settings) as node:
                 follow = alice.follow(node.actor_id)
                 assert (await alice.post(f"{node.actor_id}/inbox", follow)).status_code == 202

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import ipaddress
 import ssl
 from collections.abc import AsyncIterator, Iterable
@@ -12,10 +10,6 @@ from pathlib import Path
 import httpcore
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from federation.errors import FetchError, UnsafeTargetError
 from federation.netguard import (
@@ -26,6 +20,7 @@ from federation.netguard import (
     is_public_address,
     make_client,
 )
+from tests.support.loopback import LoopbackServer, tls_contexts
 
 # --------------------------------------------------------------------------
 # is_public_address
@@ -117,41 +112,6 @@ def test_is_public_address_refuses_special_purpose_ranges(address: str) -> None:
 
 # --------------------------------------------------------------------------
 # Helpers: a counting loopback server, a recording backend and resolver
-
-
-class LoopbackServer:
-    """Raw HTTP on 127.0.0.1: answers 200 "ok", counts connections, keeps Host headers."""
-
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._ssl = ssl_context
-        self.connections = 0
-        self.hosts: list[str] = []
-        self.port = 0
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> LoopbackServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._ssl)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            for line in head.decode("latin-1").split("\r\n"):
-                if line.lower().startswith("host:"):
-                    self.hosts.append(line[5:].strip())
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-            await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
 
 
 class RecordingBackend(httpcore.AsyncNetworkBackend):
@@ -322,55 +282,16 @@ async def test_static_resolver_fails_for_unknown_names() -> None:
 # TLS keeps using the hostname while dialling the checked IP
 
 
-def _self_signed(tmp_path: Path, name: str) -> tuple[Path, Path, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert_pem)
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file, cert_pem
-
-
 @pytest.fixture
-def tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext, list[str | None]]:
+def tls(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext, list[str | None]]:
     """(server context for tls.example, client context trusting it, SNI names seen)."""
-    cert_file, key_file, cert_pem = _self_signed(tmp_path, "tls.example")
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_ctx.load_cert_chain(cert_file, key_file)
-    seen: list[str | None] = []
-
-    def record_sni(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
-        seen.append(name)
-
-    server_ctx.sni_callback = record_sni
-    client_ctx = ssl.create_default_context(cadata=cert_pem.decode("ascii"))
-    return server_ctx, client_ctx, seen
+    return tls_contexts(tmp_path, "tls.example")
 
 
 async def test_tls_sni_and_verification_use_the_hostname_not_the_ip(
-    tls_contexts: tuple[ssl.SSLContext, ssl.SSLContext, list[str | None]],
+    tls: tuple[ssl.SSLContext, ssl.SSLContext, list[str | None]],
 ) -> None:
-    server_ctx, client_ctx, seen = tls_contexts
+    server_ctx, client_ctx, seen = tls
     resolver = StaticResolver({"tls.example": "127.0.0.1"})
     async with (
         LoopbackServer(server_ctx) as server,
@@ -382,9 +303,9 @@ async def test_tls_sni_and_verification_use_the_hostname_not_the_ip(
 
 
 async def test_tls_fails_for_a_name_the_certificate_does_not_cover(
-    tls_contexts: tuple[ssl.SSLContext, ssl.SSLContext, list[str | None]],
+    tls: tuple[ssl.SSLContext, ssl.SSLContext, list[str | None]],
 ) -> None:
-    server_ctx, client_ctx, _ = tls_contexts
+    server_ctx, client_ctx, _ = tls
     resolver = StaticResolver({"other.example": "127.0.0.1"})
     async with (
         LoopbackServer(server_ctx) as server,

@@ -155,10 +155,13 @@ async def sent(node: Node, kind: str) -> list[dict[str, Any]]:
 
 
 async def deliver(node: Node, account: Account, activity: dict[str, Any]) -> httpx.Response:
-    """POST ``activity`` to the in-process node's inbox, signed by ``account``."""
+    """POST ``activity`` to the in-process node's inbox, signed by ``account``, and
+    wait until the node has processed it."""
     url = f"{node.actor_id}/inbox"
     body = json.dumps(activity).encode()
-    return await node.client.post(url, content=body, headers=account.signed_headers(url, body))
+    response = await node.client.post(url, content=body, headers=account.signed_headers(url, body))
+    await node.ctx.inbound.wait_idle()
+    return response
 
 
 def handle_of(node: Node) -> str:

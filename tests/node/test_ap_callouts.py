@@ -51,7 +51,6 @@ def make_callout(**changes: Any) -> Callout:
         "content_html": "",
         "come_count": 12,
         "help_count": 3,
-        "tally_dirty": False,
         "tally_published_at": None,
         "location_name": "12 Elm Road",
         "location_address": "Tottenham, London N17",

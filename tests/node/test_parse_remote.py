@@ -57,7 +57,7 @@ def make_callout(**changes: Any) -> Callout:
         "urgency": "urgent", "starts_at": datetime(2026, 2, 3, 7, 0, tzinfo=UTC),
         "ends_at": datetime(2026, 2, 3, 10, 0, tzinfo=UTC), "timezone": "Europe/London",
         "status": "open", "content_html": "", "come_count": 12, "help_count": 3,
-        "tally_dirty": False, "tally_published_at": None, "location_name": "12 Elm Road",
+        "tally_published_at": None, "location_name": "12 Elm Road",
         "location_address": "Tottenham, London N17", "latitude": 51.6, "longitude": -0.07,
         "online_url": None,
     }  # fmt: skip

@@ -74,7 +74,6 @@ def make_callout(**changes: Any) -> Callout:
         "content_html": "",
         "come_count": 0,
         "help_count": 0,
-        "tally_dirty": False,
         "tally_published_at": None,
         "location_name": "12 Elm Road",
         "location_address": "Tottenham, London N17",

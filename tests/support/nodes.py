@@ -79,11 +79,14 @@ async def asgi_node(settings: Settings) -> AsyncIterator[Node]:
 
 @asynccontextmanager
 async def http_node(
-    settings: Settings, *, background: list[BackgroundTask] | None = None
+    settings: Settings,
+    *,
+    background: list[BackgroundTask] | None = None,
+    process_inbox: bool = True,
 ) -> AsyncIterator[Node]:
     """A node behind a real uvicorn server on its loopback port."""
     password = await prepare(settings, first_admin=True)
-    app = create_app(settings, background=background)
+    app = create_app(settings, background=background, process_inbox=process_inbox)
     config = uvicorn.Config(
         app,
         host=settings.listen_host,
