@@ -31,6 +31,7 @@ from bench.payloads import make_keys
 WORKLOADS = {
     "floors": floors.run,
     "inbox": inbox.run,
+    "inbox-split": inbox.run_split,
     "fanout": fanout.run,
     "votes": votes.run,
     "reads": reads.run,
@@ -133,7 +134,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--variant", default="",
                         help="start the node with proposed fixes applied from outside, e.g. "
-                             "uvloop,no-pre-ping (see bench/variants.py)")
+                             "asyncio-loop,pre-ping (see bench/variants.py)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     unknown = [name for name in args.workloads if name not in WORKLOADS]

@@ -110,8 +110,9 @@ class CpuMeter:
 
     GROUPS = ("node", "postgres", "postgres other", "wrk", "bench", "other")
 
-    def __init__(self, node_pid: int | None = None) -> None:
+    def __init__(self, node_pid: int | None = None, *more_node_pids: int) -> None:
         self.node_pid = node_pid
+        self.more_node_pids = set(more_node_pids)  # a `tocsin worker` beside `tocsin web`
         self.started: dict[int, tuple[str, float]] = {}
         self.wall = 0.0
 
@@ -141,7 +142,7 @@ class CpuMeter:
                     changed = True
         out = {}
         for pid, (comm, _, seconds) in procs.items():
-            if pid == self.node_pid:
+            if pid == self.node_pid or pid in self.more_node_pids:
                 group = "node"
             elif comm == "postgres":
                 try:
@@ -355,6 +356,7 @@ class Node:
     name: str = "network"
     port: int = field(default_factory=free_port)
     process: Process | None = None
+    worker: Process | None = None
 
     @property
     def base(self) -> str:
@@ -404,12 +406,27 @@ class Node:
         self.process = start(f"tocsin-{command}", argv, self.workdir, self.env(),
                              ready_line="Uvicorn running on")
 
+    def start_worker(self) -> None:
+        """A `tocsin worker` process beside `tocsin web` (the production shape)."""
+        argv = [str(BIN / "tocsin"), "worker"]
+        if VARIANT:
+            argv = [sys.executable, "-m", "bench.variants", VARIANT, "--", "worker"]
+        self.worker = start("tocsin-worker", argv, self.workdir, self.env())
+        time.sleep(2)  # it connects and starts listening; nothing to print before work comes
+
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+        for process in (self.worker, self.process):
+            if process is not None:
+                process.stop()
+
+    def pids(self) -> list[int]:
+        return [p.popen.pid for p in (self.process, self.worker) if p is not None]
 
     def peak_rss_mb(self) -> float | None:
-        return self.process.peak_rss_mb() if self.process else None
+        """The node's peak memory: both processes' peaks added when a worker runs apart."""
+        peaks = [p.peak_rss_mb() for p in (self.process, self.worker) if p is not None]
+        known = [peak for peak in peaks if peak is not None]
+        return sum(known) if known else None
 
     async def keys(self) -> dict[str, str]:
         """keyId → public PEM of the node's two actors (for the sink's checks)."""
@@ -636,15 +653,17 @@ class Bench:
         self.note(text)
 
     def start_profiler(self, workload: str, node: Node, seconds: float) -> Process | None:
-        """py-spy on the node process while ``workload`` runs (only when asked for)."""
-        if self.profile != workload or node.process is None:
+        """py-spy on the node process while ``workload`` runs (only when asked for);
+        on a web + worker node, on the worker."""
+        target = node.worker or node.process
+        if self.profile != workload or target is None:
             return None
         py_spy = str(BIN / "py-spy") if (BIN / "py-spy").exists() else "py-spy"
         out = self.workdir / f"profile-{workload}.txt"
-        log(f"profiling the node (pid {node.process.pid}) with py-spy into {out}")
+        log(f"profiling {target.name} (pid {target.pid}) with py-spy into {out}")
         return start(
             f"py-spy-{workload}",
-            [py_spy, "record", "--pid", str(node.process.pid), "--duration", str(int(seconds)),
+            [py_spy, "record", "--pid", str(target.pid), "--duration", str(int(seconds)),
              "--rate", "100", "--nonblocking", "--format", "raw", "-o", str(out)],
             self.workdir,
         )

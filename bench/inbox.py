@@ -43,8 +43,19 @@ DRAIN_TIMEOUT = 180
 
 
 async def run(bench: Bench, *, requests: int = 16_000) -> None:
+    await _run(bench, requests=requests, split=False)
+
+
+async def run_split(bench: Bench, *, requests: int = 16_000) -> None:
+    """The same load on the production shape: `tocsin web` records and answers,
+    one `tocsin worker` process (woken by NOTIFY) processes."""
+    await _run(bench, requests=requests, split=True)
+
+
+async def _run(bench: Bench, *, requests: int, split: bool) -> None:
     assert bench.keys_file is not None
-    workdir = bench.workdir / "inbox"
+    label = "inbox, web + worker" if split else "inbox"
+    workdir = bench.workdir / ("inbox-split" if split else "inbox")
     workdir.mkdir(exist_ok=True)
     async with throwaway_database("inbox") as dsn:
         node = Node(dsn, workdir)
@@ -68,25 +79,30 @@ async def run(bench: Bench, *, requests: int = 16_000) -> None:
                 jobs.append((authority, "u0", node.host, "/inbox", kind, (serial, node.actor_id)))
             payloads.presign(jobs, bench.keys_file, workdir / "shards", shards=2)
             log(f"inbox: signed in {time.perf_counter() - started:.1f} s")
-            node.start()
+            if split:
+                node.start("web")
+                node.start_worker()
+            else:
+                node.start()
             with running(node):
-                before, recorded = await _measure(bench, node, remote, workdir, requests)
+                before, recorded = await _measure(bench, node, remote, workdir, requests, label)
             after = await pg_counters(dsn)  # the node has stopped: its statistics are flushed
             xacts = (after["xact_commit"] + after["xact_rollback"]
                      - before["xact_commit"] - before["xact_rollback"])
-            bench.note(f"inbox: PostgreSQL counted {xacts / max(recorded, 1):.1f} transactions "
+            bench.note(f"{label}: PostgreSQL counted {xacts / max(recorded, 1):.1f} transactions "
                        f"({(after['xact_commit'] - before['xact_commit']) / max(recorded, 1):.1f}"
                        f" commits) per activity recorded, from the start of the load until "
                        f"the node stopped")
 
 
 async def _measure(bench: Bench, node: Node, remote: Remote, workdir: Any,
-                   offered: int) -> tuple[dict[str, int], int]:
-    profiler = bench.start_profiler("inbox", node, MAX_SECONDS + 30)
+                   offered: int, label: str) -> tuple[dict[str, int], int]:
+    profiler = bench.start_profiler("inbox-split" if node.worker else "inbox", node,
+                                    MAX_SECONDS + 30)
     before = await pg_counters(node.dsn)
     async with seed.node_context(node) as context:
         log(f"inbox: wrk -c{CONNECTIONS} for at most {MAX_SECONDS} s")
-        meter = CpuMeter(node.process.pid if node.process else None)
+        meter = CpuMeter(*node.pids())
         meter.start()
         sampler = PgSampler(node.dsn)
         sampler.start()
@@ -124,33 +140,33 @@ async def _measure(bench: Bench, node: Node, remote: Remote, workdir: Any,
     errors = refused + result.socket_errors + result.timeouts
     window = result.duration + (drained_after if drained_after is not None else DRAIN_TIMEOUT)
     floors = bench.floors
-    bench.add(Row("inbox: accepted/s", accepted / result.duration, "/s",
+    bench.add(Row(f"{label}: accepted/s", accepted / result.duration, "/s",
                   floors.get("inbox_accept_per_s"), rss_mb=rss, target=2000,
                   note=f"{accepted} accepted of {result.answered} answered "
                        f"({offered} pre-signed) in {result.duration:.1f} s, c={CONNECTIONS}"))
-    bench.add(Row("inbox: processed/s (until drained)", processed / window, "/s",
+    bench.add(Row(f"{label}: processed/s (until drained)", processed / window, "/s",
                   floors.get("inbox_process_per_s"), rss_mb=rss, target=1000,
                   note=f"{processed} processed in {window:.1f} s; "
                        f"{at_end.get('done', 0) + at_end.get('ignored', 0)} by the end of load, "
                        f"drained {drained_after if drained_after is not None else 'NOT'} "
                        f"{'s' if drained_after is not None else ''} after"))
-    bench.add(Row("inbox: p50 latency", result.p50_ms, "ms", None, higher_is_better=False,
+    bench.add(Row(f"{label}: p50 latency", result.p50_ms, "ms", None, higher_is_better=False,
                   rss_mb=rss))
-    bench.add(Row("inbox: p99 latency", result.p99_ms, "ms", None, higher_is_better=False,
+    bench.add(Row(f"{label}: p99 latency", result.p99_ms, "ms", None, higher_is_better=False,
                   rss_mb=rss, target=50, note=f"max {result.max_ms:.0f} ms"))
-    bench.add(Row("inbox: errors", errors, "", None, higher_is_better=False, rss_mb=rss,
+    bench.add(Row(f"{label}: errors", errors, "", None, higher_is_better=False, rss_mb=rss,
                   target=0,
                   note=f"statuses {dict(sorted(result.statuses.items()))}, socket "
                        f"{result.socket_errors}, timeouts {result.timeouts}"))
     lost = accepted - recorded  # recorded may exceed accepted by the requests in flight at the end
     check = (
-        f"inbox check: {accepted} answered 202, {recorded} recorded "
+        f"{label} check: {accepted} answered 202, {recorded} recorded "
         f"({states}), {errors_kept} with an error kept; stored {events} events + {notes} notes; "
         f"{keys} keys cached after {stats['gets']} key fetches"
     )
     ok = lost <= 0 and processed == recorded and not errors_kept
     bench.note(("OK " if ok else "PROBLEM ") + check)
-    bench.cpu_note("inbox load", cpu, accepted, "accepted activity")
-    bench.note(f"inbox load, PostgreSQL: {waits}")
+    bench.cpu_note(f"{label} load", cpu, accepted, "accepted activity")
+    bench.note(f"{label} load, PostgreSQL: {waits}")
     bench.checks.append(ok)
     return before, recorded

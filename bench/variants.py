@@ -1,17 +1,16 @@
 """Start ``tocsin`` with a proposed fix applied from outside, to measure its
 gain before anyone changes node/ or federation/.
 
-    python -m bench.variants uvloop,no-pre-ping -- run
+    python -m bench.variants asyncio-loop,pre-ping -- run
 
-Variants (each a monkeypatch applied before ``node.cli.main`` runs):
+Variants (each a monkeypatch applied before ``node.cli.main`` runs); both
+undo a fix that is now the default, to measure what it is worth:
 
-- ``uvloop``: the event loop ``tocsin`` runs on is uvloop's (``tocsin`` calls
-  ``asyncio.run``, which otherwise gives the pure-Python selector loop, and
-  uvicorn only installs uvloop when it creates the loop itself);
-- ``no-pre-ping``: the PostgreSQL pool does not ping a connection at every
-  checkout (asyncpg's ping is BEGIN; ";"; ROLLBACK: three round trips);
+- ``asyncio-loop``: the pure-Python asyncio event loop instead of uvloop's;
+- ``pre-ping``: the PostgreSQL pool pings a connection at every checkout
+  (asyncpg's ping is BEGIN; ";"; ROLLBACK: three round trips).
 
-``python -m bench inbox --variant uvloop,no-pre-ping`` runs a workload so.
+``python -m bench inbox --variant asyncio-loop,pre-ping`` runs a workload so.
 """
 
 from __future__ import annotations
@@ -19,37 +18,35 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-VARIANTS = ("uvloop", "no-pre-ping")
+VARIANTS = ("asyncio-loop", "pre-ping")
 
 
 def apply(names: list[str]) -> None:
     for name in names:
-        if name == "uvloop":
-            import asyncio
+        if name == "asyncio-loop":
+            import node.cli
 
-            import uvloop
-
-            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-        elif name == "no-pre-ping":
+            node.cli._loop = lambda: None  # type: ignore[attr-defined]
+        elif name == "pre-ping":
             import node.db
 
-            without_pre_ping = _without_pre_ping(node.db.make_engine)
+            with_pre_ping = _with_pre_ping(node.db.make_engine)
 
-            node.db.make_engine = without_pre_ping  # type: ignore[assignment]
+            node.db.make_engine = with_pre_ping  # type: ignore[assignment]
             import node.runtime
 
-            node.runtime.make_engine = without_pre_ping  # type: ignore[attr-defined]
+            node.runtime.make_engine = with_pre_ping  # type: ignore[attr-defined]
         else:
             raise SystemExit(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
 
 
-def _without_pre_ping(make_engine: Any) -> Any:
-    def without_pre_ping(url: str, **kwargs: Any) -> Any:
+def _with_pre_ping(make_engine: Any) -> Any:
+    def with_pre_ping(url: str, **kwargs: Any) -> Any:
         if not url.startswith("sqlite"):
-            kwargs["pool_pre_ping"] = False
+            kwargs["pool_pre_ping"] = True
         return make_engine(url, **kwargs)
 
-    return without_pre_ping
+    return with_pre_ping
 
 
 def main() -> int:

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 def normalize_host(host: str) -> str:
     """Lower-case, strip one trailing dot, and encode Unicode labels as IDNA."""
     host = host.strip().rstrip(".").lower()
-    if host.startswith("[") and host.endswith("]"):
-        return host
+    if host.isascii() or (host.startswith("[") and host.endswith("]")):
+        return host  # nothing to encode (and the IDNA codec is slow)
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:

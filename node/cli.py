@@ -156,6 +156,16 @@ def command_key(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
+def _loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when installed (it comes with uvicorn[standard]): its
+    transports are C, and a busy inbox spends much of its time in them."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -167,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tocsin: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(COMMANDS[command_key(args)](args, settings))
+        with asyncio.Runner(loop_factory=_loop()) as runner:
+            return runner.run(COMMANDS[command_key(args)](args, settings))
     except KeyboardInterrupt:
         return 130
 

@@ -33,7 +33,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping at every checkout (asyncpg's costs three round trips, on every
+    # request): a connection PostgreSQL dropped fails one statement, SQLAlchemy
+    # discards the pool's stale connections, and the next attempt reconnects.
+    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(url, **kwargs)
 
 

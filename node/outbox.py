@@ -84,15 +84,33 @@ async def enqueue(
     blocked = set((await session.scalars(select(DomainBlock.domain))).all())
     allowed = await load_policy(session)  # allow-list-only mode: nothing to unlisted servers
     now = datetime.now(UTC)
+    targets: list[tuple[str, str]] = []
     for inbox in inboxes:
         domain = url_authority(inbox)
         if domain == own_host or any(covers(block, domain) for block in blocked):
             continue
         if not allowed.permits(domain, own_host):
             continue
-        health = await session.get(DomainHealth, domain)
-        due = now + UNREACHABLE_RETRY_INTERVAL if health and health.unreachable_since else now
+        targets.append((inbox, domain))
+    unreachable = await _unreachable(session, {domain for _, domain in targets})
+    for inbox, domain in targets:
+        due = now + UNREACHABLE_RETRY_INTERVAL if domain in unreachable else now
         session.add(
             Delivery(activity_id=row.id, inbox_url=inbox, domain=domain, next_attempt_at=due)
         )
     return row
+
+
+async def _unreachable(session: AsyncSession, domains: set[str]) -> set[str]:
+    """Which of ``domains`` are marked unreachable: one query per thousand, not one each."""
+    found: set[str] = set()
+    ordered = sorted(domains)
+    for start in range(0, len(ordered), 1000):
+        rows = await session.scalars(
+            select(DomainHealth.domain).where(
+                DomainHealth.domain.in_(ordered[start : start + 1000]),
+                DomainHealth.unreachable_since.is_not(None),
+            )
+        )
+        found.update(rows.all())
+    return found

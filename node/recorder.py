@@ -131,12 +131,15 @@ class InboxRecorder:
         for waiting in batch:
             unique.setdefault(str(waiting.values["uri"]), waiting.values)
         now = datetime.now(UTC)
+        table = InboundActivity.__table__
         async with self._sessions() as session, session.begin():
+            # one statement for any number of rows: SQLAlchemy's "insertmanyvalues"
+            # sends them as multi-row VALUES, compiled once whatever the count
             result = await session.execute(
-                dialect_insert(session)(InboundActivity.__table__)
-                .values(list(unique.values()))
+                dialect_insert(session)(table)
                 .on_conflict_do_nothing(index_elements=["uri"])
-                .returning(InboundActivity.__table__.c.uri, InboundActivity.__table__.c.id)
+                .returning(table.c.uri, table.c.id),
+                list(unique.values()),
             )
             ids = {uri: row_id for uri, row_id in result.all()}
             for host in sorted({waiting.host for waiting in batch}):
