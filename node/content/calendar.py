@@ -1,14 +1,22 @@
 """The federation's calendar: upcoming events and open callouts, this node's and
-those of the nodes it follows, in one time-ordered, indexed query each."""
+those of the nodes it follows, in one time-ordered, indexed query each.
+
+Upcoming events are those not yet ended, in order of start. ``ends_at >= now``
+alone would make the start index walk every past event first (the history
+grows forever), so the scan also starts at ``now - longest event``: an event
+that has not ended cannot have begun before that (the triggers of migration
+0005 keep the longest duration).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, case, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.content.changes import longest_event
 from node.content.models import Callout, Event
 from node.identity import group_actor
 from node.models import RemoteActor
@@ -40,6 +48,15 @@ def _has_tag(session: AsyncSession, tag: str) -> ColumnElement[bool]:
     return exists(select(literal_column("1")).select_from(each).where(each.c.value == tag))
 
 
+def _earliest_start(now: datetime, longest: timedelta | None) -> datetime | None:
+    if longest is None:
+        return None
+    try:
+        return now - longest
+    except OverflowError:  # an event said to last for millennia: no bound
+        return None
+
+
 async def upcoming_events(
     session: AsyncSession,
     now: datetime,
@@ -48,8 +65,15 @@ async def upcoming_events(
     origin_domain: str | None = None,
     tag: str | None = None,
     local_only: bool = False,
+    longest: timedelta | None = None,
 ) -> list[Event]:
+    """Events that end at ``now`` or later, by start; ``longest`` as read before (or now)."""
+    if longest is None:
+        longest = await longest_event(session)
     query = select(Event).where(Event.ends_at >= now)
+    earliest = _earliest_start(now, longest)
+    if earliest is not None:
+        query = query.where(Event.starts_at >= earliest)
     if origin_domain:
         query = query.where(Event.origin_domain == origin_domain)
     if local_only:

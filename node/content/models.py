@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base, IdType, JSONType, UTCDateTime, utcnow
@@ -115,3 +125,20 @@ class Tombstone(Base):
     uri: Mapped[str] = mapped_column(String(2048), primary_key=True)
     former_type: Mapped[str] = mapped_column(String(32))
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContentChanges(Base):
+    """Counters that database triggers raise whenever what the public reads changes.
+
+    Every process (web, worker, CLI) writes through the same tables, so the triggers
+    (migration 0005) see every change; a reader compares the sums with the ones its
+    cached page was made under. ``slot`` spreads concurrent writers over rows
+    (PostgreSQL picks ``pg_backend_pid() % 16``), so they never queue on one row lock.
+    """
+
+    __tablename__ = "content_changes"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    content: Mapped[int] = mapped_column(BigInteger, default=0)  # events, callouts, actors, ...
+    actors: Mapped[int] = mapped_column(BigInteger, default=0)  # the local actors alone
+    longest_event: Mapped[int] = mapped_column(BigInteger, default=0)  # seconds, never lowered

@@ -3,6 +3,14 @@
 Each document is served at its own ``id`` (never a redirect to another id):
 AS2 JSON for ``Accept: application/activity+json`` or the ld+json profile,
 the public HTML page for browsers, with ``Vary: Accept``.
+
+The two actor documents change only when an admin edits the profile, so their
+JSON bytes are kept in memory and served while the database's ``actors``
+counter (``node.content.changes``) is unchanged. They may lag an edit by up to
+``ACTOR_LAG`` seconds (one read of the counters a second serves every request):
+they are sent with ``max-age=60`` and more, so every reader may hold them that
+long anyway, and servers that follow the node get the profile's ``Update``. The
+HTML at the actor's id is the front page, which never lags.
 """
 
 from __future__ import annotations
@@ -21,8 +29,11 @@ from node.ap.collections import PAGE_SIZE, ordered_collection, ordered_collectio
 from node.identity import group_actor, instance_actor
 from node.models import Follower, Following, LocalActor, OutboundActivity, RemoteActor
 from node.web.context import ctx
+from node.web.pagecache import Rendered, serve
 from node.web.public import render_home
-from node.web.responses import as2_response, json_error, wants_activity_json
+from node.web.responses import AS2_TYPE, as2_response, json_error, wants_activity_json
+
+ACTOR_LAG = 1.0  # seconds an actor document may be behind an edit of the profile
 
 
 async def _named_group(request: Request) -> LocalActor | None:
@@ -31,22 +42,51 @@ async def _named_group(request: Request) -> LocalActor | None:
     return actor if actor.username == request.path_params["username"] else None
 
 
-async def group(request: Request) -> Response:
-    actor = await _named_group(request)
-    if actor is None:
+def _as2_rendered(doc: dict[str, Any], *, vary: bool = True, max_age: int = 60) -> Rendered:
+    """An AS2 document's bytes and headers, as ``as2_response`` sends them, to keep."""
+    response = as2_response(doc, vary=vary, max_age=max_age)
+    headers = {k: v for k, v in response.headers.items() if k not in ("content-length",)}
+    headers.pop("content-type", None)
+    return Rendered(bytes(response.body), AS2_TYPE, headers)
+
+
+async def _group_document(request: Request) -> Response:
+    """The Group actor's JSON, kept between edits of the profile.
+
+    Its username is the configured node name (start-up refuses any other), so a
+    wrong name is answered without the database.
+    """
+    context = ctx(request)
+    if request.path_params["username"] != context.settings.node_name:
         return json_error(404, "no such actor")
-    if not wants_activity_json(request):
-        response = await render_home(request)
-        response.headers["Vary"] = "Accept"
-        return response
-    return as2_response(group_to_as(actor, ctx(request).urls))
+
+    async def render(_: object) -> Rendered:
+        async with context.sessions() as session:
+            actor = await group_actor(session)
+        return _as2_rendered(group_to_as(actor, context.urls))
+
+    return await serve(request, "group", render, actors=True, max_lag=ACTOR_LAG)
+
+
+async def group(request: Request) -> Response:
+    if wants_activity_json(request):
+        return await _group_document(request)
+    if request.path_params["username"] != ctx(request).settings.node_name:
+        return json_error(404, "no such actor")
+    response = await render_home(request)
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 async def instance(request: Request) -> Response:
     context = ctx(request)
-    async with context.sessions() as session:
-        actor = await instance_actor(session)
-    return as2_response(instance_actor_to_as(actor, context.urls), vary=False, max_age=600)
+
+    async def render(_: object) -> Rendered:
+        async with context.sessions() as session:
+            actor = await instance_actor(session)
+        return _as2_rendered(instance_actor_to_as(actor, context.urls), vary=False, max_age=600)
+
+    return await serve(request, "instance", render, actors=True, max_lag=ACTOR_LAG)
 
 
 def _page_number(request: Request) -> int | None:

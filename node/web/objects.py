@@ -21,7 +21,7 @@ from node.content.models import Callout, Event, Tombstone
 from node.identity import group_actor
 from node.models import OutboundActivity
 from node.web.context import ctx
-from node.web.public import render_item, row_id, templates
+from node.web.public import item_page, render_item, row_id, templates
 from node.web.responses import as2_response, json_error, wants_activity_json
 
 
@@ -57,6 +57,10 @@ def _object_route(model: type[Event] | type[Callout], prefix: str) -> Any:
         if row_id(request.path_params["id"]) is None:
             return await _not_found(request)
         uri = f"{context.urls.base}/{prefix}/{request.path_params['id']}"
+        if not wants_activity_json(request):
+            page = await item_page(request, model, uri)  # kept until something changes
+            if page is not None:
+                return page
         async with context.sessions() as session:
             item = await session.scalar(select(model).where(model.uri == uri))
             if item is None:

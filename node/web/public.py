@@ -1,21 +1,20 @@
 """The public site: the front page, the federation's calendar and callouts, tag
-pages, remote follow, this node's copies of other nodes' events and callouts,
-and the iCalendar and Atom feeds.
+pages, remote follow, and this node's copies of other nodes' events and callouts.
+The feeds are in ``node.web.public_feeds``; what pages share, in ``node.web.site``.
 
 Pages work without JavaScript and load nothing from anywhere else; the copy
-buttons (``static/copy.js``) are an enhancement. Feeds carry an ETag of their
-bytes and answer a matching ``If-None-Match`` with 304.
+buttons (``static/copy.js``) are an enhancement. Every page read goes through
+``node.web.pagecache.serve``: rendered once per change of the database (by any
+process) and revalidated by ETag.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email.utils import format_datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,56 +24,35 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from node.content.calendar import Entry, open_callouts, origins, upcoming_events
+from node.content.changes import Counters, read_counters
 from node.content.models import Callout, Event
-from node.feeds.atom import FeedEntry, FeedInfo, callout_entry, event_entry, render_feed
-from node.feeds.ical import CalendarInfo, entries_to_ical
-from node.identity import group_actor
 from node.models import Following, RemoteActor
-from node.web.context import NodeContext, ctx
+from node.web import public_feeds
+from node.web.context import ctx
+from node.web.pagecache import Rendered, earliest, public_reads, respond, serve
 from node.web.remote_follow import RemoteFollowError, remote_follow_url
-from node.web.templating import item_link, local_day, make_templates, static_mount
+from node.web.site import (
+    MAX_PAGE,
+    PAGE_CACHE,
+    Filters,
+    Site,
+    filters_of,
+    node_feeds,
+    normal_tag,
+    page,
+    page_number,
+    render_page,
+    row_id,
+    site_of,
+    templates,
+)
+from node.web.templating import item_link, local_day, static_mount
 
-templates = make_templates()
+__all__ = ["PAGE_CACHE", "render_home", "render_item", "routes", "row_id", "templates"]
 
-# Pages are revalidated on every visit: a cancelled callout or an edited event
-# must never show its old state (to readers, or to the editor who just changed it).
-PAGE_CACHE = "public, no-cache"
-FEED_MAX_AGE = 300
 PAGE_SIZE = 50
-MAX_PAGE = 20
 HOME_LIMIT = 20
-FEED_LIMIT = 500
-ATOM_LIMIT = 50
-FEED_PAST = timedelta(days=30)  # feeds keep recent past events, so calendars do not lose them
 MAX_FORM_BYTES = 4096
-ICS_TYPE = "text/calendar; charset=utf-8"
-ATOM_TYPE = "application/atom+xml; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class Site:
-    """The node as its pages name it."""
-
-    name: str
-    summary: str
-    handle: str
-    actor_url: str
-    base: str
-    host: str
-    updated: datetime
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The calendar's ``?node=`` and ``?tag=``, normalised."""
-
-    node: str = ""
-    tag: str = ""
-
-    def query(self, **extra: Any) -> str:
-        values = {"node": self.node, "tag": self.tag, **extra}
-        encoded = urlencode({k: v for k, v in values.items() if v})
-        return f"?{encoded}" if encoded else ""
 
 
 @dataclass(frozen=True)
@@ -83,54 +61,22 @@ class NodeChoice:
     label: str
 
 
-async def site_of(session: AsyncSession, context: NodeContext) -> Site:
-    actor = await group_actor(session)
-    host = context.settings.host
-    return Site(
-        name=actor.display_name or actor.username,
-        summary=actor.summary,
-        handle=f"@{actor.username}@{host}",
-        actor_url=context.urls.actor(actor.username),
-        base=context.urls.base,
-        host=host,
-        updated=actor.updated_at,
-    )
-
-
-def node_feeds() -> list[dict[str, str]]:
-    return [
-        {"type": "text/calendar", "title": "Events (iCalendar)", "href": "/events.ics"},
-        {"type": "application/atom+xml", "title": "Events (Atom)", "href": "/events.atom"},
-        {"type": "application/atom+xml", "title": "Callouts (Atom)", "href": "/callouts.atom"},
-    ]
-
-
-def page(
-    request: Request,
-    template: str,
-    values: dict[str, Any],
-    *,
-    status_code: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """A public page: cacheable briefly, with the node's feeds advertised."""
-    context = {"now": datetime.now(UTC), "feeds": node_feeds(), **values}
-    all_headers = {"Cache-Control": PAGE_CACHE, **(headers or {})}
-    return templates.TemplateResponse(
-        request, template, context, status_code=status_code, headers=all_headers
-    )
+def _longest(counters: Counters | None) -> timedelta | None:
+    return counters.longest_event if counters else None
 
 
 # -- front page and following ----------------------------------------------------------------
 
 
-async def render_home(request: Request, status_code: int = 200) -> Response:
+async def _render_home(request: Request, counters: Counters | None) -> Rendered:
     context = ctx(request)
     now = datetime.now(UTC)
     async with context.sessions() as session:
         site = await site_of(session, context)
         callouts = await open_callouts(session, now, limit=HOME_LIMIT, local_only=True)
-        events = await upcoming_events(session, now, limit=HOME_LIMIT, local_only=True)
+        events = await upcoming_events(
+            session, now, limit=HOME_LIMIT, local_only=True, longest=_longest(counters)
+        )
         entries = await origins(session, [*callouts, *events], site.host)
     values = {
         "site": site,
@@ -140,7 +86,17 @@ async def render_home(request: Request, status_code: int = 200) -> Response:
         "follow_handle": "",
         "follow_error": None,
     }
-    return page(request, "home.html", values, status_code=status_code)
+    expires = earliest([item.ends_at for item in [*callouts, *events]], now)
+    return render_page("home.html", values, expires=expires)
+
+
+async def render_home(request: Request) -> Response:
+    """The front page (also what a browser gets at the node actor's id)."""
+
+    async def render(counters: Counters | None) -> Rendered:
+        return await _render_home(request, counters)
+
+    return await serve(request, "home", render)
 
 
 async def home(request: Request) -> Response:
@@ -169,10 +125,17 @@ async def _form_field(request: Request, name: str) -> str | None:
 async def follow(request: Request) -> Response:
     """GET: how to follow. POST: send the visitor to their own server to follow us."""
     context = ctx(request)
+    if request.method != "POST":
+
+        async def render(_: Counters | None) -> Rendered:
+            async with context.sessions() as session:
+                site = await site_of(session, context)
+            values = {"site": site, "nav": "/follow", "follow_handle": "", "follow_error": None}
+            return render_page("follow.html", values)
+
+        return await serve(request, "follow", render)
     async with context.sessions() as session:
         site = await site_of(session, context)
-    if request.method != "POST":
-        return await _follow_page(request, site)
     handle = await _form_field(request, "handle")
     if handle is None:
         return await _follow_page(request, site, error="That is too long.", status=413)
@@ -185,34 +148,6 @@ async def follow(request: Request) -> Response:
 
 
 # -- the federation's calendar, callouts and tags -----------------------------------------------
-
-
-def _param(text: str, limit: int) -> str:
-    """A query or path value fit for a database parameter: no control characters."""
-    return "".join(c for c in text if c.isprintable()).strip()[:limit]
-
-
-def normal_tag(text: str) -> str:
-    return _param(text, 60).lstrip("#").lower()[:50]
-
-
-def row_id(text: str) -> int | None:
-    """A database id from a path: plain ASCII digits that fit a BIGINT, else None."""
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        return None
-    return int(text)
-
-
-def filters_of(request: Request) -> Filters:
-    node = _param(request.query_params.get("node", ""), 255).lower()
-    return Filters(node=node, tag=normal_tag(request.query_params.get("tag", "")))
-
-
-def page_number(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    if not (raw.isascii() and raw.isdigit()):
-        return 1
-    return MAX_PAGE if len(raw) > 6 else min(max(int(raw), 1), MAX_PAGE)
 
 
 def by_day(entries: Sequence[Entry]) -> list[tuple[date, list[Entry]]]:
@@ -244,21 +179,22 @@ async def node_choices(session: AsyncSession, site: Site, current: str) -> list[
 
 
 async def _event_listing(
-    request: Request, session: AsyncSession, site: Site, filters: Filters
-) -> dict[str, Any]:
-    """The paged, day-grouped events that match ``filters``, and their paging links."""
-    number = page_number(request)
+    session: AsyncSession, site: Site, filters: Filters, number: int, counters: Counters | None
+) -> tuple[dict[str, Any], list[datetime]]:
+    """The paged, day-grouped events that match ``filters``, their paging links, and
+    the end of every event read (the page changes when the first of them ends)."""
     found = await upcoming_events(
         session,
         datetime.now(UTC),
         limit=number * PAGE_SIZE + 1,
         origin_domain=filters.node or None,
         tag=filters.tag or None,
+        longest=_longest(counters),
     )
     shown = found[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     entries = await origins(session, list(shown), site.host)
     later = len(found) > number * PAGE_SIZE and number < MAX_PAGE
-    return {
+    listing = {
         "days": by_day(entries),
         "filters": filters,
         "prev_url": f"/calendar{filters.query(page=number - 1)}" if number > 1 else None,
@@ -266,6 +202,7 @@ async def _event_listing(
         "ics_url": f"/calendar.ics{filters.query()}",
         "ics_label": "this calendar (iCalendar)",
     }
+    return listing, [event.ends_at for event in found]
 
 
 def _calendar_feeds(filters: Filters) -> list[dict[str, str]]:
@@ -279,173 +216,151 @@ def _calendar_feeds(filters: Filters) -> list[dict[str, str]]:
 
 async def calendar(request: Request) -> Response:
     context = ctx(request)
-    filters = filters_of(request)
-    async with context.sessions() as session:
-        site = await site_of(session, context)
-        listing = await _event_listing(request, session, site, filters)
-        choices = await node_choices(session, site, filters.node)
-    heading = "Calendar" + (f": #{filters.tag}" if filters.tag else "")
-    values = {"site": site, "nav": "/calendar", "heading": heading, "node_choices": choices}
-    values["feeds"] = _calendar_feeds(filters)
-    return page(request, "calendar.html", {**values, **listing})
+    filters, number = filters_of(request), page_number(request)
+
+    async def render(counters: Counters | None) -> Rendered:
+        now = datetime.now(UTC)
+        async with context.sessions() as session:
+            site = await site_of(session, context)
+            listing, ends = await _event_listing(session, site, filters, number, counters)
+            choices = await node_choices(session, site, filters.node)
+        heading = "Calendar" + (f": #{filters.tag}" if filters.tag else "")
+        values = {"site": site, "nav": "/calendar", "heading": heading, "node_choices": choices}
+        values["feeds"] = _calendar_feeds(filters)
+        return render_page("calendar.html", {**values, **listing}, expires=earliest(ends, now))
+
+    return await serve(request, ("calendar", filters, number), render)
 
 
 async def callouts(request: Request) -> Response:
     context = ctx(request)
-    async with context.sessions() as session:
-        site = await site_of(session, context)
-        found = await open_callouts(session, datetime.now(UTC), limit=100)
-        entries = await origins(session, list(found), site.host)
-    values = {"site": site, "nav": "/callouts", "callouts": entries}
-    return page(request, "callouts.html", values)
+
+    async def render(_: Counters | None) -> Rendered:
+        now = datetime.now(UTC)
+        async with context.sessions() as session:
+            site = await site_of(session, context)
+            found = await open_callouts(session, now, limit=100)
+            entries = await origins(session, list(found), site.host)
+        values = {"site": site, "nav": "/callouts", "callouts": entries}
+        expires = earliest([callout.ends_at for callout in found], now)
+        return render_page("callouts.html", values, expires=expires)
+
+    return await serve(request, "callouts", render)
 
 
 async def tag_page(request: Request) -> Response:
     """Events with a tag; ``#callout`` (the tag every callout carries) also lists callouts."""
     context = ctx(request)
-    filters = Filters(tag=normal_tag(request.path_params["tag"]))
+    filters, number = Filters(tag=normal_tag(request.path_params["tag"])), page_number(request)
     if not filters.tag:
         raise HTTPException(404)
-    async with context.sessions() as session:
-        site = await site_of(session, context)
-        listing = await _event_listing(request, session, site, filters)
-        tagged_callouts = None
-        if filters.tag == "callout":
-            found = await open_callouts(session, datetime.now(UTC), limit=100)
-            tagged_callouts = await origins(session, list(found), site.host)
-    values = {"site": site, "tag": filters.tag, "callouts": tagged_callouts}
-    values["day_level"] = 3 if tagged_callouts is not None else 2
-    values["feeds"] = _calendar_feeds(filters)
-    return page(request, "tag.html", {**values, **listing})
+
+    async def render(counters: Counters | None) -> Rendered:
+        now = datetime.now(UTC)
+        async with context.sessions() as session:
+            site = await site_of(session, context)
+            listing, ends = await _event_listing(session, site, filters, number, counters)
+            tagged_callouts = None
+            if filters.tag == "callout":
+                found = await open_callouts(session, now, limit=100)
+                tagged_callouts = await origins(session, list(found), site.host)
+                ends += [callout.ends_at for callout in found]
+        values = {"site": site, "tag": filters.tag, "callouts": tagged_callouts}
+        values["day_level"] = 3 if tagged_callouts is not None else 2
+        values["feeds"] = _calendar_feeds(filters)
+        return render_page("tag.html", {**values, **listing}, expires=earliest(ends, now))
+
+    return await serve(request, ("tag", filters, number), render)
 
 
 # -- single events and callouts ---------------------------------------------------------------
 
 
-async def render_item(
-    request: Request, session: AsyncSession, item: Event | Callout, *, as_url: str
-) -> Response:
-    """An event's or a callout's page (ours, or our copy of another node's)."""
+async def _render_item(
+    request: Request, session: AsyncSession, item: Event | Callout, as_url: str
+) -> Rendered:
     context = ctx(request)
     site = await site_of(session, context)
     entry = (await origins(session, [item], site.host))[0]
     template = "event.html" if isinstance(item, Event) else "callout.html"
     values = {"site": site, "item": item, "entry": entry, "as_url": as_url}
-    return page(request, template, values, headers={"Vary": "Accept"})
+    expires = earliest([item.ends_at], datetime.now(UTC))  # then it has ended / expired
+    return render_page(template, values, expires=expires, headers={"Vary": "Accept"})
+
+
+async def render_item(
+    request: Request, session: AsyncSession, item: Event | Callout, *, as_url: str
+) -> Response:
+    """An event's or a callout's page (ours, or our copy of another node's).
+
+    The caller holds ``session`` (and its connection) meanwhile, so everything
+    here goes through it: asking the pool for more while every connection is
+    held by a request waiting here would deadlock under load. ``item`` was read
+    before the counters, so a page is made from a fresh read of it.
+    """
+    counters = await read_counters(await session.connection())
+    model, key = type(item), item.id
+
+    async def render() -> Rendered:
+        current = await session.get(model, key, populate_existing=True)
+        if current is None:  # deleted meanwhile
+            raise HTTPException(404)
+        return await _render_item(request, session, current, as_url)
+
+    if counters is None:
+        return respond(request, await render())
+    pages = public_reads(request).pages
+    kept = await pages.get((False, ("item", model.__name__, key, as_url)), counters.content, render)
+    return respond(request, kept)
+
+
+class _Missing(LookupError):
+    """No such item: nothing to keep, the caller answers (404, or 410 for a tombstone)."""
+
+
+async def item_page(
+    request: Request, model: type[Event] | type[Callout], uri: str
+) -> Response | None:
+    """The page of one of our own items by its id, served like every other page
+    (kept until something changes; no database read but the counters when kept);
+    None when there is no such item, so the caller can say 404 or 410.
+
+    ``node.web.objects`` can call this before it reads the item itself, instead
+    of ``render_item`` after: that read is most of an event page's cost.
+    """
+
+    async def render(_: Counters | None) -> Rendered:
+        async with ctx(request).sessions() as session:
+            item = await session.scalar(select(model).where(model.uri == uri))
+            if item is None:
+                raise _Missing(uri)
+            return await _render_item(request, session, item, uri)
+
+    try:
+        return await serve(request, ("item", model.__name__, uri), render)
+    except _Missing:
+        return None
 
 
 def _copy_route(model: type[Event] | type[Callout]) -> Any:
     async def endpoint(request: Request) -> Response:
         key = row_id(request.path_params["id"])
-        async with ctx(request).sessions() as session:
-            item = await session.get(model, key) if key is not None else None
-            if item is None:
-                raise HTTPException(404)
-            if item.local:
-                return RedirectResponse(item_link(item), status_code=301)
-            return await render_item(request, session, item, as_url=item.uri)
+        if key is None:
+            raise HTTPException(404)
+
+        async def render(_: Counters | None) -> Rendered:
+            async with ctx(request).sessions() as session:
+                item = await session.get(model, key)
+                if item is None:
+                    raise HTTPException(404)
+                if item.local:
+                    return Rendered(b"", "text/plain", {"Location": item_link(item)}, 301)
+                return await _render_item(request, session, item, item.uri)
+
+        return await serve(request, ("copy", model.__tablename__, key), render)
 
     endpoint.__name__ = f"remote_{model.__tablename__}"
     return endpoint
-
-
-# -- feeds ------------------------------------------------------------------------------------
-
-
-def _etag_matches(header: str, etag: str) -> bool:
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or etag in tags
-
-
-def feed_response(
-    request: Request, body: bytes, media_type: str, last_modified: datetime | None
-) -> Response:
-    """The feed, or 304 when the client already has these exact bytes."""
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    headers = {"Cache-Control": f"public, max-age={FEED_MAX_AGE}", "ETag": etag}
-    if last_modified is not None:
-        headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
-    if _etag_matches(request.headers.get("if-none-match", ""), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
-
-
-def _latest(items: Sequence[Event | Callout], fallback: datetime) -> datetime:
-    return max((item.updated_at for item in items), default=fallback)
-
-
-async def _ics(request: Request, *, federation: bool) -> Response:
-    context = ctx(request)
-    filters = filters_of(request) if federation else Filters()
-    async with context.sessions() as session:
-        site = await site_of(session, context)
-        events = await upcoming_events(
-            session,
-            datetime.now(UTC) - FEED_PAST,
-            limit=FEED_LIMIT,
-            local_only=not federation,
-            origin_domain=filters.node or None,
-            tag=filters.tag or None,
-        )
-        entries = await origins(session, list(events), site.host)
-    if federation:
-        info = CalendarInfo(
-            f"{site.name}: federation calendar",
-            "Events of this network and the networks it follows",
-            f"{site.base}/calendar{filters.query()}",
-        )
-    else:
-        info = CalendarInfo(site.name, site.summary, f"{site.base}/")
-    body = entries_to_ical(info, entries)
-    return feed_response(request, body, ICS_TYPE, _latest(events, site.updated))
-
-
-async def events_ics(request: Request) -> Response:
-    return await _ics(request, federation=False)
-
-
-async def calendar_ics(request: Request) -> Response:
-    return await _ics(request, federation=True)
-
-
-async def _atom(request: Request, model: type[Event] | type[Callout]) -> Response:
-    context = ctx(request)
-    now = datetime.now(UTC)
-    async with context.sessions() as session:
-        site = await site_of(session, context)
-        rows = await session.scalars(
-            select(model)
-            .where(model.local.is_(True))
-            .order_by(model.updated_at.desc(), model.id.desc())
-            .limit(ATOM_LIMIT)
-        )
-        items = list(rows.all())
-        entries = await origins(session, items, site.host)
-    is_event = model is Event
-    kind = "events" if is_event else "callouts"
-    feed_entries: list[FeedEntry] = [
-        event_entry(entry) if is_event else callout_entry(entry, base=site.base, now=now)
-        for entry in entries
-    ]
-    info = FeedInfo(
-        feed_url=f"{site.base}/{kind}.atom",
-        title=f"{site.name}: {kind}",
-        subtitle=site.summary,
-        page_url=f"{site.base}/" if is_event else f"{site.base}/callouts",
-        author=site.name,
-        author_url=site.actor_url,
-        updated=_latest(items, site.updated),
-    )
-    body = render_feed(info, feed_entries)
-    return feed_response(request, body, ATOM_TYPE, info.updated)
-
-
-async def events_atom(request: Request) -> Response:
-    return await _atom(request, Event)
-
-
-async def callouts_atom(request: Request) -> Response:
-    return await _atom(request, Callout)
 
 
 routes: list[BaseRoute] = [
@@ -456,10 +371,7 @@ routes: list[BaseRoute] = [
     Route("/tags/{tag:str}", tag_page),
     Route("/calendar/events/{id:str}", _copy_route(Event)),
     Route("/calendar/callouts/{id:str}", _copy_route(Callout)),
-    Route("/events.ics", events_ics),
-    Route("/calendar.ics", calendar_ics),
-    Route("/events.atom", events_atom),
-    Route("/callouts.atom", callouts_atom),
+    *public_feeds.routes,
     # app.py mounts /static too; this one comes first and adds the caching policy
     static_mount(),
 ]

@@ -1,5 +1,9 @@
 """Headers every response carries: a strict CSP, no sniffing, no referrers leaking
-who read what, and CORS on discovery documents (RFC 7033 section 5)."""
+who read what, and CORS on discovery documents (RFC 7033 section 5).
+
+The header list is built once; a response that sets none of these headers (all of
+them, in practice) gets them appended without a per-response set being built.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,19 @@ BASE_HEADERS: list[tuple[bytes, bytes]] = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
+CORS_HEADER = (b"access-control-allow-origin", b"*")
+_NAMES = frozenset(name for name, _ in BASE_HEADERS)
+
+
+def _with_security_headers(
+    headers: list[tuple[bytes, bytes]], cors: bool
+) -> list[tuple[bytes, bytes]]:
+    if any(name.lower() in _NAMES for name, _ in headers):
+        present = {name.lower() for name, _ in headers}
+        added = [h for h in BASE_HEADERS if h[0] not in present]
+    else:
+        added = BASE_HEADERS
+    return [*headers, *added, CORS_HEADER] if cors else [*headers, *added]
 
 
 class SecurityHeadersMiddleware:
@@ -26,16 +43,13 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cors = scope["path"].startswith("/.well-known/") or scope["path"].startswith("/nodeinfo/")
+        path = scope["path"]
+        cors = path.startswith(("/.well-known/", "/nodeinfo/"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in BASE_HEADERS if h[0] not in present)
-                if cors:
-                    headers.append((b"access-control-allow-origin", b"*"))
-                message["headers"] = headers
+                headers = message.get("headers", [])
+                message["headers"] = _with_security_headers(list(headers), cors)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
