@@ -56,7 +56,7 @@ async def run(bench: Bench) -> None:
 
 
 async def _populate(context: Any, node: Node) -> None:
-    from node.ap.parse import as_event_to_remote_event
+    from node.ap.remote_events import as_event_to_remote_event
     from node.content.events import EventForm, event_values
 
     rng = random.Random(6)

@@ -12,8 +12,11 @@ truncated: cutting ``to`` could drop ``as:Public`` or a recipient and silently
 change who a post is for, and a shortened id is another id. Display text
 (``name``, ``summary``) is truncated: a shortened name is still the same name.
 
-Origin rules (INTEROP.md items 11, 34, 35, 37) live in ``parse_actor`` and
-``check_activity_origin``; hosts compare through ``federation.hosts``, so
+Actors and their keys are parsed in :mod:`federation.actors` with the readers
+and bounds defined here (``document``, ``http_url``, ``link``).
+
+Origin rules (INTEROP.md items 11, 34, 35, 37) live in ``actors.parse_actor``
+and ``check_activity_origin``; hosts compare through ``federation.hosts``, so
 ``Example.COM.`` is ``example.com`` (CVE-2023-42451). Authority comes from the
 activity's ``actor``, never from ``url`` (CVE-2025-25306). Violations raise
 ``MalformedError`` (400) or ``ForbiddenError`` (403) whose message names the
@@ -22,7 +25,6 @@ field and never echoes the value, so it is safe to show the sender.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,13 +51,7 @@ CAPPED_ARRAYS = frozenset(
 MAX_DEPTH = 32
 MAX_URL_LENGTH = 2048
 MAX_TYPE_LENGTH = 64
-MAX_NAME_LENGTH = 1_000
-MAX_TEXT_LENGTH = 50_000
-MAX_PEM_LENGTH = 16_384
 
-# Misskey's rule (ApPersonService.validateActor); JS ``\w`` is ASCII-only.
-_USERNAME = re.compile(r"\w([\w.-]*\w)?", re.ASCII)
-_MAX_USERNAME_LENGTH = 128
 # Mastodon also accepts the compacted forms of the Public collection.
 _PUBLIC_FORMS = frozenset({AS_PUBLIC, "as:Public", "Public"})
 # Activities whose object must belong to the actor's own host.
@@ -111,7 +107,8 @@ def check_bounds(doc: Any) -> None:
         stack.extend((child, depth + 1) for child in node)
 
 
-def _document(doc: Any) -> dict[str, Any]:
+def document(doc: Any) -> dict[str, Any]:
+    """``doc`` as a JSON object within ``check_bounds``, else ``MalformedError``."""
     if not isinstance(doc, dict):
         raise MalformedError("document is not a JSON object")
     check_bounds(doc)
@@ -131,7 +128,7 @@ def _is_http_url(value: Any) -> bool:
     return scheme in {"http", "https"} and bool(authority)
 
 
-def _url(value: Any, what: str) -> str:
+def http_url(value: Any, what: str) -> str:
     """A required http(s) URL, given as a string or as an embedded object's id."""
     if isinstance(value, dict):
         value = value.get("id")
@@ -142,7 +139,7 @@ def _url(value: Any, what: str) -> str:
     return str(value)
 
 
-def _link(value: Any) -> str | None:
+def link(value: Any) -> str | None:
     """An optional link: the first http(s) URL among strings, Links (``href``) and objects."""
     for item in as_list(value):
         candidate = (item.get("href") or item.get("id")) if isinstance(item, dict) else item
@@ -165,142 +162,10 @@ def _type_name(value: Any) -> str | None:
     return name if name is not None and len(name) <= MAX_TYPE_LENGTH else None
 
 
-def _text(value: Any, limit: int) -> str | None:
-    return value[:limit] if isinstance(value, str) else None
-
-
 def _audience(value: Any) -> tuple[str, ...]:
     """Recipient ids; an entry too long to be any URL we could deliver to is skipped."""
     ids = (id_of(item) for item in as_list(value))
     return tuple(item for item in ids if item and len(item) <= MAX_URL_LENGTH)
-
-
-@dataclass(frozen=True)
-class PublicKey:
-    """A ``publicKey`` entry: which actor owns which PEM."""
-
-    id: str
-    owner: str
-    pem: str
-
-
-def _pem(value: Any) -> str:
-    if not isinstance(value, str) or "-----BEGIN " not in value or len(value) > MAX_PEM_LENGTH:
-        raise MalformedError("publicKeyPem is missing or not a PEM block")
-    return value
-
-
-def _key_of_actor(entry: dict[str, Any], actor_id: str) -> PublicKey:
-    """A key embedded in an actor: owned by that actor and served from its host."""
-    key_id = _url(entry.get("id"), "publicKey id")
-    owner = _url(entry.get("owner"), "publicKey owner")
-    if owner != actor_id:
-        raise ForbiddenError("publicKey owner is not the actor")
-    if url_authority(key_id) != url_authority(actor_id):
-        raise ForbiddenError("publicKey id is not on the actor's host")
-    return PublicKey(id=key_id, owner=owner, pem=_pem(entry.get("publicKeyPem")))
-
-
-def parse_public_key(doc: Any, key_id: str) -> PublicKey:
-    """The key ``key_id`` from the document its URL served.
-
-    That is an actor (Mastodon, ``…#main-key``), a stub actor holding only the key
-    (GoToSocial, ``…/main-key``), or a bare key document whose ``id`` is the key id.
-    For a bare key document the caller must still fetch ``owner`` and check that
-    the owner's own ``publicKey`` lists this key (INTEROP.md item 12).
-    """
-    doc = _document(doc)
-    if doc.get("id") == key_id and "publicKeyPem" in doc:
-        owner = _url(doc.get("owner"), "publicKey owner")
-        if url_authority(owner) != url_authority(_url(key_id, "key id")):
-            raise ForbiddenError("publicKey owner is not on the key's host")
-        return PublicKey(id=key_id, owner=owner, pem=_pem(doc.get("publicKeyPem")))
-    actor_id = _url(doc.get("id"), "actor id")
-    for entry in as_list(doc.get("publicKey")):
-        if isinstance(entry, dict) and entry.get("id") == key_id:
-            return _key_of_actor(entry, actor_id)
-    raise MalformedError("the requested key is not in the document")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A remote actor as far as federation cares: where to deliver and how to verify."""
-
-    id: str
-    type: str
-    preferred_username: str
-    inbox: str
-    name: str | None = None
-    summary: str | None = None
-    outbox: str | None = None
-    followers: str | None = None
-    following: str | None = None
-    shared_inbox: str | None = None
-    public_key_id: str | None = None
-    public_key_owner: str | None = None
-    public_key_pem: str | None = None
-    manually_approves_followers: bool = False
-    url: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def delivery_inbox(self) -> str:
-        """Where to deliver public activities: the shared inbox when there is one."""
-        return self.shared_inbox or self.inbox
-
-
-def _actor_type(doc: dict[str, Any]) -> str:
-    types = (t for t in as_list(doc.get("type")) if isinstance(t, str))
-    found = next((t for t in types if t in ACTOR_TYPES), None)
-    if found is None:
-        raise MalformedError("type is not an actor type")
-    return found
-
-
-def _username(value: Any) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= _MAX_USERNAME_LENGTH:
-        raise MalformedError("preferredUsername is missing or too long")
-    if not _USERNAME.fullmatch(value):
-        raise MalformedError("preferredUsername has characters other servers refuse")
-    return value
-
-
-def _shared_inbox(doc: dict[str, Any]) -> str | None:
-    endpoints = doc.get("endpoints")
-    value = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
-    if value is None:
-        value = doc.get("sharedInbox")
-    return None if value is None else _url(value, "sharedInbox")
-
-
-def parse_actor(doc: Any) -> Actor:
-    """Parse an actor document; the caller has already checked ``id`` == fetched URL.
-
-    The first ``publicKey`` entry is the one recorded (real servers send one);
-    ``parse_public_key`` finds any entry by its id.
-    """
-    doc = _document(doc)
-    actor_id = _url(doc.get("id"), "actor id")
-    keys = [entry for entry in as_list(doc.get("publicKey")) if isinstance(entry, dict)]
-    key = _key_of_actor(keys[0], actor_id) if keys else None
-    return Actor(
-        id=actor_id,
-        type=_actor_type(doc),
-        preferred_username=_username(doc.get("preferredUsername")),
-        inbox=_url(doc.get("inbox"), "inbox"),
-        name=_text(doc.get("name"), MAX_NAME_LENGTH),
-        summary=_text(doc.get("summary"), MAX_TEXT_LENGTH),
-        outbox=_link(doc.get("outbox")),
-        followers=_link(doc.get("followers")),
-        following=_link(doc.get("following")),
-        shared_inbox=_shared_inbox(doc),
-        public_key_id=key.id if key else None,
-        public_key_owner=key.owner if key else None,
-        public_key_pem=key.pem if key else None,
-        manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
-        url=_link(doc.get("url")),
-        raw=doc,
-    )
 
 
 @dataclass(frozen=True)
@@ -354,20 +219,20 @@ def _object(doc: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
         raise MalformedError("object is neither an id nor an object")
     embedded = value if isinstance(value, dict) else None
     object_id = id_of(value)
-    return (None if object_id is None else _url(object_id, "object id")), embedded
+    return (None if object_id is None else http_url(object_id, "object id")), embedded
 
 
 def parse_activity(doc: Any) -> Activity:
     """Parse an incoming activity; call ``check_activity_origin`` before acting on it."""
-    doc = _document(doc)
+    doc = document(doc)
     object_id, embedded = _object(doc)
     activity_type = _type_name(doc.get("type"))
     if activity_type is None:
         raise MalformedError("activity type is missing or too long")
     return Activity(
-        id=_url(doc.get("id"), "activity id"),
+        id=http_url(doc.get("id"), "activity id"),
         type=activity_type,
-        actor=_url(_one(doc.get("actor"), "actor"), "actor"),
+        actor=http_url(_one(doc.get("actor"), "actor"), "actor"),
         object_id=object_id,
         object=embedded,
         object_type=_type_name(embedded.get("type")) if embedded else None,

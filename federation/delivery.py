@@ -30,9 +30,9 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation.as2 import AS_ACCEPT, AS_MEDIA_TYPE
+from federation.cavage import sign_headers
 from federation.delivery_client import DeliveryClient
 from federation.errors import UnsafeTargetError
-from federation.httpsig import sign_headers
 from federation.keys import load_private_key
 from federation.retry import RetryDecision, next_attempt
 

@@ -1,18 +1,15 @@
-"""HTTP Signatures (draft-cavage-12) as Mastodon and GoToSocial speak them.
+"""Verifying a signed request, whichever HTTP Signatures scheme signed it.
 
-Why this module exists: every server-to-server request in the fediverse is
-authenticated by a ``Signature`` header over a few request lines, made with the
-actor's RSA key. We sign the way Mastodon signs (``rsa-sha256``,
-``(request-target) host date digest``) and verify the way Mastodon verifies
-(``app/lib/signed_request.rb``), including its clock window and its
-query-less ``(request-target)`` fallback. Requests carrying ``Signature-Input``
-are RFC 9421 messages; :mod:`federation.rfc9421` checks their shape and
-cryptography, and this module applies the same clock window, key lookup and
-key-rotation retry to both.
+Why this module exists: a request may carry a draft-cavage ``Signature``
+(:mod:`federation.cavage`, what Mastodon and GoToSocial send) or an RFC 9421
+``Signature-Input`` (:mod:`federation.rfc9421`, what Mastodon 4.5 and Fedify
+send first). Those modules check their scheme's shape and cryptography; this
+one holds what must not differ between them, so a request is judged the same
+either way: the body size cap, Mastodon's clock window, the key lookup and the
+key-rotation retry, and "the key is on the owner's host".
 
-Everything here is pure: signing takes the clock as an argument and touches no
-network; verification takes a plain :class:`SignedRequest`, an injected ``now``
-and a :class:`KeyLookup`, and returns who signed or raises
+Everything here is pure: verification takes a plain :class:`SignedRequest`, an
+injected ``now`` and a :class:`KeyLookup`, and returns who signed or raises
 :class:`~federation.errors.SignatureError` saying why.
 
 Key rotation: when a signature does not verify with the key we have, the key is
@@ -24,26 +21,18 @@ cached key again or raises ``SignatureError``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import re
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime, parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 import httpx
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from federation import rfc9421
+from federation import cavage, rfc9421
 from federation.errors import SignatureError, TooLargeError
-from federation.hosts import same_origin, url_authority
+from federation.hosts import same_origin
 
 HeaderInput = httpx.Headers | Mapping[str, str] | Sequence[tuple[str, str]]
 
@@ -51,14 +40,6 @@ CLOCK_SKEW = timedelta(hours=1)
 DEFAULT_VALIDITY = timedelta(minutes=5)
 MAX_VALIDITY = timedelta(hours=12)
 DEFAULT_MAX_BODY = 1_048_576
-
-_TCHARS = r"[0-9A-Za-z!#$%&'*+.^_`|~-]+"
-_PARAM = re.compile(
-    rf'\s*(?P<key>{_TCHARS})\s*=\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>{_TCHARS}))'
-)
-_SEPARATOR = re.compile(r"\s*(?P<comma>,)?\s*")
-_TIMESTAMP = re.compile(r"\d{1,10}")  # up to 2286: no overflow
-_ALGORITHMS = frozenset({"rsa-sha256", "hs2019"})
 
 
 @dataclass(frozen=True)
@@ -118,97 +99,6 @@ class KeyLookup(Protocol):
     async def __call__(self, key_id: str, *, refresh: bool) -> PublicKeyInfo: ...
 
 
-def digest_header(body: bytes) -> str:
-    """The ``Digest`` header value for ``body``: ``SHA-256=<base64>``."""
-    return "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
-
-
-def http_date(moment: datetime) -> str:
-    """An RFC 7231 IMF-fixdate in GMT, e.g. ``Wed, 20 Dec 2023 10:00:00 GMT``."""
-    return format_datetime(_as_utc(moment), usegmt=True)
-
-
-def sign_headers(
-    method: str,
-    url: str,
-    headers: HeaderInput,
-    body: bytes,
-    *,
-    key_id: str,
-    private_key: rsa.RSAPrivateKey,
-    now: datetime | None = None,
-) -> dict[str, str]:
-    """The headers to add to a request so that Mastodon accepts its signature.
-
-    Returns ``Host``, ``Date``, ``Digest`` (when there is a body, and always for POST)
-    and ``Signature``. An existing ``Host`` header is kept as it will be sent.
-    """
-    if '"' in key_id or "\\" in key_id:
-        raise ValueError("key_id must not contain quotes or backslashes")
-    target = httpx.URL(url)
-    given = httpx.Headers(headers)
-    host = given.get("host") or url_authority(str(target))
-    if not host:
-        raise ValueError("url must be absolute")
-    added = {"Host": host, "Date": http_date(now or datetime.now(UTC))}
-    has_body = bool(body) or method.upper() in {"POST", "PUT", "PATCH"}
-    names = ["(request-target)", "host", "date"]
-    if has_body:
-        added["Digest"] = digest_header(body)
-        names += ["digest"] + (["content-type"] if "content-type" in given else [])
-    elif "accept" in given:
-        names.append("accept")
-    given.update(added)
-    request_target = f"{method.lower()} {target.raw_path.decode('ascii')}"
-    text = _signing_string(names, {"(request-target)": request_target}, given)
-    signature = private_key.sign(text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
-    added["Signature"] = (
-        f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(names)}",'
-        f'signature="{base64.b64encode(signature).decode("ascii")}"'
-    )
-    return added
-
-
-class HttpSignatureAuth(httpx.Auth):
-    """Signs every request of an ``httpx`` client with :func:`sign_headers`."""
-
-    requires_request_body = True
-
-    def __init__(
-        self,
-        key_id: str,
-        private_key: rsa.RSAPrivateKey,
-        *,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        self.key_id = key_id
-        self.private_key = private_key
-        self.clock = clock or (lambda: datetime.now(UTC))
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        signed = sign_headers(
-            request.method,
-            str(request.url),
-            request.headers,
-            request.content,
-            key_id=self.key_id,
-            private_key=self.private_key,
-            now=self.clock(),
-        )
-        request.headers.update(signed)
-        yield request
-
-
-@dataclass(frozen=True)
-class _CavageInput:
-    key_id: str
-    names: tuple[str, ...]
-    signature: bytes
-    created: datetime
-    expires: datetime | None
-    pseudo: dict[str, str]
-
-
 async def verify_request(
     req: SignedRequest,
     *,
@@ -224,7 +114,7 @@ async def verify_request(
     """
     if len(req.body) > max_body:
         raise TooLargeError(f"body of {len(req.body)} bytes exceeds {max_body}")
-    now = _as_utc(now)
+    now = cavage.as_utc(now)
     if "signature-input" in req.fields:
         return await _verify_rfc9421(req, key_lookup, now)
     if "signature" in req.fields:
@@ -235,14 +125,17 @@ async def verify_request(
 async def _verify_cavage(
     req: SignedRequest, key_lookup: KeyLookup, now: datetime
 ) -> VerifiedSignature:
-    sig = _parse_cavage(req)
+    sig = cavage.parse_request(req)
     _check_clock_window(sig.created, sig.expires, now)
     if "digest" in sig.names:
-        _check_digest(req)
-    texts = [_signing_string(sig.names, pseudo, req.fields) for pseudo in _pseudo_headers(req, sig)]
+        cavage.check_digest(req)
+    texts = [
+        cavage.signing_string(sig.names, pseudo, req.fields)
+        for pseudo in cavage.pseudo_headers(req, sig)
+    ]
 
     def attempt(key: rsa.RSAPublicKey) -> bool:
-        return any(_rsa_verifies(key, sig.signature, text) for text in texts)
+        return any(cavage.rsa_verifies(key, sig.signature, text) for text in texts)
 
     info = await _verify_with_rotation(sig.key_id, key_lookup, attempt)
     return VerifiedSignature(key_id=sig.key_id, owner=info.owner, scheme="cavage")
@@ -278,97 +171,6 @@ def _usable_key(key_id: str, info: PublicKeyInfo) -> rsa.RSAPublicKey:
     return info.public_key
 
 
-def parse_signature_header(value: str) -> dict[str, str]:
-    """Parse a cavage ``Signature`` header strictly into its parameters.
-
-    Rejects duplicate parameters, trailing commas and anything that is not
-    ``name=token`` or ``name="quoted"``. Tolerates the stray ``Signature ``
-    prefix that old node-http-signature versions send (as Mastodon does).
-    """
-    text = value.strip().removeprefix("Signature ")
-    params: dict[str, str] = {}
-    pos = 0
-    while True:
-        match = _PARAM.match(text, pos)
-        if match is None:
-            raise SignatureError("malformed Signature header")
-        key = match["key"]
-        if key in params:
-            raise SignatureError(f"duplicate Signature parameter {key!r}")
-        quoted = match["quoted"]
-        params[key] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else match["token"]
-        separator = _SEPARATOR.match(text, match.end())
-        assert separator is not None  # the pattern matches the empty string
-        pos = separator.end()
-        if separator["comma"] is None:
-            if pos != len(text):
-                raise SignatureError("malformed Signature header")
-            return params
-
-
-def _parse_cavage(req: SignedRequest) -> _CavageInput:
-    params = parse_signature_header(req.fields["signature"])
-    key_id, signature = params.get("keyId"), params.get("signature")
-    if not key_id or not signature:
-        raise SignatureError("Signature header lacks keyId or signature")
-    algorithm = params.get("algorithm", "hs2019")
-    if algorithm not in _ALGORITHMS:
-        raise SignatureError(f"unsupported signature algorithm {algorithm!r}")
-    names = tuple(params.get("headers", "date").lower().split())
-    if not names:
-        raise SignatureError("Signature headers parameter is empty")
-    if algorithm != "hs2019" and {"(created)", "(expires)"} & set(names):
-        raise SignatureError("(created) and (expires) are only allowed with hs2019")
-    _check_required_names(req.method, names)
-    times = ("(created)", "(expires)")
-    pseudo: dict[str, str] = {n: _timestamp_param(params, n) for n in times if n in names}
-    created = _from_timestamp(pseudo["(created)"]) if "(created)" in pseudo else _date_header(req)
-    expires = _from_timestamp(pseudo["(expires)"]) if "(expires)" in pseudo else None
-    return _CavageInput(key_id, names, _b64decode(signature), created, expires, pseudo)
-
-
-def _check_required_names(method: str, names: Sequence[str]) -> None:
-    missing = [n for n in ("(request-target)", "host") if n not in names]
-    if "date" not in names and "(created)" not in names:
-        missing.append("date")
-    if method.upper() == "POST" and "digest" not in names:
-        missing.append("digest")
-    if missing:
-        raise SignatureError(f"signature must cover {', '.join(missing)}")
-
-
-def _pseudo_headers(req: SignedRequest, sig: _CavageInput) -> list[dict[str, str]]:
-    """Pseudo-header values to try: ``(request-target)`` with the query, then without."""
-    method = req.method.lower()
-    targets = [f"{method} {req.path}?{req.query}"] if req.query else []
-    targets.append(f"{method} {req.path}")
-    return [{**sig.pseudo, "(request-target)": target} for target in targets]
-
-
-def _signing_string(names: Sequence[str], pseudo: Mapping[str, str], headers: httpx.Headers) -> str:
-    lines = []
-    for name in names:
-        value = pseudo.get(name) if name.startswith("(") else headers.get(name)
-        if value is None:
-            raise SignatureError(f"signed header {name!r} is missing from the request")
-        lines.append(f"{name}: {value.strip()}")
-    return "\n".join(lines)
-
-
-def _check_digest(req: SignedRequest) -> None:
-    """Recompute the SHA-256 digest over the raw body (Misskey CVE-2023-49079)."""
-    value = req.fields.get("digest")
-    if value is None:
-        raise SignatureError("Digest header is missing")
-    offered = [part.strip().split("=", 1) for part in value.split(",")]
-    sha256 = [pair[1] for pair in offered if len(pair) == 2 and pair[0].lower() == "sha-256"]
-    if not sha256:
-        raise SignatureError("Digest header has no SHA-256 digest")
-    actual = hashlib.sha256(req.body).digest()
-    if not any(hmac.compare_digest(_b64decode(v, quiet=True), actual) for v in sha256):
-        raise SignatureError("Digest does not match the body")
-
-
 def _check_clock_window(created: datetime, expires: datetime | None, now: datetime) -> None:
     """Mastodon's window: a Date is accepted within [now - 3900 s, now + 3600 s].
 
@@ -379,52 +181,3 @@ def _check_clock_window(created: datetime, expires: datetime | None, now: dateti
     expires = min(expires or created + DEFAULT_VALIDITY, created + MAX_VALIDITY)
     if now > expires + CLOCK_SKEW:
         raise SignatureError("signature has expired")
-
-
-def _date_header(req: SignedRequest) -> datetime:
-    value = req.fields.get("date")
-    if value is None:
-        raise SignatureError("signed header 'date' is missing from the request")
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError) as exc:
-        raise SignatureError("Date header is not an HTTP date") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _timestamp_param(params: Mapping[str, str], pseudo_header: str) -> str:
-    name = pseudo_header.strip("()")
-    value = params.get(name, "")
-    if not _TIMESTAMP.fullmatch(value):
-        raise SignatureError(f"signed {pseudo_header} needs an integer {name} parameter")
-    return value
-
-
-def _from_timestamp(value: str) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
-    except (OverflowError, OSError, ValueError) as exc:
-        raise SignatureError("signature timestamp is out of range") from exc
-
-
-def _b64decode(value: str, *, quiet: bool = False) -> bytes:
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        if quiet:
-            return b""
-        raise SignatureError("signature is not valid base64") from exc
-
-
-def _rsa_verifies(key: rsa.RSAPublicKey, signature: bytes, text: str) -> bool:
-    try:
-        key.verify(signature, text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
-        return False
-    return True
-
-
-def _as_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError("datetime must be timezone-aware")
-    return moment.astimezone(UTC)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from federation.as2 import ACTOR_TYPES, Activity, parse_actor
+from federation.actors import parse_actor
+from federation.as2 import ACTOR_TYPES, Activity
 from node import follows
 from node.content import receive
 from node.inbound import Inbound, router

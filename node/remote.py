@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from federation.as2 import Actor, parse_actor, parse_public_key
+from federation.actors import Actor, parse_actor, parse_public_key
 from federation.errors import FederationError, ForbiddenError, SignatureError
 from federation.fetch import Fetcher
 from federation.hosts import url_authority

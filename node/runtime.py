@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from federation.cavage import HttpSignatureAuth
 from federation.delivery_client import DeliveryClient
 from federation.fetch import Fetcher
-from federation.httpsig import HttpSignatureAuth
 from federation.keys import load_private_key
 from federation.netguard import make_client
 from node import __version__

@@ -25,7 +25,7 @@ term               IRI                        value
 
 A receiver recognises a Tocsin callout by a ``Question`` whose context defines
 ``tocsin`` as that IRI and which carries ``urgency``
-(``node.ap.parse.is_tocsin_callout``).
+(``node.ap.remote_callouts.is_tocsin_callout``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ One document has to serve three kinds of reader (EVENTS-ANCHORS.md):
 calendar servers (Mobilizon, Gancio, the WordPress bridge) read the structured
 FEP-8a8e fields; Mastodon shows only ``name``, ``summary`` and a link to
 ``url``, so ``summary`` carries date, time, zone and place as text; and our own
-nodes read it back through ``node.ap.parse``.
+nodes read it back through ``node.ap.remote_events``.
 
 Times go out with the offset of the event's own zone (not ``Z``) plus
 ``timezone``, because an offset alone cannot be turned back into wall time

@@ -1,4 +1,4 @@
-"""Reading the events and callouts other servers send, into our columns.
+"""Reading what other servers send: the typed readers, the shared columns, the place.
 
 Lenient in what it accepts (Mobilizon's PostalAddress and ``mz:`` terms,
 Gancio's text address and Link attachment, Mastodon-like Events with no
@@ -9,51 +9,43 @@ treated as absent, never as a crash; only a missing or unusable ``id``,
 ``name`` or start time raises ``MalformedError`` (its message names the field
 and never echoes the value).
 
-The values returned are column values for ``Event`` and ``Callout``. ``raw``
-keeps the original document. ``actor_uri`` and ``origin_domain`` are what the
-document claims; callers set them from the verified activity.
+Events (:mod:`node.ap.remote_events`) and callouts
+(:mod:`node.ap.remote_callouts`) are read with these same readers, so both
+hold to one set of rules and share the columns every federated row has
+(``uri``, ``url``, ``actor_uri``, ``origin_domain``, ``raw``, times) and the
+location. ``raw`` keeps the original document. ``actor_uri`` and
+``origin_domain`` are what the document claims; callers set them from the
+verified activity.
 """
 
 from __future__ import annotations
 
 import math
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from federation.as2 import as_list, first_str, id_of
 from federation.errors import MalformedError
 from federation.hosts import url_authority
-from node.ap.callouts import option_from_name
-from node.ap.context import TOCSIN_NS
 from node.content.text import is_iana_zone, zone
 from node.sanitize import html_to_text, sanitize_html
 
 MAX_TITLE = 300
-MAX_SUMMARY = 2_000
 MAX_HTML_INPUT = 100_000
 MAX_LINE = 300
 MAX_ADDRESS = 500
 MAX_URL = 2_048
-MAX_TEXT = 5_000
-MAX_CONTACT = 500
-MAX_TAGS = 20
-MAX_TAG = 100
-MAX_COUNT = 10_000_000
-DEFAULT_DURATION = timedelta(hours=2)
 _TIME_TEXT = 64
 _EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 _LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # far from datetime.max, so arithmetic is safe
-_CANCELLED = frozenset({"cancelled", "canceled", "eventcancelled"})
 _ADDRESS_PARTS = (
     ("streetAddress",),
     ("postalCode", "addressLocality"),
     ("addressRegion",),
     ("addressCountry",),
 )
-_CALLOUT_STATUSES = frozenset({"open", "met", "cancelled"})
-_URGENCIES = frozenset({"urgent", "soon", "ongoing"})
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -70,14 +62,14 @@ def _char(c: str) -> str:
     return " " if category in {"Zs", "Zl", "Zp"} else c
 
 
-def _str(value: Any, limit: int) -> str:
+def clean_text(value: Any, limit: int) -> str:
     """A trimmed, cleaned string capped at ``limit``; '' for anything that is not a string."""
     if not isinstance(value, str):
         return ""
     return "".join(_char(c) for c in value[: limit * 2]).strip()[:limit]
 
 
-def _localized(doc: dict[str, Any], key: str) -> Any:
+def localized(doc: dict[str, Any], key: str) -> Any:
     """``key``, else the first value of ``keyMap`` (AS2's language maps)."""
     value = doc.get(key)
     if value is None and isinstance(doc.get(f"{key}Map"), dict):
@@ -85,14 +77,15 @@ def _localized(doc: dict[str, Any], key: str) -> Any:
     return first_str(value) if isinstance(value, list) else value
 
 
-def _plain(value: Any, limit: int) -> str:
+def plain_text(value: Any, limit: int) -> str:
     """Text from something that may hold HTML, capped."""
     if not isinstance(value, str):
         return ""
-    return _str(html_to_text(value[:MAX_HTML_INPUT]), limit)
+    return clean_text(html_to_text(value[:MAX_HTML_INPUT]), limit)
 
 
-def _html(value: Any) -> str:
+def safe_html(value: Any) -> str:
+    """Sanitised HTML from a string (capped before sanitising); '' for anything else."""
     return sanitize_html(value[:MAX_HTML_INPUT]) if isinstance(value, str) else ""
 
 
@@ -108,7 +101,8 @@ def _http_url(value: Any) -> str | None:
     return value if scheme in {"http", "https"} and url_authority(value) else None
 
 
-def _int(value: Any, low: int, high: int) -> int | None:
+def bounded_int(value: Any, low: int, high: int) -> int | None:
+    """An int (or a string of digits) within [low, high]; None otherwise, booleans too."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -127,7 +121,7 @@ def _coordinate(value: Any, limit: float) -> float | None:
     return number if math.isfinite(number) and -limit <= number <= limit else None
 
 
-def _time(value: Any, tz: str) -> datetime | None:
+def utc_time(value: Any, tz: str) -> datetime | None:
     """An aware UTC datetime from ISO 8601; a time without offset is read in ``tz``."""
     text = first_str(value)
     if text is None or len(text) > _TIME_TEXT:
@@ -145,11 +139,13 @@ def _time(value: Any, tz: str) -> datetime | None:
     return moment if _EARLIEST <= moment <= _LATEST else None
 
 
-def _types(doc: dict[str, Any]) -> set[str]:
+def types_of(doc: dict[str, Any]) -> set[str]:
+    """The ``type`` names, with any ``as:`` prefix dropped."""
     return {t.removeprefix("as:") for t in as_list(doc.get("type")) if isinstance(t, str)}
 
 
-def _dicts(value: Any) -> list[dict[str, Any]]:
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The embedded objects in a one-or-many value; ids and junk are skipped."""
     return [item for item in as_list(value) if isinstance(item, dict)]
 
 
@@ -163,10 +159,11 @@ def _object_id(doc: dict[str, Any]) -> str:
     return found
 
 
-def _title(doc: dict[str, Any], fallback: Any = None) -> str:
-    title = " ".join(_plain(_localized(doc, "name"), MAX_TITLE * 4).split())[:MAX_TITLE]
+def title_of(doc: dict[str, Any], fallback: Any = None) -> str:
+    """``name`` as one plain line, else ``fallback``; raises ``MalformedError`` if empty."""
+    title = " ".join(plain_text(localized(doc, "name"), MAX_TITLE * 4).split())[:MAX_TITLE]
     if not title and fallback is not None:
-        title = " ".join(_str(fallback, MAX_TITLE * 4).split())[:MAX_TITLE]
+        title = " ".join(clean_text(fallback, MAX_TITLE * 4).split())[:MAX_TITLE]
     if not title:
         raise MalformedError("name is missing or empty")
     return title
@@ -183,7 +180,8 @@ def _page_url(doc: dict[str, Any], object_id: str) -> str:
     return object_id
 
 
-def _timezone(doc: dict[str, Any]) -> str:
+def timezone_of(doc: dict[str, Any]) -> str:
+    """``timezone`` when it is an IANA zone, else ``UTC``."""
     value = doc.get("timezone")
     return value if isinstance(value, str) and is_iana_zone(value) else "UTC"
 
@@ -196,7 +194,7 @@ def _claimed_actor(doc: dict[str, Any]) -> str:
     return ""
 
 
-def _federated(doc: dict[str, Any]) -> dict[str, Any]:
+def federated_columns(doc: dict[str, Any]) -> dict[str, Any]:
     """The columns every remote event and callout shares."""
     object_id = _object_id(doc)
     values: dict[str, Any] = {
@@ -208,7 +206,7 @@ def _federated(doc: dict[str, Any]) -> dict[str, Any]:
         "raw": doc,
     }
     for column, key in (("published_at", "published"), ("updated_at", "updated")):
-        moment = _time(doc.get(key), "UTC")
+        moment = utc_time(doc.get(key), "UTC")
         if moment is not None:
             values[column] = moment
     return values
@@ -220,7 +218,7 @@ def _federated(doc: dict[str, Any]) -> dict[str, Any]:
 def _postal_address(address: dict[str, Any]) -> str:
     """``street, postcode locality, region, country`` from a schema.org PostalAddress."""
     parts = (
-        " ".join(_str(_country(address.get(key)), MAX_LINE) for key in keys).strip()
+        " ".join(clean_text(_country(address.get(key)), MAX_LINE) for key in keys).strip()
         for keys in _ADDRESS_PARTS
     )
     return ", ".join(part for part in parts if part)
@@ -233,7 +231,7 @@ def _country(value: Any) -> Any:
 def _address(value: Any) -> str:
     if isinstance(value, dict):
         return _postal_address(value)[:MAX_ADDRESS]
-    return " ".join(_str(first_str(value), MAX_ADDRESS * 2).split())[:MAX_ADDRESS]
+    return " ".join(clean_text(first_str(value), MAX_ADDRESS * 2).split())[:MAX_ADDRESS]
 
 
 def _place_values(place: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +240,7 @@ def _place_values(place: dict[str, Any]) -> dict[str, Any]:
     if latitude is None or longitude is None:
         latitude = longitude = None
     return {
-        "location_name": " ".join(_plain(_localized(place, "name"), MAX_LINE).split()),
+        "location_name": " ".join(plain_text(localized(place, "name"), MAX_LINE).split()),
         "location_address": _address(place.get("address")),
         "latitude": latitude,
         "longitude": longitude,
@@ -251,13 +249,13 @@ def _place_values(place: dict[str, Any]) -> dict[str, Any]:
 
 def _online_url(doc: dict[str, Any]) -> str | None:
     """A VirtualLocation's url, else a text/html Link attachment (Gancio, Mobilizon)."""
-    for item in _dicts(doc.get("location")):
-        if "VirtualLocation" in _types(item):
+    for item in dicts(doc.get("location")):
+        if "VirtualLocation" in types_of(item):
             virtual = _page_url(item, "")
             if virtual:
                 return virtual
-    for item in _dicts(doc.get("attachment")):
-        if "Link" in _types(item) and item.get("mediaType") in (None, "text/html"):
+    for item in dicts(doc.get("attachment")):
+        if "Link" in types_of(item) and item.get("mediaType") in (None, "text/html"):
             link = _http_url(item.get("href"))
             if link is not None:
                 return link
@@ -272,140 +270,8 @@ def location_values(doc: dict[str, Any]) -> dict[str, Any]:
         "latitude": None,
         "longitude": None,
     }
-    places = [item for item in _dicts(doc.get("location")) if "Place" in _types(item)]
+    places = [item for item in dicts(doc.get("location")) if "Place" in types_of(item)]
     if places:
         values.update(_place_values(places[0]))
     values["online_url"] = _online_url(doc)
     return values
-
-
-# -- events -------------------------------------------------------------------------
-
-
-def _tags(doc: dict[str, Any]) -> list[str]:
-    tags: list[str] = []
-    for item in _dicts(doc.get("tag")):
-        if "Hashtag" not in _types(item):
-            continue
-        name = _str(item.get("name"), MAX_TAG * 2).lstrip("#").strip().lower()[:MAX_TAG]
-        if name and name not in tags:
-            tags.append(name)
-        if len(tags) == MAX_TAGS:
-            break
-    return tags
-
-
-def _status_word(value: Any) -> str:
-    """``EventCancelled`` from a full IRI, a compact IRI or a bare term; lower-cased."""
-    text = first_str(value)
-    if text is None or len(text) > 200:
-        return ""
-    for separator in ("/", "#", ":"):
-        text = text.rsplit(separator, 1)[-1]
-    return text.strip().lower()
-
-
-def _event_status(doc: dict[str, Any]) -> str:
-    words = {_status_word(doc.get(key)) for key in ("eventStatus", "ical:status", "status")}
-    return "cancelled" if words & _CANCELLED else "scheduled"
-
-
-def as_event_to_remote_event(doc: dict[str, Any]) -> dict[str, Any]:
-    """Column values of ``Event`` for a remote AS2 ``Event``; raises ``MalformedError``."""
-    if not isinstance(doc, dict):
-        raise MalformedError("event is not a JSON object")
-    tz = _timezone(doc)
-    starts_at = _time(doc.get("startTime"), tz)
-    if starts_at is None:
-        raise MalformedError("startTime is missing or not an ISO 8601 date-time")
-    ends_at = _time(doc.get("endTime"), tz)
-    if ends_at is None or ends_at <= starts_at:
-        ends_at = starts_at + DEFAULT_DURATION
-    return {
-        **_federated(doc),
-        "title": _title(doc),
-        "description_md": "",
-        "description_html": _html(_localized(doc, "content")),
-        "summary_text": _plain(_localized(doc, "summary"), MAX_SUMMARY),
-        "starts_at": starts_at,
-        "ends_at": ends_at,
-        "timezone": tz,
-        "all_day": False,
-        "tags": _tags(doc),
-        "status": _event_status(doc),
-        **location_values(doc),
-    }
-
-
-# -- callouts -----------------------------------------------------------------------
-
-
-def _defines_tocsin(context: Any) -> bool:
-    for entry in as_list(context):
-        if not isinstance(entry, dict):
-            continue
-        prefix = entry.get("tocsin")
-        if prefix == TOCSIN_NS or (isinstance(prefix, dict) and prefix.get("@id") == TOCSIN_NS):
-            return True
-    return False
-
-
-def is_tocsin_callout(doc: dict[str, Any], *, context: Any = None) -> bool:
-    """A ``Question`` that carries ``urgency`` under a context defining ``tocsin:``.
-
-    An object embedded in an activity has no ``@context`` of its own: pass the
-    activity's as ``context``.
-    """
-    if not isinstance(doc, dict) or "Question" not in _types(doc) or "urgency" not in doc:
-        return False
-    return _defines_tocsin(doc.get("@context", context))
-
-
-def _tallies(doc: dict[str, Any]) -> dict[str, int]:
-    counts = {"come_count": 0, "help_count": 0}
-    for option in _dicts(doc.get("oneOf")) + _dicts(doc.get("anyOf")):
-        key = option_from_name(option.get("name"))
-        replies = option.get("replies")
-        total = _int(replies.get("totalItems"), 0, MAX_COUNT) if isinstance(replies, dict) else None
-        if key is not None and total is not None:
-            counts[f"{key}_count"] = total
-    return counts
-
-
-def _callout_status(doc: dict[str, Any], ends_at: datetime) -> str:
-    """``calloutStatus`` when valid; else a poll closed before its end counts as met."""
-    status = _str(doc.get("calloutStatus"), 16).lower()
-    if status in _CALLOUT_STATUSES:
-        return status
-    closed = _time(doc.get("closed"), "UTC")
-    return "met" if closed is not None and closed < ends_at else "open"
-
-
-def as_question_to_remote_callout(doc: dict[str, Any]) -> dict[str, Any]:
-    """Column values of ``Callout`` for a Tocsin callout ``Question``; raises ``MalformedError``."""
-    if not isinstance(doc, dict):
-        raise MalformedError("callout is not a JSON object")
-    tz = _timezone(doc)
-    ends_at = _time(doc.get("endTime"), tz)
-    if ends_at is None:
-        raise MalformedError("endTime is missing or not an ISO 8601 date-time")
-    starts_at = _time(doc.get("startTime"), tz) or _time(doc.get("published"), tz)
-    if starts_at is None:
-        raise MalformedError("startTime is missing or not an ISO 8601 date-time")
-    urgency = _str(doc.get("urgency"), 16).lower()
-    needed = _str(doc.get("needed"), MAX_TEXT)
-    return {
-        **_federated(doc),
-        "title": _title(doc, fallback=needed),
-        "needed": needed,
-        "people_needed": _int(doc.get("peopleNeeded"), 1, MAX_COUNT),
-        "contact": _str(doc.get("contact"), MAX_CONTACT),
-        "urgency": urgency if urgency in _URGENCIES else "soon",
-        "starts_at": min(starts_at, ends_at),
-        "ends_at": ends_at,
-        "timezone": tz,
-        "status": _callout_status(doc, ends_at),
-        "content_html": _html(_localized(doc, "content")),
-        **_tallies(doc),
-        **location_values(doc),
-    }

@@ -20,7 +20,8 @@ from federation.as2 import Activity, first_str, id_of
 from federation.errors import FederationError, MalformedError
 from federation.hosts import url_authority
 from node.ap.callouts import option_from_name
-from node.ap.parse import as_event_to_remote_event, as_question_to_remote_callout, is_tocsin_callout
+from node.ap.remote_callouts import as_question_to_remote_callout, is_tocsin_callout
+from node.ap.remote_events import as_event_to_remote_event
 from node.content.callouts import record_response
 from node.content.models import Callout, Event, RemoteNote, Tombstone
 from node.follows import send_to_actor

@@ -18,18 +18,15 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from federation.errors import SignatureError, TooLargeError
-from federation.httpsig import (
+from federation.cavage import (
     HttpSignatureAuth,
-    PublicKeyInfo,
-    SignedRequest,
-    VerifiedSignature,
     digest_header,
     http_date,
     parse_signature_header,
     sign_headers,
-    verify_request,
 )
+from federation.errors import SignatureError, TooLargeError
+from federation.httpsig import PublicKeyInfo, SignedRequest, VerifiedSignature, verify_request
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "httpsig"
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

@@ -14,7 +14,8 @@ from federation.errors import MalformedError
 from node.ap.callouts import callout_to_as
 from node.ap.context import CONTEXT, document
 from node.ap.events import event_to_as
-from node.ap.parse import as_event_to_remote_event, as_question_to_remote_callout, is_tocsin_callout
+from node.ap.remote_callouts import as_question_to_remote_callout, is_tocsin_callout
+from node.ap.remote_events import as_event_to_remote_event
 from node.content.models import Callout, Event
 from node.content.text import event_summary
 from node.urls import Urls

@@ -31,7 +31,7 @@ from node.models import AuditEntry, Follower, LocalActor, RemoteActor, User, utc
 from node.outbox import accepted_followers, enqueue, new_activity_id
 from node.settings_store import get_setting, set_setting
 from node.users import ROLES, UserError, create_user, generate_password
-from node.web.admin.federation import not_found
+from node.web.admin.replies import not_found
 from node.web.admin.session import render, require
 from node.web.context import NodeContext, ctx
 
