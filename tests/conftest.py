@@ -1,11 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.databases import empty_database, postgres_url
+from tests.support.databases import (
+    drop_templates,
+    empty_database,
+    migrated_database,
+    postgres_url,
+)
 
 DATABASES = [
     "sqlite",
@@ -32,3 +38,16 @@ async def database_url(db_kind: str, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database, on SQLite and (when configured) on PostgreSQL."""
     async with empty_database(db_kind, tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+async def migrated_database_url(db_kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A database with the newest schema (a copy of one migrated once per session)."""
+    async with migrated_database(db_kind, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_database_templates() -> Iterator[None]:
+    yield
+    asyncio.run(drop_templates())

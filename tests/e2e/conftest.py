@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from node.worker import run_worker
-from tests.support.databases import empty_database
+from tests.support.databases import migrated_database
 from tests.support.fediverse import FakeServer, fake_server
 from tests.support.nodes import Node, free_port, http_node, make_settings
 
@@ -27,7 +27,7 @@ async def start_node(db_kind: str, tmp_path: Path) -> AsyncIterator[NodeFactory]
     async with AsyncExitStack() as stack:
 
         async def start(name: str = "network", *, worker: bool = True, **env: str) -> Node:
-            database_url = await stack.enter_async_context(empty_database(db_kind, tmp_path))
+            database_url = await stack.enter_async_context(migrated_database(db_kind, tmp_path))
             port = free_port()
             settings = make_settings(
                 tmp_path, database_url, name=name, base_url=f"http://127.0.0.1:{port}", **env

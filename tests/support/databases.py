@@ -1,9 +1,17 @@
-"""Empty databases for tests: a SQLite file, or a fresh PostgreSQL database
-created next to the one ``TOCSIN_TEST_POSTGRES_URL`` names and dropped after."""
+"""Databases for tests: a SQLite file, or a fresh PostgreSQL database created
+next to the one ``TOCSIN_TEST_POSTGRES_URL`` names and dropped after.
+
+``empty_database`` is empty (for the tests of the migrations themselves);
+``migrated_database`` is a copy of one migrated once per test process (a
+copied file; ``CREATE DATABASE … TEMPLATE``), because running the migrations
+for every node a test starts was a large share of the suite's time.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,6 +55,99 @@ async def empty_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
             hide_password=False
         )
     finally:
+        admin = await asyncpg.connect(_asyncpg_dsn(base, base_url.database or "postgres"))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+_templates: dict[str, str] = {}  # kind -> migrated SQLite file, or PostgreSQL database name
+
+
+async def _migrate(url: str) -> None:
+    from node.db import make_engine, migrate
+
+    engine = make_engine(url)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _sqlite_template() -> Path:
+    if "sqlite" not in _templates:
+        path = Path(tempfile.mkdtemp(prefix="tocsin-test-template-")) / "migrated.sqlite"
+        await _migrate(f"sqlite+aiosqlite:///{path}")
+        _templates["sqlite"] = str(path)
+    return Path(_templates["sqlite"])
+
+
+async def _postgres_template(base: str) -> str:
+    if "postgres" not in _templates:
+        base_url = make_url(base)
+        name = f"{base_url.database}_template_{uuid.uuid4().hex[:10]}"
+        admin = await asyncpg.connect(_asyncpg_dsn(base, base_url.database or "postgres"))
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        _templates["postgres"] = name  # before migrating: dropped at the end even if that fails
+        await _migrate(
+            base_url.set(drivername="postgresql+asyncpg", database=name).render_as_string(
+                hide_password=False
+            )
+        )
+    return _templates["postgres"]
+
+
+def _copy_sqlite(template: Path, path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):  # whatever SQLite left beside the file
+        source = Path(f"{template}{suffix}")
+        if source.exists():
+            shutil.copyfile(source, f"{path}{suffix}")
+
+
+@asynccontextmanager
+async def migrated_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """Yield a SQLAlchemy URL of a new database with the schema at its newest revision."""
+    if kind == "sqlite":
+        template = await _sqlite_template()
+        path = tmp_path / f"db-{uuid.uuid4().hex[:8]}.sqlite"
+        _copy_sqlite(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    base = postgres_url()
+    assert base, f"{POSTGRES_ENV} is not set"
+    base_url = make_url(base)
+    template = await _postgres_template(base)
+    name = f"{base_url.database}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(base, base_url.database or "postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await admin.close()
+    try:
+        yield base_url.set(drivername="postgresql+asyncpg", database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        admin = await asyncpg.connect(_asyncpg_dsn(base, base_url.database or "postgres"))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def drop_templates() -> None:
+    """At the end of the test session."""
+    sqlite = _templates.pop("sqlite", None)
+    if sqlite is not None:
+        shutil.rmtree(Path(sqlite).parent, ignore_errors=True)
+    name = _templates.pop("postgres", None)
+    base = postgres_url()
+    if name is not None and base is not None:
+        base_url = make_url(base)
         admin = await asyncpg.connect(_asyncpg_dsn(base, base_url.database or "postgres"))
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
