@@ -35,31 +35,49 @@ def _asyncpg_dsn(url: str, database: str) -> str:
     )
 
 
+async def _admin(statement: str) -> None:
+    """One statement on the database ``TOCSIN_TEST_POSTGRES_URL`` names."""
+    base = postgres_url()
+    assert base, f"{POSTGRES_ENV} is not set"
+    admin = await asyncpg.connect(_asyncpg_dsn(base, make_url(base).database or "postgres"))
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+def _sqlalchemy_url(name: str) -> str:
+    base = postgres_url()
+    assert base, f"{POSTGRES_ENV} is not set"
+    return (
+        make_url(base)
+        .set(drivername="postgresql+asyncpg", database=name)
+        .render_as_string(hide_password=False)
+    )
+
+
+@asynccontextmanager
+async def _postgres_database(template: str | None = None) -> AsyncIterator[str]:
+    """A new PostgreSQL database (a copy of ``template`` when given), dropped after."""
+    base = postgres_url()
+    assert base, f"{POSTGRES_ENV} is not set"
+    name = f"{make_url(base).database}_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    await _admin(f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield _sqlalchemy_url(name)
+    finally:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @asynccontextmanager
 async def empty_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
     """Yield a SQLAlchemy URL of a brand-new, empty database of ``kind``."""
     if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / f'db-{uuid.uuid4().hex[:8]}.sqlite'}"
         return
-    base = postgres_url()
-    assert base, f"{POSTGRES_ENV} is not set"
-    base_url = make_url(base)
-    name = f"{base_url.database}_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(_asyncpg_dsn(base, base_url.database or "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield base_url.set(drivername="postgresql+asyncpg", database=name).render_as_string(
-            hide_password=False
-        )
-    finally:
-        admin = await asyncpg.connect(_asyncpg_dsn(base, base_url.database or "postgres"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with _postgres_database() as url:
+        yield url
 
 
 _templates: dict[str, str] = {}  # kind -> migrated SQLite file, or PostgreSQL database name
@@ -83,21 +101,14 @@ async def _sqlite_template() -> Path:
     return Path(_templates["sqlite"])
 
 
-async def _postgres_template(base: str) -> str:
+async def _postgres_template() -> str:
     if "postgres" not in _templates:
-        base_url = make_url(base)
-        name = f"{base_url.database}_template_{uuid.uuid4().hex[:10]}"
-        admin = await asyncpg.connect(_asyncpg_dsn(base, base_url.database or "postgres"))
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
+        base = postgres_url()
+        assert base, f"{POSTGRES_ENV} is not set"
+        name = f"{make_url(base).database}_template_{uuid.uuid4().hex[:10]}"
+        await _admin(f'CREATE DATABASE "{name}"')
         _templates["postgres"] = name  # before migrating: dropped at the end even if that fails
-        await _migrate(
-            base_url.set(drivername="postgresql+asyncpg", database=name).render_as_string(
-                hide_password=False
-            )
-        )
+        await _migrate(_sqlalchemy_url(name))
     return _templates["postgres"]
 
 
@@ -117,26 +128,8 @@ async def migrated_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
         _copy_sqlite(template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    base = postgres_url()
-    assert base, f"{POSTGRES_ENV} is not set"
-    base_url = make_url(base)
-    template = await _postgres_template(base)
-    name = f"{base_url.database}_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(_asyncpg_dsn(base, base_url.database or "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await admin.close()
-    try:
-        yield base_url.set(drivername="postgresql+asyncpg", database=name).render_as_string(
-            hide_password=False
-        )
-    finally:
-        admin = await asyncpg.connect(_asyncpg_dsn(base, base_url.database or "postgres"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with _postgres_database(await _postgres_template()) as url:
+        yield url
 
 
 async def drop_templates() -> None:
@@ -145,11 +138,5 @@ async def drop_templates() -> None:
     if sqlite is not None:
         shutil.rmtree(Path(sqlite).parent, ignore_errors=True)
     name = _templates.pop("postgres", None)
-    base = postgres_url()
-    if name is not None and base is not None:
-        base_url = make_url(base)
-        admin = await asyncpg.connect(_asyncpg_dsn(base, base_url.database or "postgres"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    if name is not None and postgres_url() is not None:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
