@@ -2,21 +2,33 @@
 
 ``Example.COM.``, ``example.com`` and the IDNA form of a Unicode name are the
 same host (CVE-2023-42451 was a spoofing bug from comparing them naively).
+
+Unicode names are encoded the way the HTTP clients that connect to them do:
+UTS 46 mapping and IDNA 2008 (the ``idna`` package, which httpx and yarl use).
+Python's own ``"idna"`` codec is IDNA 2003, which maps ``straße`` to
+``strasse`` while the clients connect to ``xn--strae-oqa``: comparing with it
+would let a block of one spelling be bypassed with the other.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import idna
+
 
 def normalize_host(host: str) -> str:
-    """Lower-case, strip one trailing dot, and encode Unicode labels as IDNA."""
+    """Lower-case, strip one trailing dot, and encode Unicode labels as the clients do.
+
+    A Unicode name that IDNA 2008 refuses is returned lower-cased: no client
+    connects to it, so it can only ever equal itself.
+    """
     host = host.strip().rstrip(".").lower()
     if host.isascii() or (host.startswith("[") and host.endswith("]")):
-        return host  # nothing to encode (and the IDNA codec is slow)
+        return host  # nothing to encode (and the encoder is slow)
     try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
+        return idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except idna.IDNAError:
         return host
 
 
