@@ -123,12 +123,33 @@ def _username(value: Any) -> str:
     return value
 
 
-def _shared_inbox(doc: dict[str, Any]) -> str | None:
+def _own_inbox(doc: dict[str, Any], actor_id: str) -> str:
+    """The actor's inbox, which must be on the actor's own server.
+
+    Deliveries are signed POSTs retried for days: an actor document naming an
+    inbox elsewhere would turn this node into a sender of signed requests to
+    any server its author likes. Misskey refuses such actors too.
+    """
+    inbox = http_url(doc.get("inbox"), "inbox")
+    if url_authority(inbox) != url_authority(actor_id):
+        raise ForbiddenError(
+            f"inbox {inbox} is not on the host of {actor_id}",
+            public_message="the actor's inbox is not on the actor's own server",
+        )
+    return inbox
+
+
+def _shared_inbox(doc: dict[str, Any], actor_id: str) -> str | None:
+    """The shared inbox, when there is one on the actor's server (one elsewhere
+    is ignored: deliveries then go to the personal inbox)."""
     endpoints = doc.get("endpoints")
     value = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
     if value is None:
         value = doc.get("sharedInbox")
-    return None if value is None else http_url(value, "sharedInbox")
+    if value is None:
+        return None
+    shared = http_url(value, "sharedInbox")
+    return shared if url_authority(shared) == url_authority(actor_id) else None
 
 
 def parse_actor(doc: Any) -> Actor:
@@ -145,13 +166,13 @@ def parse_actor(doc: Any) -> Actor:
         id=actor_id,
         type=_actor_type(doc),
         preferred_username=_username(doc.get("preferredUsername")),
-        inbox=http_url(doc.get("inbox"), "inbox"),
+        inbox=_own_inbox(doc, actor_id),
         name=_text(doc.get("name"), MAX_NAME_LENGTH),
         summary=_text(doc.get("summary"), MAX_TEXT_LENGTH),
         outbox=link(doc.get("outbox")),
         followers=link(doc.get("followers")),
         following=link(doc.get("following")),
-        shared_inbox=_shared_inbox(doc),
+        shared_inbox=_shared_inbox(doc, actor_id),
         public_key_id=key.id if key else None,
         public_key_owner=key.owner if key else None,
         public_key_pem=key.pem if key else None,

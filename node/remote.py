@@ -145,8 +145,8 @@ class RemoteDirectory:
                 raise SignatureError("key refetch is rate-limited; try again later")
         try:
             return self._remember(await self._fetch_key(key_id))
-        except SignatureError:
-            raise
+        except (SignatureError, ForbiddenError):
+            raise  # a refused key or actor says why (401, 403), unlike a failed fetch
         except FederationError as exc:
             log.info("could not fetch key %s: %s", key_id, exc)
             raise SignatureError(
