@@ -24,6 +24,7 @@ from node.web import activitypub, inbox, objects, public, wellknown
 from node.web.admin import routes as admin_routes
 from node.web.admin.throttle import LoginThrottle
 from node.web.context import NodeContext
+from node.web.limits import BodyLimitMiddleware
 from node.web.public import templates
 from node.web.responses import json_error, wants_activity_json
 from node.web.security import SecurityHeadersMiddleware
@@ -98,6 +99,7 @@ def create_app(
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            Middleware(BodyLimitMiddleware),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,
