@@ -26,6 +26,7 @@ from node.web.admin.throttle import LoginThrottle
 from node.web.context import NodeContext
 from node.web.limits import BodyLimitMiddleware
 from node.web.public import templates
+from node.web.remote_follow import LookupGate
 from node.web.responses import json_error, wants_activity_json
 from node.web.security import SecurityHeadersMiddleware
 
@@ -113,4 +114,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.login_throttle = LoginThrottle()
+    app.state.follow_lookups = LookupGate()
     return app

@@ -28,9 +28,10 @@ from node.content.changes import Counters, read_counters
 from node.content.models import Callout, Event
 from node.models import Following, RemoteActor
 from node.web import public_feeds
+from node.web.clients import client_key
 from node.web.context import ctx
 from node.web.pagecache import Rendered, earliest, public_reads, respond, serve
-from node.web.remote_follow import RemoteFollowError, remote_follow_url
+from node.web.remote_follow import LookupGate, RemoteFollowError, remote_follow_url
 from node.web.site import (
     MAX_PAGE,
     PAGE_CACHE,
@@ -104,10 +105,18 @@ async def home(request: Request) -> Response:
 
 
 async def _follow_page(
-    request: Request, site: Site, *, handle: str = "", error: str | None = None, status: int = 200
+    request: Request,
+    site: Site,
+    *,
+    handle: str = "",
+    error: str | None = None,
+    status: int = 200,
+    retry_after: int | None = None,
 ) -> Response:
     values = {"site": site, "nav": "/follow", "follow_handle": handle, "follow_error": error}
     headers = {"Cache-Control": "no-store"} if error else None
+    if headers is not None and retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return page(request, "follow.html", values, status_code=status, headers=headers)
 
 
@@ -139,11 +148,16 @@ async def follow(request: Request) -> Response:
     handle = await _form_field(request, "handle")
     if handle is None:
         return await _follow_page(request, site, error="That is too long.", status=413)
+    gate: LookupGate = request.app.state.follow_lookups
+    client = client_key(request.client.host if request.client else None)
     try:
-        url = await remote_follow_url(context, handle, site.actor_url)
+        url = await remote_follow_url(context, handle, site.actor_url, gate=gate, client=client)
     except RemoteFollowError as exc:
         shown, status = handle.strip()[:300], exc.status_code
-        return await _follow_page(request, site, handle=shown, error=exc.message, status=status)
+        return await _follow_page(
+            request, site, handle=shown, error=exc.message, status=status,
+            retry_after=exc.retry_after,
+        )
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 

@@ -5,7 +5,13 @@ server's WebFinger for the OStatus subscribe template
 (``https://mastodon.example/authorize_interaction?uri={uri}``, as Mastodon,
 Pleroma and Misskey publish it) and send them there with our actor's URL
 filled in. The query goes through the node's guarded client (no private
-addresses in production, one deadline, a size cap), never to a blocked server.
+addresses in production, one deadline, a size cap), never to a blocked server,
+and only to the follow page of the visitor's own server (anything else would
+make this node an open redirect).
+
+Lookups are made for anyone who asks, so they are bounded (``LookupGate``):
+a few per client in a window, and a few at once for the whole node, so a
+flood of lookups cannot slow the node's federation down.
 
 Every failure is a ``RemoteFollowError`` whose message is written for the
 visitor. Nothing about the visitor is logged or stored.
@@ -13,27 +19,77 @@ visitor. Nothing about the visitor is logged or stored.
 
 from __future__ import annotations
 
+import asyncio
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from federation.errors import FederationError, FetchError, MalformedError
 from federation.fetch import Fetcher
+from federation.hosts import url_authority
 from federation.webfinger import parse_handle, webfinger_url
+from node.web.clients import SlidingWindow
 from node.web.context import NodeContext
 
 SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
 DEADLINE = 10.0  # seconds: a person is waiting
 MAX_HANDLE = 300
 MAX_URL = 2048
+LOOKUPS_PER_CLIENT = 10
+LOOKUP_WINDOW = 600.0  # seconds
+LOOKUP_SLOTS = 4  # lookups running at once, node-wide
+SLOT_WAIT = 5.0  # seconds a lookup waits for a slot before the visitor is told to retry
 
 
 class RemoteFollowError(Exception):
     """The visitor's server could not be used; ``message`` says why, for the form."""
 
-    def __init__(self, message: str, *, status_code: int = 400) -> None:
+    def __init__(
+        self, message: str, *, status_code: int = 400, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+        self.retry_after = retry_after
+
+
+@dataclass
+class LookupGate:
+    """How many lookups one client may make, and how many run at once."""
+
+    per_client: SlidingWindow = field(
+        default_factory=lambda: SlidingWindow(LOOKUPS_PER_CLIENT, LOOKUP_WINDOW)
+    )
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(LOOKUP_SLOTS))
+
+    @asynccontextmanager
+    async def admit(self, client: str) -> AsyncIterator[None]:
+        wait = self.per_client.retry_after(client)
+        if wait:
+            minutes = math.ceil(wait / 60)
+            raise RemoteFollowError(
+                "You have looked up many addresses in a short time. "
+                f"Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+                status_code=429,
+                retry_after=math.ceil(wait),
+            )
+        self.per_client.record(client)
+        try:
+            async with asyncio.timeout(SLOT_WAIT):
+                await self.slots.acquire()
+        except TimeoutError:
+            raise RemoteFollowError(
+                "Many people are following this network right now. Try again in a minute.",
+                status_code=503,
+                retry_after=60,
+            ) from None
+        try:
+            yield
+        finally:
+            self.slots.release()
 
 
 def subscribe_template(jrd: dict[str, Any]) -> str | None:
@@ -59,8 +115,13 @@ def fill_template(template: str, actor_url: str, *, schemes: tuple[str, ...]) ->
     return url if parts.scheme in schemes and parts.hostname else None
 
 
-async def remote_follow_url(context: NodeContext, handle: str, actor_url: str) -> str:
-    """Where to send someone whose handle is ``handle`` so they can follow ``actor_url``."""
+async def remote_follow_url(
+    context: NodeContext, handle: str, actor_url: str, *, gate: LookupGate, client: str
+) -> str:
+    """Where to send someone whose handle is ``handle`` so they can follow ``actor_url``.
+
+    ``client`` is the visitor's key for ``gate`` (see ``node.web.clients``).
+    """
     handle = handle.strip()
     if not handle:
         raise RemoteFollowError("Type your fediverse address, like @you@mastodon.example.")
@@ -77,7 +138,8 @@ async def remote_follow_url(context: NodeContext, handle: str, actor_url: str) -
     https = context.settings.https
     query = webfinger_url(name, host, scheme="https" if https else "http")
     try:
-        jrd = await Fetcher(context.http, deadline=DEADLINE).fetch_jrd(query)
+        async with gate.admit(client):
+            jrd = await Fetcher(context.http, deadline=DEADLINE).fetch_jrd(query)
     except FetchError:
         raise RemoteFollowError(
             f"We could not find {name} at {host}. Check the address and try again.",
@@ -94,6 +156,12 @@ async def remote_follow_url(context: NodeContext, handle: str, actor_url: str) -
         raise RemoteFollowError(
             f"{host} has no follow page we can send you to. "
             "Search for this network's address in your app instead.",
+            status_code=502,
+        )
+    if url_authority(url) != url_authority(f"https://{host}/"):
+        raise RemoteFollowError(
+            f"{host} wants to send you to another server's page, "
+            "so we did not. Search for this network's address in your app instead.",
             status_code=502,
         )
     return url
