@@ -19,11 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from node.config import Settings
+from node.context import NodeContext
 from node.runtime import node_context
 from node.web import activitypub, inbox, objects, public, wellknown
 from node.web.admin import routes as admin_routes
 from node.web.admin.throttle import LoginThrottle
-from node.web.context import NodeContext
 from node.web.limits import BodyLimitMiddleware
 from node.web.public import templates
 from node.web.remote_follow import LookupGate

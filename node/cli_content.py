@@ -22,8 +22,8 @@ from node.content.lookup import NotFound, find_local
 from node.content.models import Callout, Event
 from node.content.shares import ShareError, share, unshare
 from node.content.validation import ContentError
+from node.context import NodeContext
 from node.runtime import node_context
-from node.web.context import NodeContext
 
 Action = Callable[[argparse.Namespace, NodeContext], Awaitable[str]]
 

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.as2 import Activity
+from node.context import NodeContext
 from node.identity import group_actor
 from node.models import Follower, Following, LocalActor, RemoteActor, utcnow
 from node.outbox import enqueue, new_activity_id
-from node.web.context import NodeContext
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """What each incoming activity type means for this node.
 
-Registered on ``node.inbound.router``; importing this module installs them.
-Each handler runs inside the transaction that marks the activity processed.
+``HANDLERS`` is the one list of them; ``build_router()`` hands it to the
+processor (``node.runtime``). Each handler runs inside the transaction that
+marks the activity processed; a type with no handler is recorded as ignored.
 """
 
 from __future__ import annotations
@@ -10,19 +11,18 @@ import logging
 
 from federation.actors import parse_actor
 from federation.as2 import ACTOR_TYPES, Activity
+from federation.inbox import ActivityRouter, Handler
 from node import follows
 from node.content import receive
-from node.inbound import Inbound, router
+from node.context import Inbound
 
 log = logging.getLogger(__name__)
 
 
-@router.on("Follow")
 async def on_follow(activity: Activity, inbound: Inbound) -> None:
     await follows.receive_follow(inbound.node, inbound.session, activity)
 
 
-@router.on("Undo")
 async def on_undo(activity: Activity, inbound: Inbound) -> None:
     node, session = inbound.node, inbound.session
     if activity.object_type in (None, "Follow") and await follows.receive_undo_follow(
@@ -36,22 +36,18 @@ async def on_undo(activity: Activity, inbound: Inbound) -> None:
     log.info("ignoring Undo %s of %s", activity.id, activity.object_id)
 
 
-@router.on("Accept")
 async def on_accept(activity: Activity, inbound: Inbound) -> None:
     await follows.receive_accept(inbound.node, inbound.session, activity)
 
 
-@router.on("Reject")
 async def on_reject(activity: Activity, inbound: Inbound) -> None:
     await follows.receive_reject(inbound.node, inbound.session, activity)
 
 
-@router.on("Create")
 async def on_create(activity: Activity, inbound: Inbound) -> None:
     await receive.receive_create(inbound.node, inbound.session, activity)
 
 
-@router.on("Update")
 async def on_update(activity: Activity, inbound: Inbound) -> None:
     if activity.object is not None and activity.object_type in ACTOR_TYPES:
         # check_activity_origin has ensured an actor updates only itself
@@ -60,7 +56,6 @@ async def on_update(activity: Activity, inbound: Inbound) -> None:
     await receive.receive_update(inbound.node, inbound.session, activity)
 
 
-@router.on("Delete")
 async def on_delete(activity: Activity, inbound: Inbound) -> None:
     if activity.object_id == activity.actor:
         await receive.forget_remote_content(inbound.session, activity.actor)
@@ -69,11 +64,29 @@ async def on_delete(activity: Activity, inbound: Inbound) -> None:
     await receive.receive_delete(inbound.node, inbound.session, activity)
 
 
-@router.on("Announce")
 async def on_announce(activity: Activity, inbound: Inbound) -> None:
     await receive.receive_announce(inbound.node, inbound.session, activity)
 
 
-@router.on("Join")
 async def on_join(activity: Activity, inbound: Inbound) -> None:
     await receive.answer_join(inbound.node, inbound.session, activity)
+
+
+HANDLERS: dict[str, Handler[Inbound]] = {
+    "Follow": on_follow,
+    "Undo": on_undo,
+    "Accept": on_accept,
+    "Reject": on_reject,
+    "Create": on_create,
+    "Update": on_update,
+    "Delete": on_delete,
+    "Announce": on_announce,
+    "Join": on_join,
+}
+
+
+def build_router() -> ActivityRouter[Inbound]:
+    router: ActivityRouter[Inbound] = ActivityRouter()
+    for activity_type, handler in HANDLERS.items():
+        router.on(activity_type)(handler)
+    return router

@@ -22,20 +22,18 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.as2 import parse_activity
 from federation.errors import FederationError
 from federation.inbox import ActivityRouter
 from node.models import InboundActivity
-
-if TYPE_CHECKING:
-    from node.web.context import NodeContext
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +45,7 @@ BATCH = 100
 BATCH_SECONDS = 0.2
 
 
-@dataclass
-class Inbound:
-    """What a handler gets besides the activity: the node, and the transaction to use."""
-
-    node: NodeContext
-    session: AsyncSession
-
-
-router: ActivityRouter[Inbound] = ActivityRouter()
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -65,14 +55,30 @@ class Claimed:
     attempts: int
 
 
-class InboundProcessor:
-    """Claims and processes recorded activities; one per process (``NodeContext.inbound``)."""
+class InboundProcessor(Generic[C]):
+    """Claims and processes recorded activities; one per process (``NodeContext.inbound``).
 
-    def __init__(self, node: NodeContext) -> None:
-        self.node = node
-        # SQLite has one writer: a transaction shared by many handlers would hold
-        # the database's only write lock across their fetches, so one each there
-        self._shared = node.engine.dialect.name != "sqlite"
+    ``router`` says what each activity type means; ``handler_context(session)``
+    makes what a handler gets besides the activity (``node.handlers.Inbound``);
+    ``on_processed`` is called after a batch (its handlers may have queued work).
+    ``shared_transactions``: whether handlers of one batch share a transaction
+    (not on SQLite, whose single write lock would be held across their fetches).
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        router: ActivityRouter[C],
+        handler_context: Callable[[AsyncSession], C],
+        *,
+        shared_transactions: bool,
+        on_processed: Callable[[], None],
+    ) -> None:
+        self._sessions = sessions
+        self._router = router
+        self._handler_context = handler_context
+        self._on_processed = on_processed
+        self._shared = shared_transactions
         self._lock = asyncio.Lock()
         self._drainer: asyncio.Task[None] | None = None
         self._again = False
@@ -117,7 +123,7 @@ class InboundProcessor:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        async with self.node.sessions() as session, session.begin():
+        async with self._sessions() as session, session.begin():
             result = await session.execute(
                 update(InboundActivity)
                 .where(InboundActivity.id.in_(due.scalar_subquery()))
@@ -135,7 +141,7 @@ class InboundProcessor:
             if claimed:
                 await self._process(claimed)
         if claimed:
-            self.node.wake()  # handlers may have queued deliveries
+            self._on_processed()
         return len(claimed)
 
     async def _process(self, items: list[Claimed]) -> None:
@@ -143,7 +149,7 @@ class InboundProcessor:
         while start < len(items):
             end = start
             try:
-                async with self.node.sessions() as session, session.begin():
+                async with self._sessions() as session, session.begin():
                     outcomes: dict[int, str] = {}
                     deadline = time.monotonic() + BATCH_SECONDS
                     while end < len(items) and (
@@ -151,8 +157,8 @@ class InboundProcessor:
                     ):
                         item = items[end]
                         end += 1
-                        handled = await router.dispatch(
-                            parse_activity(item.payload), Inbound(self.node, session)
+                        handled = await self._router.dispatch(
+                            parse_activity(item.payload), self._handler_context(session)
                         )
                         outcomes[item.id] = "done" if handled else "ignored"
                     await _mark(session, outcomes)
@@ -175,7 +181,7 @@ class InboundProcessor:
         )
         retry_at = datetime.now(UTC) + timedelta(seconds=30 * 2**item.attempts)
         final = item.attempts >= MAX_ATTEMPTS
-        async with self.node.sessions() as session, session.begin():
+        async with self._sessions() as session, session.begin():
             await session.execute(
                 update(InboundActivity)
                 .where(InboundActivity.id == item.id)

@@ -1,9 +1,23 @@
-"""Building and closing a ``NodeContext``: the same for the web app and the worker."""
+"""Building and closing a ``NodeContext``: the same for the web app and the worker.
+
+This is where the process is wired, in the order things happen to a received
+activity: the inbox verifies it and hands it to the ``InboxRecorder``, which
+commits it before the 202; then either this process's ``InboundProcessor`` is
+kicked (``tocsin run``, and every process on SQLite), or the commit sends
+``NOTIFY`` so that ``tocsin worker`` processes pick it up (``tocsin web`` on
+PostgreSQL). The processor runs the handlers of ``node.handlers``; when a
+batch is done, or a commit queues deliveries (``NotifyingSession``), the
+in-process worker is woken through ``NodeContext.wake``, and workers in other
+processes through the ``LISTEN`` connection (``node.wakeup``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.cavage import HttpSignatureAuth
 from federation.delivery_client import DeliveryClient
@@ -13,12 +27,15 @@ from federation.netguard import make_client
 from node import __version__
 from node.blocks import BlockList
 from node.config import Settings
+from node.context import Inbound, NodeContext
 from node.db import make_engine, make_sessionmaker
+from node.handlers import build_router
 from node.identity import instance_actor
+from node.inbound import InboundProcessor
+from node.recorder import InboxRecorder
 from node.remote import RemoteDirectory
 from node.urls import Urls
 from node.wakeup import NotifyingSession, listening
-from node.web.context import NodeContext
 
 
 @asynccontextmanager
@@ -26,7 +43,8 @@ async def node_context(
     settings: Settings, *, process_inbox: bool = True
 ) -> AsyncIterator[NodeContext]:
     """``process_inbox=False``: what the inbox records is processed by workers
-    (other processes, woken through PostgreSQL), not in this one."""
+    (other processes, woken through PostgreSQL), not in this one. SQLite has
+    no other process to leave it to, so there this process always processes."""
     urls = Urls(settings.base_url)
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
@@ -48,6 +66,23 @@ async def node_context(
         blocks,
         scheme="http" if settings.base_url.startswith("http://") else "https",
     )
+    sqlite = engine.dialect.name == "sqlite"
+    work_available = asyncio.Event()
+
+    def handler_context(session: AsyncSession) -> Inbound:
+        return Inbound(context, session)  # `context` is bound below, before any activity
+
+    inbound = InboundProcessor(
+        sessions,
+        build_router(),
+        handler_context,
+        shared_transactions=not sqlite,
+        on_processed=work_available.set,  # handlers may have queued deliveries
+    )
+    if process_inbox or sqlite:
+        recorder = InboxRecorder(sessions, on_recorded=inbound.kick)
+    else:  # the workers process what this web process records
+        recorder = InboxRecorder(sessions, notify_workers=True)
     context = NodeContext(
         settings,
         urls,
@@ -57,7 +92,9 @@ async def node_context(
         blocks,
         directory,
         delivery_http,
-        process_inbox=process_inbox or engine.dialect.name != "postgresql",
+        recorder=recorder,
+        inbound=inbound,
+        work_available=work_available,
     )
     try:
         async with listening(engine, context.wake):

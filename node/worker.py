@@ -1,4 +1,5 @@
-"""The background worker: processes received activities and sends deliveries.
+"""The background worker: processes received activities, runs the periodic
+jobs (``node.jobs``) and sends deliveries.
 
 ``tocsin run`` runs it inside the web process; ``tocsin worker`` runs it alone
 (as many as you like, on PostgreSQL). ``run_once`` is one deterministic pass.
@@ -9,15 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
 
 from federation.delivery import DeliveryWorker
-from node import handlers  # noqa: F401 - installs the activity handlers
 from node.config import Settings
-from node.content.callouts import publish_due_tallies
+from node.context import NodeContext
 from node.delivery_store import SqlDeliveryStore
+from node.jobs import run_jobs
 from node.runtime import node_context
-from node.web.context import NodeContext
 
 log = logging.getLogger(__name__)
 IDLE_WAIT = 1.0
@@ -34,7 +33,7 @@ class Worker:
     async def run_once(self) -> int:
         """One pass over due work; returns how many items it handled."""
         handled = await self.inbound.run_once()
-        handled += await publish_due_tallies(self.context, datetime.now(UTC))
+        handled += await run_jobs(self.context)
         return handled + await self.deliveries.run_once()
 
     async def run_forever(self) -> None:

@@ -28,10 +28,10 @@ from node.content import validation as v
 from node.content.events import set_fields
 from node.content.models import Callout, CalloutResponse, Tombstone
 from node.content.publish import publish
+from node.context import NodeContext
 from node.db import dialect_insert
 from node.identity import group_actor
 from node.models import RemoteActor
-from node.web.context import NodeContext
 
 TALLY_INTERVAL = timedelta(seconds=5)  # at most one tally Update per callout this often
 

@@ -18,9 +18,9 @@ from node.ap.events import event_to_as, tombstone_to_as
 from node.content import validation as v
 from node.content.models import Event, Tombstone
 from node.content.publish import publish
+from node.context import NodeContext
 from node.identity import group_actor
 from node.sanitize import markdown_to_html
-from node.web.context import NodeContext
 
 
 @dataclass

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.as2 import AS_PUBLIC
+from node.context import NodeContext
 from node.identity import group_actor
 from node.outbox import accepted_followers, enqueue, new_activity_id
-from node.web.context import NodeContext
 
 
 def iso(moment: datetime) -> str:

@@ -24,12 +24,12 @@ from node.ap.remote_callouts import as_question_to_remote_callout, is_tocsin_cal
 from node.ap.remote_events import as_event_to_remote_event
 from node.content.callouts import record_response
 from node.content.models import Callout, Event, RemoteNote, Tombstone
+from node.context import NodeContext
 from node.follows import send_to_actor
 from node.identity import group_actor
 from node.models import Following, RemoteActor
 from node.outbox import new_activity_id
 from node.sanitize import sanitize_html
-from node.web.context import NodeContext
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from federation.hosts import url_authority
 from node.content.models import Callout, Event
 from node.content.publish import iso, publish
 from node.content.receive import store_object
+from node.context import NodeContext
 from node.identity import group_actor
 from node.models import OutboundActivity
 from node.outbox import accepted_followers, enqueue, new_activity_id
-from node.web.context import NodeContext
 
 
 class ShareError(ValueError):

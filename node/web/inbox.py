@@ -21,7 +21,6 @@ from federation.errors import FederationError, MalformedError, SignatureError
 from federation.httpsig import SignedRequest
 from federation.inbox import MAX_INBOX_BODY, verify_inbox_post
 from federation.jsonlimits import loads_limited
-from node import handlers  # noqa: F401 - installs the activity handlers
 from node.web.context import ctx
 from node.web.responses import json_error
 

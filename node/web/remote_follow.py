@@ -31,8 +31,8 @@ from federation.errors import FederationError, FetchError, MalformedError
 from federation.fetch import Fetcher
 from federation.hosts import url_authority
 from federation.webfinger import parse_handle, webfinger_url
+from node.context import NodeContext
 from node.web.clients import SlidingWindow
-from node.web.context import NodeContext
 
 SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
 DEADLINE = 10.0  # seconds: a person is waiting

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from node.context import NodeContext
 from node.identity import group_actor
-from node.web.context import NodeContext
 from node.web.pagecache import Rendered
 from node.web.templating import make_templates
 

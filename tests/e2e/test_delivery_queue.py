@@ -32,6 +32,7 @@ from federation.hosts import url_authority
 from federation.retry import MAX_RETRIES, UNREACHABLE_RETRY_INTERVAL, RetryDecision
 from node import follows
 from node.blocks import block_domain
+from node.context import NodeContext
 from node.delivery_store import SqlDeliveryStore
 from node.identity import group_actor
 from node.models import (
@@ -44,7 +45,6 @@ from node.models import (
 )
 from node.outbox import accepted_followers, enqueue, new_activity_id
 from node.runtime import node_context
-from node.web.context import NodeContext
 from node.worker import Worker, run_worker
 from tests.e2e.conftest import NodeFactory, eventually
 from tests.support.databases import empty_database

@@ -17,7 +17,6 @@ from sqlalchemy import func, select, text
 
 from node.content import callouts as co
 from node.content.models import Callout, CalloutResponse
-from node.inbound import InboundProcessor
 from node.models import Follower, InboundActivity, OutboundActivity
 from node.runtime import node_context
 from node.worker import run_worker
@@ -114,7 +113,7 @@ async def test_a_failing_activity_does_not_undo_the_others_in_its_batch(
                     received_at=datetime.now(UTC),
                 )
             )
-    assert await InboundProcessor(node.ctx).run_once() == 3
+    assert await node.ctx.inbound.run_once() == 3
     async with node.ctx.sessions() as session:
         result = await session.execute(
             select(InboundActivity.uri, InboundActivity.state, InboundActivity.error).where(

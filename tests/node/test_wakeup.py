@@ -12,12 +12,12 @@ import asyncpg
 import pytest
 
 from node.bootstrap import prepare
+from node.context import NodeContext
 from node.identity import group_actor
 from node.models import DomainHealth
 from node.outbox import enqueue, new_activity_id
 from node.runtime import node_context
 from node.wakeup import CHANNEL
-from node.web.context import NodeContext
 from tests.support.nodes import make_settings
 
 

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from node.app import BackgroundTask, create_app
 from node.bootstrap import prepare
 from node.config import Settings, load_settings
-from node.web.context import NodeContext
+from node.context import NodeContext
 
 
 def free_port(host: str = "127.0.0.1") -> int:

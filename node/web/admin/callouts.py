@@ -19,6 +19,7 @@ from node.content.calendar import open_callouts
 from node.content.models import Callout
 from node.content.text import format_moment
 from node.content.validation import ContentError
+from node.context import NodeContext
 from node.models import RemoteActor
 from node.web.admin.forms import (
     CALLOUT_FIELDS,
@@ -41,7 +42,7 @@ from node.web.admin.forms import (
     zones,
 )
 from node.web.admin.session import render, require
-from node.web.context import NodeContext, ctx
+from node.web.context import ctx
 
 
 def _callout_form(form: FormData) -> co.CalloutForm:

@@ -20,8 +20,9 @@ from node.content.lookup import NotFound, find_local
 from node.content.models import Callout, Event
 from node.content.text import format_moment, format_when, format_where, is_iana_zone
 from node.content.validation import ContentError
+from node.context import NodeContext
 from node.web.admin.session import render
-from node.web.context import NodeContext, ctx
+from node.web.context import ctx
 
 T = TypeVar("T", Event, Callout)
 Change = Callable[[NodeContext, AsyncSession, T], Awaitable[object]]

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from federation.as2 import AS_PUBLIC
 from node.ap.actors import group_to_as
 from node.audit import audit
+from node.context import NodeContext
 from node.follows import approve_follower
 from node.identity import group_actor
 from node.models import AuditEntry, Follower, LocalActor, RemoteActor, User, utcnow
@@ -33,7 +34,7 @@ from node.settings_store import get_setting, set_setting
 from node.users import ROLES, UserError, create_user, generate_password
 from node.web.admin.replies import not_found
 from node.web.admin.session import render, require
-from node.web.context import NodeContext, ctx
+from node.web.context import ctx
 
 MAX_NAME = 100
 MAX_SUMMARY = 2000

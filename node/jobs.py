@@ -1,0 +1,37 @@
+"""Periodic jobs: the worker's work besides received activities and deliveries.
+
+Each job is one pass over what is due, as a database state machine (claimed
+rows, retried, never lost), and returns how much it did. The worker runs
+every job on every pass (``node.worker``); a new kind of background work is a
+new entry in ``JOBS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from node.content.callouts import publish_due_tallies
+from node.context import NodeContext
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[NodeContext, datetime], Awaitable[int]]
+
+
+JOBS: tuple[Job, ...] = (
+    # coalesced tally Updates: at most one per callout every few seconds
+    Job("tally updates", publish_due_tallies),
+)
+
+
+async def run_jobs(context: NodeContext, jobs: tuple[Job, ...] = JOBS) -> int:
+    """One pass of every job; returns how many items they handled in all."""
+    now = datetime.now(UTC)
+    handled = 0
+    for job in jobs:
+        handled += await job.run(context, now)
+    return handled
