@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -32,7 +33,7 @@ from node.web.security import SecurityHeadersMiddleware
 
 log = logging.getLogger(__name__)
 
-BackgroundTask = Callable[[NodeContext], Awaitable[None]]
+BackgroundTask = Callable[[NodeContext], Coroutine[Any, Any, None]]
 SESSION_SECONDS = 12 * 3600
 
 

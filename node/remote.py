@@ -198,7 +198,8 @@ async def _upsert_actor(session: AsyncSession, parsed: Actor) -> RemoteActor:
         .returning(RemoteActor),
         execution_options={"populate_existing": True},
     )
-    assert row is not None
+    if not isinstance(row, RemoteActor):
+        raise RuntimeError(f"storing {parsed.id} returned no row")
     if parsed.public_key_id and parsed.public_key_pem:
         await _store_key(session, parsed.public_key_id, parsed.id, parsed.public_key_pem)
     return row

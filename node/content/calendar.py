@@ -43,7 +43,8 @@ class Entry:
 
 def _has_tag(session: AsyncSession, tag: str) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
-        return Event.tags.op("@>")(func.jsonb_build_array(tag))  # type: ignore[no-any-return]
+        contains: ColumnElement[bool] = Event.tags.op("@>")(func.jsonb_build_array(tag))
+        return contains
     each = func.json_each(Event.tags).table_valued("value")
     return exists(select(literal_column("1")).select_from(each).where(each.c.value == tag))
 

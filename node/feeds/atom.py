@@ -145,4 +145,5 @@ def render_feed(info: FeedInfo, entries: Sequence[FeedEntry]) -> bytes:
     _add(feed, "generator", "Tocsin", version=__version__)
     for item in entries:
         _entry(feed, item)
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return document

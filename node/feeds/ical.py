@@ -135,4 +135,5 @@ def entries_to_ical(info: CalendarInfo, entries: Sequence[Entry]) -> bytes:
     if zoned:
         first, last = _zone_range(zoned)
         calendar.add_missing_timezones(first_date=first, last_date=last)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical

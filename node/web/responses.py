@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -32,5 +33,5 @@ def as2_response(doc: dict[str, Any], *, vary: bool = True, max_age: int = 60) -
     return ActivityJSONResponse(doc, headers=headers)
 
 
-def json_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def json_error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     return JSONResponse({"error": message}, status_code=status, headers=headers)

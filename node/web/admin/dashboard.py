@@ -110,6 +110,7 @@ async def dashboard(request: Request) -> Response:
             .where(DomainHealth.unreachable_since.is_not(None))
             .order_by(DomainHealth.unreachable_since, DomainHealth.domain)
         )
+        sent, received = await _latest(session, tz)
         context = {
             "counts": counts,
             "failing_servers": await _failing_servers(session),
@@ -120,8 +121,9 @@ async def dashboard(request: Request) -> Response:
             ],
             "notice": NOTICES.get(request.query_params.get("changed", "")),
             "timezone": tz,
+            "sent": sent,
+            "received": received,
         }
-        context["sent"], context["received"] = await _latest(session, tz)
     return render(request, "admin/dashboard.html", context)
 
 
