@@ -2,8 +2,8 @@
 
 Remote servers send HTML in ``content``; local editors write Markdown. Both end
 up in our pages and in other servers' timelines, so both go through the same
-allowlist, the one Mastodon applies to everything it receives (INTEROP.md item
-43): a few inline and block tags, microformat and mention classes only, and
+allowlist, the one Mastodon applies to everything it receives (docs/interop.md,
+"Content"): a few inline and block tags, microformat and mention classes only, and
 links only to ``http``, ``https`` and ``mailto`` with ``rel="nofollow noopener
 noreferrer"``. Anything else (scripts, styles, event handlers, ``javascript:``
 links, images that would load third-party assets) is removed.

@@ -1,7 +1,7 @@
 """Human text for events and callouts, for people reading them in Mastodon.
 
 Mastodon shows an ``Event`` only as its name, its ``summary`` and a link
-(EVENTS-ANCHORS.md section e), and shows a ``Question`` as its ``content`` plus
+(docs/events.md, "Mastodon"), and shows a ``Question`` as its ``content`` plus
 the poll. So the summary must carry when and where, and a callout's content
 must carry everything a reader needs to turn up or help: the structured fields
 beside it are for software, the text is for people.
