@@ -1,80 +1,66 @@
 """Admin pages for callouts: list, create (one short screen), edit, close (met),
-cancel, delete, and who answered (for the organisers only)."""
+cancel, delete, and who answered (for the organisers only).
+
+The shared create / edit / cancel / delete flow is in ``object_pages.py``; this
+module supplies what is particular to callouts and their routes.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
-from node.audit import audit
 from node.content import callouts as co
 from node.content.calendar import open_callouts
 from node.content.models import Callout
 from node.content.text import format_moment
-from node.content.validation import ContentError
 from node.context import NodeContext
 from node.models import RemoteActor
-from node.web.admin.forms import (
-    CALLOUT_FIELDS,
-    LABELS,
-    PAST_SHOWN,
-    _act,
-    _confirm,
-    _done,
-    _find,
-    _input_time,
-    _load,
-    _missing,
-    _notice,
-    _problem,
-    _row,
-    _safe_link,
-    _target,
-    _text,
-    _when,
-    zones,
+from node.web.admin.forms import CALLOUT_FIELDS, FieldErrors, FormValues, field_text, input_time
+from node.web.admin.listings import PAST_SHOWN, list_page, row, safe_link, when
+from node.web.admin.object_pages import (
+    Action,
+    Confirmation,
+    Kind,
+    act,
+    confirm_then_act,
+    edit_page,
+    find_item,
+    missing_page,
+    new_page,
 )
 from node.web.admin.session import render, require
 from node.web.context import ctx
 
+FOLDED = ("start", "timezone", "latitude", "longitude", "online_url")
+"""The fields under "more" on the callout form, folded away unless needed."""
+
 
 def _callout_form(form: FormData) -> co.CalloutForm:
-    return co.CalloutForm(**{name: _text(form, name) for name in CALLOUT_FIELDS})
+    return co.CalloutForm(**{name: field_text(form, name) for name in CALLOUT_FIELDS})
 
 
-def _callout_values(form: co.CalloutForm) -> dict[str, Any]:
-    values: dict[str, Any] = {k: "" if v is None else v for k, v in asdict(form).items()}
-    values["start"], values["until"] = _input_time(form.start), _input_time(form.until)
+def _blank_form(timezone: str) -> co.CalloutForm:
+    return co.CalloutForm(urgency="soon", timezone=timezone)
+
+
+def _callout_values(form: co.CalloutForm) -> FormValues:
+    values: FormValues = {k: "" if v is None else v for k, v in asdict(form).items()}
+    values["start"], values["until"] = input_time(form.start), input_time(form.until)
     return values
 
 
-def _callout_page(
-    request: Request,
-    values: dict[str, Any],
-    *,
-    item_url: str | None = None,
-    errors: dict[str, str] | None = None,
-) -> Response:
-    errors = errors or {}
-    more = ("start", "timezone", "latitude", "longitude", "online_url")
-    context = {
-        "values": values,
-        "errors": errors,
-        "labels": LABELS,
-        "action": request.url.path,
-        "item_url": item_url,
-        "zones": zones(ctx(request).settings.timezone),
-        "more_open": any(f in errors for f in more)
-        or any(values.get(f) for f in ("latitude", "longitude", "online_url")),
-    }
-    return render(request, "admin/callout_form.html", context, status=400 if errors else 200)
+def _unfold(values: FormValues, errors: FieldErrors) -> dict[str, object]:
+    """Open the folded fields when one has an error or a value."""
+    filled = any(values.get(f) for f in ("latitude", "longitude", "online_url"))
+    return {"more_open": any(f in errors for f in FOLDED) or filled}
 
 
 async def _callouts_page(request: Request, error: str | None = None) -> Response:
@@ -87,57 +73,8 @@ async def _callouts_page(request: Request, error: str | None = None) -> Response
             .order_by(Callout.ends_at.desc(), Callout.id.desc())
             .limit(PAST_SHOWN)
         )
-        context = {
-            "current": [_row(c, now) for c in current],
-            "ended": [_row(c, now) for c in ended],
-            "notice": _notice(request, "callout"),
-            "error": error,
-        }
-    return render(request, "admin/callouts.html", context, status=409 if error else 200)
-
-
-@require("editor")
-async def callouts(request: Request) -> Response:
-    return await _callouts_page(request)
-
-
-@require("editor")
-async def callout_new(request: Request) -> Response:
-    if request.method == "GET":
-        blank = co.CalloutForm(urgency="soon", timezone=ctx(request).settings.timezone)
-        return _callout_page(request, _callout_values(blank))
-    form, node = _callout_form(request.state.form), ctx(request)
-    try:
-        async with node.sessions() as session, session.begin():
-            callout = await co.create_callout(node, session, form)
-            audit(session, request.state.user, "callout.create", _target(callout))
-    except ContentError as exc:
-        return _callout_page(request, _callout_values(form), errors=_problem(exc))
-    node.wake()
-    return _done("callout", "created", callout.id)
-
-
-@require("editor")
-async def callout_edit(request: Request) -> Response:
-    node = ctx(request)
-    if request.method == "GET":
-        callout = await _load(request, Callout)
-        if callout is None:
-            return _missing(request, Callout)
-        return _callout_page(request, _callout_values(co.form_of(callout)), item_url=callout.url)
-    form, url = _callout_form(request.state.form), None
-    try:
-        async with node.sessions() as session, session.begin():
-            callout = await _find(session, Callout, request)
-            if callout is None:
-                return _missing(request, Callout)
-            url = callout.url
-            await co.update_callout(node, session, callout, form)
-            audit(session, request.state.user, "callout.update", _target(callout))
-    except ContentError as exc:
-        return _callout_page(request, _callout_values(form), item_url=url, errors=_problem(exc))
-    node.wake()
-    return _done("callout", "updated", callout.id)
+        rows = {"current": [row(c, now) for c in current], "ended": [row(c, now) for c in ended]}
+    return list_page(request, "admin/callouts.html", "callout", rows, error)
 
 
 async def _close(node: NodeContext, session: AsyncSession, callout: Callout) -> None:
@@ -148,51 +85,71 @@ async def _call_off(node: NodeContext, session: AsyncSession, callout: Callout) 
     await co.set_status(node, session, callout, "cancelled")
 
 
+CALLOUTS = Kind(
+    model=Callout,
+    form_template="admin/callout_form.html",
+    read_form=_callout_form,
+    blank_form=_blank_form,
+    form_of=co.form_of,
+    values_of=_callout_values,
+    create=co.create_callout,
+    update=co.update_callout,
+    listing=_callouts_page,
+    form_extras=_unfold,
+)
+CLOSE = Action(verb="close", change=_close, done="closed")
+CANCEL = Action(verb="cancel", change=_call_off, done="cancelled")
+DELETE = Action(verb="delete", change=co.delete_callout, done="deleted")
+ASK_CANCEL = Confirmation(
+    heading="Call this callout off?",
+    explanation="The poll closes, the callout is marked cancelled and followers are told. "
+    "If enough people answered, close it as met instead.",
+    button="Cancel the callout",
+)
+ASK_DELETE = Confirmation(
+    heading="Delete this callout?",
+    explanation="It disappears from this site with its responses, and followers are "
+    "asked to remove it. This cannot be undone.",
+    button="Delete for good",
+)
+
+
+@require("editor")
+async def callouts(request: Request) -> Response:
+    return await _callouts_page(request)
+
+
+@require("editor")
+async def callout_new(request: Request) -> Response:
+    return await new_page(request, CALLOUTS)
+
+
+@require("editor")
+async def callout_edit(request: Request) -> Response:
+    return await edit_page(request, CALLOUTS)
+
+
 @require("editor")
 async def callout_close(request: Request) -> Response:
-    return await _act(request, Callout, "close", _close, "closed", _callouts_page)
+    return await act(request, CALLOUTS, CLOSE)
 
 
 @require("editor")
 async def callout_cancel(request: Request) -> Response:
-    if request.method == "POST":
-        return await _act(request, Callout, "cancel", _call_off, "cancelled", _callouts_page)
-    callout = await _load(request, Callout)
-    if callout is None:
-        return _missing(request, Callout)
-    return _confirm(
-        request,
-        callout,
-        heading="Call this callout off?",
-        explanation="The poll closes, the callout is marked cancelled and followers are told. "
-        "If enough people answered, close it as met instead.",
-        button="Cancel the callout",
-    )
+    return await confirm_then_act(request, CALLOUTS, CANCEL, ASK_CANCEL)
 
 
 @require("editor")
 async def callout_delete(request: Request) -> Response:
-    if request.method == "POST":
-        return await _act(request, Callout, "delete", co.delete_callout, "deleted", _callouts_page)
-    callout = await _load(request, Callout)
-    if callout is None:
-        return _missing(request, Callout)
-    return _confirm(
-        request,
-        callout,
-        heading="Delete this callout?",
-        explanation="It disappears from this site with its responses, and followers are "
-        "asked to remove it. This cannot be undone.",
-        button="Delete for good",
-    )
+    return await confirm_then_act(request, CALLOUTS, DELETE, ASK_DELETE)
 
 
 @require("editor")
 async def callout_responses(request: Request) -> Response:
     async with ctx(request).sessions() as session:
-        callout = await _find(session, Callout, request)
+        callout = await find_item(session, Callout, request)
         if callout is None:
-            return _missing(request, Callout)
+            return missing_page(request, "callout")
         answers = await co.responses(session, callout)
         counts = await co.response_counts(session, callout)
         uris = {a.actor_uri for a in answers}
@@ -202,13 +159,24 @@ async def callout_responses(request: Request) -> Response:
         }
         context = {
             "callout": callout,
-            "when": _when(callout),
+            "when": when(callout),
             "answers": [
                 (a, actors.get(a.actor_uri), format_moment(a.created_at, callout.timezone))
                 for a in answers
             ],
-            "href": _safe_link,
+            "href": safe_link,
             "come": counts.get("come", 0),
             "help": counts.get("help", 0),
         }
     return render(request, "admin/callout_responses.html", context)
+
+
+routes = [
+    Route("/admin/callouts", callouts),
+    Route("/admin/callouts/new", callout_new, methods=["GET", "POST"]),
+    Route("/admin/callouts/{id}/edit", callout_edit, methods=["GET", "POST"]),
+    Route("/admin/callouts/{id}/close", callout_close, methods=["POST"]),
+    Route("/admin/callouts/{id}/cancel", callout_cancel, methods=["GET", "POST"]),
+    Route("/admin/callouts/{id}/delete", callout_delete, methods=["GET", "POST"]),
+    Route("/admin/callouts/{id}/responses", callout_responses),
+]

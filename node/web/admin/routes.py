@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from node.web.admin import auth, content, dashboard, federation, people
+from node.web.admin import auth, callouts, dashboard, events, federation, people
 
-routes = [*auth.routes, *dashboard.routes, *content.routes, *federation.routes, *people.routes]
+routes = [
+    *auth.routes,
+    *dashboard.routes,
+    *events.routes,
+    *callouts.routes,
+    *federation.routes,
+    *people.routes,
+]

@@ -1,0 +1,68 @@
+"""How events and callouts appear in the admin lists: one row per item with its
+dates, place and state, the notice after a change, and the list page itself
+(409 with the reason when a change was refused)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from node.content.models import Callout, Event
+from node.content.text import format_moment, format_when, format_where
+from node.web.admin.session import render
+
+PAST_SHOWN = 50
+"""How many past events (or ended callouts) a list shows below the current ones."""
+NOTICES = {
+    "created": "{} published; followers are being told.",
+    "updated": "{} updated; followers are being told.",
+    "cancelled": "{} cancelled; followers are being told.",
+    "closed": "{} closed as met; followers are being told.",
+    "deleted": "{} deleted; followers are being told.",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    item: Event | Callout
+    when: str
+    where: str
+    state: str  # scheduled | cancelled | past | open | met | expired
+
+
+def when(item: Event | Callout) -> str:
+    """An event's dates, or the time a callout runs until, in the item's own zone."""
+    if isinstance(item, Event):
+        return format_when(item.starts_at, item.ends_at, item.timezone, item.all_day)
+    return "until " + format_moment(item.ends_at, item.timezone)
+
+
+def row(item: Event | Callout, now: datetime) -> Row:
+    """The list row of ``item``; a scheduled or open item whose end has passed shows as over."""
+    where = format_where(item.location_name, item.location_address, item.online_url)
+    state = item.status
+    if state in ("scheduled", "open") and item.ends_at <= now:
+        state = "past" if isinstance(item, Event) else "expired"
+    return Row(item, when(item), where, state)
+
+
+def safe_link(url: str | None) -> str | None:
+    """A remote address fit for an ``href``: plain web links only."""
+    return url if url and url.startswith(("https://", "http://")) else None
+
+
+def notice(request: Request, noun: str) -> str | None:
+    """What the last change did, from the ``?done=`` code its redirect carried."""
+    template = NOTICES.get(request.query_params.get("done", ""))
+    return template.format(noun.capitalize()) if template else None
+
+
+def list_page(
+    request: Request, template: str, noun: str, rows: dict[str, list[Row]], error: str | None
+) -> Response:
+    """The list of ``noun``s: 200, or 409 with ``error`` when a change was refused."""
+    context = {**rows, "notice": notice(request, noun), "error": error}
+    return render(request, template, context, status=409 if error else 200)
