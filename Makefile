@@ -23,8 +23,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/tocsin run
 
+# The rules a reviewer would otherwise check by hand: style, types, and the
+# architecture (which package may import which; tests/test_architecture.py).
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check node federation migrations tests bench
+	$(BIN)/python -m pytest -q tests/test_architecture.py
+	$(BIN)/mypy --strict federation node
 
 test: $(VENV)/.installed-test lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

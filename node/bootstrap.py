@@ -4,8 +4,9 @@ brand-new node, the first admin account with a one-time password."""
 from __future__ import annotations
 
 from node.config import Settings
-from node.db import make_engine, make_sessionmaker, migrate
+from node.db import make_engine, make_sessionmaker
 from node.identity import ensure_local_actors
+from node.migrate import migrate
 from node.users import count_users, create_user, generate_password
 
 FIRST_ADMIN = "admin"

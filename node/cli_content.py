@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -191,7 +191,7 @@ async def _share(args: argparse.Namespace, node: NodeContext) -> str:
         return f"Stopped sharing {args.url}."
 
 
-def _runner(action: Action) -> Callable[[argparse.Namespace, Settings], Awaitable[int]]:
+def _runner(action: Action) -> Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]:
     async def run(args: argparse.Namespace, settings: Settings) -> int:
         async with node_context(settings) as node:
             try:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from federation.errors import FederationError
 from node.blocks import block_domain, unblock_domain
@@ -123,7 +124,7 @@ async def cmd_following(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_rows(rows: list, empty: str) -> None:  # type: ignore[type-arg]
+def _print_rows(rows: Sequence[Row[str, str]], empty: str) -> None:
     if not rows:
         print(f"({empty})")
     for uri, state in rows:

@@ -1,29 +1,21 @@
-"""Engine, sessions and schema migration.
+"""Engine and sessions.
 
 SQLite (the embedded default) gets WAL, a busy timeout and foreign keys; the
-same models and migrations serve PostgreSQL in production.
+same models and migrations (``node.migrate``) serve PostgreSQL in production.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-
-import migrations
-
-MIGRATIONS_DIR = Path(migrations.__file__).parent
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -52,35 +44,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-def alembic_config() -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return cfg
-
-
-def _upgrade(connection: Connection, revision: str) -> None:
-    cfg = alembic_config()
-    cfg.attributes["connection"] = connection
-    command.upgrade(cfg, revision)
-
-
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (the newest by default)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, revision)
-
-
-def _downgrade(connection: Connection, revision: str) -> None:
-    cfg = alembic_config()
-    cfg.attributes["connection"] = connection
-    command.downgrade(cfg, revision)
-
-
-async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(_downgrade, revision)
 
 
 def dialect_insert(session: AsyncSession) -> Any:

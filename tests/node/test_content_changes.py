@@ -14,7 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from node.content.changes import ChangeWatch, Counters
-from node.db import make_engine, migrate
+from node.db import make_engine
+from node.migrate import migrate
 from node.web.pagecache import PageCache, Rendered
 
 NOW = datetime(2026, 11, 25, 10)  # naive: both drivers store it as UTC

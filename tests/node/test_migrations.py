@@ -10,7 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from node.db import downgrade, make_engine, migrate
+from node.db import make_engine
+from node.migrate import downgrade, migrate
 from node.schema import metadata
 
 

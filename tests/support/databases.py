@@ -84,7 +84,8 @@ _templates: dict[str, str] = {}  # kind -> migrated SQLite file, or PostgreSQL d
 
 
 async def _migrate(url: str) -> None:
-    from node.db import make_engine, migrate
+    from node.db import make_engine
+    from node.migrate import migrate
 
     engine = make_engine(url)
     try:
