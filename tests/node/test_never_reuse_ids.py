@@ -129,11 +129,14 @@ async def test_migration_0006_keeps_rows_and_never_hands_out_a_used_id(database_
             before = await _content_count(session)
             event_id = await _add(session, _event(9), "events")
             callout_id = await _add(session, _callout(9), "callouts")
-            user = await create_user(session, "dee", "editor", PASSWORD, must_change=False)
+            dee = await create_user(session, "dee", "editor", PASSWORD, must_change=False)
+            await session.delete(dee)
+            await session.flush()
+            eve = await create_user(session, "eve", "editor", PASSWORD, must_change=False)
         async with sessions() as session:
             assert await _content_count(session) > before, "the content triggers are gone"
     finally:
         await engine.dispose()
     assert 40 < event_id < 1000, f"event id {event_id}: a deleted event's URL is handed out again"
     assert 30 < callout_id < 1000, f"callout id {callout_id}"
-    assert user.id > ids["cy"], f"user id {user.id}: the removed user's id is handed out again"
+    assert eve.id > dee.id, f"user id {eve.id}: a removed user's id is handed out again"
