@@ -49,7 +49,9 @@ def csrf_token(request: Request) -> str:
 def csrf_valid(request: Request, form: FormData) -> bool:
     expected = request.session.get(CSRF)
     given = form.get(CSRF_FIELD)
-    return bool(expected) and isinstance(given, str) and hmac.compare_digest(expected, given)
+    if not (isinstance(expected, str) and expected and isinstance(given, str)):
+        return False
+    return hmac.compare_digest(expected, given)
 
 
 def _digest(token: str) -> str:

@@ -33,7 +33,7 @@ class Backoff:
     def delay(self, failures: int) -> float:
         if failures < self.free:
             return 0.0
-        return min(self.first * 2 ** min(failures - self.free, 32), self.cap)
+        return min(math.ldexp(self.first, min(failures - self.free, 32)), self.cap)
 
 
 PASSWORDS = Backoff(free=5, first=4.0, cap=300.0, forget=3600.0)
