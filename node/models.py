@@ -29,6 +29,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 IdType = BigInteger().with_variant(Integer(), "sqlite")
+# Ids that appear in URLs, cookies or admin forms are never handed out twice:
+# SQLite reuses the highest rowid after a delete unless the key is AUTOINCREMENT.
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
 
 
 def utcnow() -> datetime:
@@ -114,7 +117,7 @@ class Follower(Base):
     """A remote actor following one of our actors (pending until accepted)."""
 
     __tablename__ = "followers"
-    __table_args__ = (UniqueConstraint("local_actor_id", "remote_actor_id"),)
+    __table_args__ = (UniqueConstraint("local_actor_id", "remote_actor_id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     local_actor_id: Mapped[int] = mapped_column(ForeignKey("local_actors.id", ondelete="CASCADE"))
@@ -132,7 +135,7 @@ class Following(Base):
     """One of our actors following a remote actor (pending until its Accept)."""
 
     __tablename__ = "followings"
-    __table_args__ = (UniqueConstraint("local_actor_id", "remote_actor_id"),)
+    __table_args__ = (UniqueConstraint("local_actor_id", "remote_actor_id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     local_actor_id: Mapped[int] = mapped_column(ForeignKey("local_actors.id", ondelete="CASCADE"))
@@ -235,6 +238,7 @@ class User(Base):
     """A person who runs the node: an admin or an editor."""
 
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -243,8 +247,23 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)  # no code is used twice
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)  # bump to end all sessions
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginSession(Base):
+    """One logged-in browser. Its cookie holds a random token; the row holds the
+    token's SHA-256, so deleting the row ends the session even for a copied cookie.
+    No address, no user agent."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(8))  # "totp" (code pending) | "ok"
+    code_failures: Mapped[int] = mapped_column(Integer, default=0)  # wrong codes this login
+    pending_totp: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 2FA set-up
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEntry(Base):

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from node.models import Base, IdType, JSONType, UTCDateTime, utcnow
+from node.models import NEVER_REUSE_IDS, Base, IdType, JSONType, UTCDateTime, utcnow
 
 
 class _Placed:
@@ -52,6 +52,7 @@ class Event(_Placed, _Federated, Base):
     __table_args__ = (
         Index("ix_events_ends_at", "ends_at"),
         Index("ix_events_starts_at", "starts_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -69,7 +70,7 @@ class Event(_Placed, _Federated, Base):
 
 class Callout(_Placed, _Federated, Base):
     __tablename__ = "callouts"
-    __table_args__ = (Index("ix_callouts_status_ends_at", "status", "ends_at"),)
+    __table_args__ = (Index("ix_callouts_status_ends_at", "status", "ends_at"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))

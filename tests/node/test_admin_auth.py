@@ -127,7 +127,12 @@ async def test_two_factor_login_needs_a_fresh_code(node: Node) -> None:
         totp = pyotp.TOTP(secret)
         enabled = await client.post(
             "/admin/totp",
-            data={"csrf_token": csrf_of(page.text), "action": "enable", "code": totp.now()},
+            data={
+                "csrf_token": csrf_of(page.text),
+                "action": "enable",
+                "code": totp.now(),
+                "password": NEW_PASSWORD,
+            },
         )
         assert enabled.status_code == 303
     async with client_of(node) as client:

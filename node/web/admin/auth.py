@@ -5,29 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import select, update
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from node.audit import audit
-from node.models import User
+from node.models import LoginSession, User
 from node.users import UserError, check_password, hash_password, validate_new_password
 from node.web.admin.session import (
-    STAGE,
     csrf_valid,
+    current_session,
+    end_session,
+    end_sessions,
     forbidden,
     render,
     require,
+    session_key,
     session_user,
     start_session,
 )
 from node.web.admin.throttle import LoginThrottle
+from node.web.clients import client_key
 from node.web.context import ctx
 
 # Verifying against this when the account does not exist costs the same time as a
 # real check, so response times do not reveal which usernames exist.
 _DUMMY_HASH = hash_password("not a real password, only for timing")
+MAX_CODES = 5  # wrong codes in one login before the password must be given again
 
 
 def _throttle(request: Request) -> LoginThrottle:
@@ -36,7 +42,12 @@ def _throttle(request: Request) -> LoginThrottle:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_key(request.client.host if request.client else None)
+
+
+def _wait_message(what: str, seconds: int) -> str:
+    when = f"{seconds} seconds" if seconds < 120 else f"about {round(seconds / 60)} minutes"
+    return f"{what} Try again in {when}."
 
 
 def _safe_next(value: object) -> str:
@@ -56,23 +67,22 @@ async def login(request: Request) -> Response:
     username = str(form.get("username", "")).strip().lower()[:64]
     password = str(form.get("password", ""))
     context = {"next": form.get("next", ""), "username": username}
-    wait = _throttle(request).retry_after(username, _client(request))
+    wait = _throttle(request).password_wait(username, _client(request))
     if wait:
-        minutes = max(1, round(wait / 60))
-        context["error"] = f"Too many failed attempts. Try again in about {minutes} minute(s)."
+        context["error"] = _wait_message("Too many failed attempts.", wait)
         return render(request, "admin/login.html", context, status=429)
     async with ctx(request).sessions() as session:
         user = await session.scalar(select(User).where(User.username == username))
     if not check_password(user.password_hash if user else _DUMMY_HASH, password) or user is None:
-        _throttle(request).failed(username, _client(request))
+        _throttle(request).password_failed(username, _client(request))
         context["error"] = "That username and password do not match."
         return render(request, "admin/login.html", context, status=401)
-    _throttle(request).succeeded(username)
+    _throttle(request).password_ok(username, _client(request))
     if user.totp_secret:
-        start_session(request, user, stage="totp")
+        await start_session(request, user, stage="totp")
         request.session["next"] = _safe_next(form.get("next"))
         return RedirectResponse("/admin/login/totp", status_code=303)
-    start_session(request, user, stage="ok")
+    await start_session(request, user, stage="ok")
     async with ctx(request).sessions() as session, session.begin():
         audit(session, user, "login")
     return RedirectResponse(_safe_next(form.get("next")), status_code=303)
@@ -93,40 +103,56 @@ def totp_step(secret: str, code: str, last_step: int) -> int | None:
 
 
 async def login_totp(request: Request) -> Response:
-    user = await session_user(request, stage="totp")
-    if user is None or not user.totp_secret:
+    found = await current_session(request)
+    if found is None or found[0].stage != "totp" or not found[1].totp_secret:
         return RedirectResponse("/admin/login", status_code=303)
+    pending, user = found
     if request.method == "GET":
         return render(request, "admin/login_totp.html")
     form = await request.form()
     if not csrf_valid(request, form):
         return forbidden(request, "The form expired; reload the page and try again.")
-    if _throttle(request).retry_after(user.username, _client(request)):
-        return render(
-            request, "admin/login_totp.html", {"error": "Too many attempts; wait and retry."}, 429
-        )
+    wait = _throttle(request).code_wait(user.username, _client(request))
+    if wait:
+        error = _wait_message("Too many wrong codes for this account.", wait)
+        return render(request, "admin/login_totp.html", {"error": error}, 429)
+    assert user.totp_secret
     step = totp_step(user.totp_secret, str(form.get("code", "")), user.totp_last_step)
     if step is None:
-        _throttle(request).failed(user.username, _client(request))
-        return render(
-            request, "admin/login_totp.html", {"error": "That code is not valid."}, status=401
-        )
+        return await _wrong_code(request, pending, user)
+    _throttle(request).code_ok(user.username)
     async with ctx(request).sessions() as session, session.begin():
         fresh = await session.get(User, user.id)
         assert fresh is not None
         fresh.totp_last_step = step
         audit(session, fresh, "login")
     next_url = _safe_next(request.session.get("next"))
-    request.session.pop("next", None)
-    request.session[STAGE] = "ok"
+    await start_session(request, user, stage="ok")  # a new token once fully logged in
     return RedirectResponse(next_url, status_code=303)
+
+
+async def _wrong_code(request: Request, pending: LoginSession, user: User) -> Response:
+    """Count a wrong code; after ``MAX_CODES`` the pending login is dropped."""
+    _throttle(request).code_failed(user.username, _client(request))
+    if pending.code_failures + 1 >= MAX_CODES:
+        await end_session(request)
+        error = f"{MAX_CODES} wrong codes: log in again with your password."
+        return render(request, "admin/login.html", {"error": error}, status=401)
+    async with ctx(request).sessions() as session, session.begin():
+        await session.execute(
+            update(LoginSession)
+            .where(LoginSession.id == pending.id)
+            .values(code_failures=LoginSession.code_failures + 1)
+        )
+    error = "That code is not valid."
+    return render(request, "admin/login_totp.html", {"error": error}, status=401)
 
 
 async def logout(request: Request) -> Response:
     form = await request.form()
     if not csrf_valid(request, form):
         return forbidden(request, "The form expired; reload the page and try again.")
-    request.session.clear()
+    await end_session(request)
     return RedirectResponse("/admin/login", status_code=303)
 
 
@@ -155,9 +181,9 @@ async def change_password(request: Request) -> Response:
         assert fresh is not None
         fresh.password_hash = hash_password(new)
         fresh.must_change_password = False
-        fresh.session_epoch += 1  # every other session of this account ends
+        await end_sessions(session, fresh.id)  # every session of this account ends
         audit(session, fresh, "password.change")
-    start_session(request, fresh, stage="ok")
+    await start_session(request, fresh, stage="ok")
     return RedirectResponse("/admin?changed=password", status_code=303)
 
 
@@ -165,36 +191,66 @@ async def change_password(request: Request) -> Response:
 async def totp_settings(request: Request) -> Response:
     user: User = request.state.user
     if request.method == "GET":
-        return render(request, "admin/totp.html", _totp_context(request, user))
+        return render(request, "admin/totp.html", await _totp_context(request, user))
     form = request.state.form
     action = form.get("action")
-    async with ctx(request).sessions() as session, session.begin():
-        fresh = await session.get(User, user.id)
-        assert fresh is not None
-        if action == "enable" and not fresh.totp_secret:
-            secret = request.session.get("pending_totp")
-            step = totp_step(secret, str(form.get("code", "")), 0) if secret else None
-            if step is None:
-                context = {**_totp_context(request, user), "error": "That code is not valid."}
-                return render(request, "admin/totp.html", context, status=400)
-            fresh.totp_secret, fresh.totp_last_step = secret, step
-            request.session.pop("pending_totp", None)
-            audit(session, fresh, "totp.enable")
-        elif action == "disable" and fresh.totp_secret:
-            step = totp_step(fresh.totp_secret, str(form.get("code", "")), fresh.totp_last_step)
-            if step is None:
-                context = {**_totp_context(request, user), "error": "That code is not valid."}
-                return render(request, "admin/totp.html", context, status=400)
+    if action == "enable" and not user.totp_secret:
+        return await _enable_totp(request, user, form)
+    if action == "disable" and user.totp_secret:
+        step = totp_step(user.totp_secret, str(form.get("code", "")), user.totp_last_step)
+        if step is None:
+            return await _totp_error(request, user, "That code is not valid.")
+        async with ctx(request).sessions() as session, session.begin():
+            fresh = await session.get(User, user.id)
+            assert fresh is not None
             fresh.totp_secret, fresh.totp_last_step = None, 0
+            await end_sessions(session, user.id, keep=session_key(request))
             audit(session, fresh, "totp.disable")
     return RedirectResponse("/admin/totp", status_code=303)
 
 
-def _totp_context(request: Request, user: User) -> dict[str, object]:
+async def _enable_totp(request: Request, user: User, form: FormData) -> Response:
+    """Turn two-factor on: the password again, then a code from the pending secret
+    (kept in this session's row, never in the cookie)."""
+    client = _client(request)
+    wait = _throttle(request).password_wait(user.username, client)
+    if wait:
+        return await _totp_error(
+            request, user, _wait_message("Too many wrong passwords.", wait), 429
+        )
+    if not check_password(user.password_hash, str(form.get("password", ""))):
+        _throttle(request).password_failed(user.username, client)
+        return await _totp_error(request, user, "That is not your password; two-factor stays off.")
+    key = session_key(request)
+    async with ctx(request).sessions() as session, session.begin():
+        row = await session.get(LoginSession, key)
+        secret = row.pending_totp if row else None
+        step = totp_step(secret, str(form.get("code", "")), 0) if secret else None
+        if row is None or step is None:
+            return await _totp_error(request, user, "That code is not valid.")
+        fresh = await session.get(User, user.id)
+        assert fresh is not None
+        fresh.totp_secret, fresh.totp_last_step = secret, step
+        row.pending_totp = None
+        await end_sessions(session, user.id, keep=key)
+        audit(session, fresh, "totp.enable")
+    return RedirectResponse("/admin/totp", status_code=303)
+
+
+async def _totp_error(request: Request, user: User, error: str, status: int = 400) -> Response:
+    context = {**await _totp_context(request, user), "error": error}
+    return render(request, "admin/totp.html", context, status=status)
+
+
+async def _totp_context(request: Request, user: User) -> dict[str, object]:
     if user.totp_secret:
         return {"enabled": True}
-    secret = request.session.get("pending_totp") or pyotp.random_base32()
-    request.session["pending_totp"] = secret
+    async with ctx(request).sessions() as session, session.begin():
+        row = await session.get(LoginSession, session_key(request))
+        assert row is not None  # the guard found it
+        if not row.pending_totp:
+            row.pending_totp = pyotp.random_base32()
+        secret = row.pending_totp
     host = ctx(request).settings.host
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=f"Tocsin {host}")
     return {"enabled": False, "secret": secret, "uri": uri}

@@ -33,7 +33,7 @@ from node.outbox import accepted_followers, enqueue, new_activity_id
 from node.settings_store import get_setting, set_setting
 from node.users import ROLES, UserError, create_user, generate_password
 from node.web.admin.replies import not_found
-from node.web.admin.session import render, require
+from node.web.admin.session import end_sessions, render, require
 from node.web.context import ctx
 
 MAX_NAME = 100
@@ -280,6 +280,7 @@ async def _user_change(request: Request, action: str) -> Response:
             target.role = role
         elif problem is None:
             audit(session, me, "user.remove", target.username)
+            await end_sessions(session, target.id)
             await session.delete(target)
     if problem is not None:
         return await _users_page(request, errors={f"user-{target.id}": problem})

@@ -1,35 +1,42 @@
 """Who is logged in, CSRF tokens, and the guard every admin route goes through.
 
-Sessions live in a signed, HttpOnly, SameSite=Lax cookie (Secure when the
-node is served over https). A session names the user and the user's session
-epoch: changing the password bumps the epoch and ends every other session.
+The signed, HttpOnly, SameSite=Lax cookie (Secure over https) holds only a random
+token and the CSRF token; the session itself is a row of ``sessions`` keyed by the
+token's SHA-256. Deleting the row ends the session, for a copied cookie too:
+logging out, removing the user, changing the password or two-factor settings do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from node.models import User
+from node.models import LoginSession, User, utcnow
 from node.settings_store import get_setting
 from node.web.context import ctx
 from node.web.public import templates
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-USER = "uid"
-EPOCH = "epoch"
-STAGE = "stage"  # "totp" while the second factor is pending, "ok" when logged in
+SID = "sid"
 CSRF = "csrf"
 CSRF_FIELD = "csrf_token"
+IDLE = timedelta(hours=12)  # unused this long, a session ends (the cookie's max age too)
+LONGEST = timedelta(days=7)  # and none lasts longer than this
+PENDING = timedelta(minutes=10)  # to type the second factor after the password
+TOUCH_EVERY = timedelta(minutes=5)  # last_seen_at is written at most this often
 
 
 def csrf_token(request: Request) -> str:
@@ -42,26 +49,99 @@ def csrf_token(request: Request) -> str:
 def csrf_valid(request: Request, form: FormData) -> bool:
     expected = request.session.get(CSRF)
     given = form.get(CSRF_FIELD)
-    return bool(expected) and isinstance(given, str) and hmac.compare_digest(expected, given)
+    if not (isinstance(expected, str) and expected and isinstance(given, str)):
+        return False
+    return hmac.compare_digest(expected, given)
 
 
-def start_session(request: Request, user: User, *, stage: str) -> None:
-    """A fresh session (no fixation): everything from before login is dropped."""
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _alive(row: LoginSession, now: datetime) -> bool:
+    if row.stage == "totp" and now - row.created_at > PENDING:
+        return False
+    return now - row.last_seen_at <= IDLE and now - row.created_at <= LONGEST
+
+
+def session_key(request: Request) -> str | None:
+    """The ``sessions`` row id of this browser, if its cookie names one."""
+    token = request.session.get(SID)
+    return _digest(token) if isinstance(token, str) else None
+
+
+async def purge_expired(session: AsyncSession) -> None:
+    now = utcnow()
+    await session.execute(
+        delete(LoginSession).where(
+            or_(
+                LoginSession.last_seen_at < now - IDLE,
+                LoginSession.created_at < now - LONGEST,
+                and_(LoginSession.stage == "totp", LoginSession.created_at < now - PENDING),
+            )
+        )
+    )
+
+
+async def end_sessions(session: AsyncSession, user_id: int, *, keep: str | None = None) -> None:
+    """End every session of ``user_id`` (but ``keep``, the one in use)."""
+    query = delete(LoginSession).where(LoginSession.user_id == user_id)
+    if keep is not None:
+        query = query.where(LoginSession.id != keep)
+    await session.execute(query)
+
+
+async def start_session(request: Request, user: User, *, stage: str) -> None:
+    """A fresh session (no fixation): the browser's previous one ends, everything
+    from before login is dropped from the cookie."""
+    token = secrets.token_urlsafe(32)
+    old = session_key(request)
+    async with ctx(request).sessions() as session, session.begin():
+        await purge_expired(session)
+        if old is not None:
+            await session.execute(delete(LoginSession).where(LoginSession.id == old))
+        session.add(LoginSession(id=_digest(token), user_id=user.id, stage=stage))
     request.session.clear()
-    request.session.update({USER: user.id, EPOCH: user.session_epoch, STAGE: stage})
+    request.session[SID] = token
     csrf_token(request)
 
 
+async def end_session(request: Request) -> None:
+    key = session_key(request)
+    if key is not None:
+        async with ctx(request).sessions() as session, session.begin():
+            await session.execute(delete(LoginSession).where(LoginSession.id == key))
+    request.session.clear()
+
+
+async def current_session(request: Request) -> tuple[LoginSession, User] | None:
+    """This browser's live session and its user, or None (a dead one is forgotten)."""
+    key = session_key(request)
+    if key is None:
+        return None
+    now = utcnow()
+    async with ctx(request).sessions() as session, session.begin():
+        found = (
+            await session.execute(
+                select(LoginSession, User).join(User).where(LoginSession.id == key)
+            )
+        ).first()
+        if found is None or not _alive(found[0], now):
+            request.session.clear()
+            return None
+        row, user = found
+        if now - row.last_seen_at > TOUCH_EVERY:
+            await session.execute(
+                update(LoginSession).where(LoginSession.id == key).values(last_seen_at=now)
+            )
+    return row, user
+
+
 async def session_user(request: Request, *, stage: str = "ok") -> User | None:
-    uid = request.session.get(USER)
-    if not isinstance(uid, int) or request.session.get(STAGE) != stage:
+    found = await current_session(request)
+    if found is None or found[0].stage != stage:
         return None
-    async with ctx(request).sessions() as session:
-        user = await session.get(User, uid)
-    if user is None or user.session_epoch != request.session.get(EPOCH):
-        request.session.clear()
-        return None
-    return user
+    return found[1]
 
 
 def render(
