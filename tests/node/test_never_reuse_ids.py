@@ -13,10 +13,12 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.content.models import Callout, CalloutResponse, Event, Tombstone
-from node.db import make_engine, make_sessionmaker, migrate
+from node.db import make_engine, make_sessionmaker
+from node.migrate import migrate
 from node.models import AuditEntry, LocalActor, OutboundActivity, User
 from node.users import create_user
-from tests.node.test_admin_content import CALLOUT, EVENT
+from tests.support.admin import CALLOUT_FORM as CALLOUT
+from tests.support.admin import EVENT_FORM as EVENT
 from tests.support.admin import login, post_form
 from tests.support.nodes import Node
 

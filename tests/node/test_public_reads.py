@@ -21,9 +21,9 @@ from node.models import LocalActor, RemoteActor
 from node.users import create_user
 from node.web.activitypub import ACTOR_LAG
 from node.web.public import item_page
-from tests.node.test_admin_content import EVENT, PASSWORD
 from tests.node.test_public_pages import HTML, followed_node, make_event
-from tests.support.admin import login, post_form
+from tests.support.admin import EVENT_FORM as EVENT
+from tests.support.admin import PASSWORD, login, post_form
 from tests.support.nodes import Node, asgi_node
 
 AS2 = "application/activity+json"
