@@ -30,8 +30,9 @@ from federation.errors import (
     UnsupportedMediaTypeError,
 )
 from federation.hosts import url_authority
-from federation.httpsig import KeyLookup, SignedRequest, VerifiedSignature, verify_request
+from federation.httpsig import verify_request
 from federation.jsonlimits import loads_limited
+from federation.signed import KeyLookup, SignedRequest, VerifiedSignature
 
 MAX_INBOX_BODY = 1_048_576
 INBOX_CONTENT_TYPES = ("application/activity+json", "application/ld+json", "application/json")

@@ -18,9 +18,9 @@ from starlette.routing import Route
 
 from federation.as2 import id_of
 from federation.errors import FederationError, MalformedError, SignatureError
-from federation.httpsig import SignedRequest
 from federation.inbox import check_inbox_content_type, read_inbox_body, verify_inbox_post
 from federation.jsonlimits import loads_limited
+from federation.signed import SignedRequest
 from node.web.context import ctx
 from node.web.responses import json_error
 

@@ -26,7 +26,8 @@ from federation.cavage import (
     sign_headers,
 )
 from federation.errors import SignatureError, TooLargeError
-from federation.httpsig import PublicKeyInfo, SignedRequest, VerifiedSignature, verify_request
+from federation.httpsig import verify_request
+from federation.signed import PublicKeyInfo, SignedRequest, VerifiedSignature
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "httpsig"
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
