@@ -95,16 +95,10 @@ class Actor:
     following: str | None = None
     shared_inbox: str | None = None
     public_key_id: str | None = None
-    public_key_owner: str | None = None
     public_key_pem: str | None = None
     manually_approves_followers: bool = False
     url: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def delivery_inbox(self) -> str:
-        """Where to deliver public activities: the shared inbox when there is one."""
-        return self.shared_inbox or self.inbox
 
 
 def _actor_type(doc: dict[str, Any]) -> str:
@@ -174,7 +168,6 @@ def parse_actor(doc: Any) -> Actor:
         following=link(doc.get("following")),
         shared_inbox=_shared_inbox(doc, actor_id),
         public_key_id=key.id if key else None,
-        public_key_owner=key.owner if key else None,
         public_key_pem=key.pem if key else None,
         manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
         url=link(doc.get("url")),

@@ -131,9 +131,6 @@ class ActivityRouter(Generic[C]):
 
         return register
 
-    def handles(self, activity_type: str) -> bool:
-        return activity_type in self._handlers
-
     async def dispatch(self, activity: Activity, context: C) -> bool:
         """Run the handler for ``activity``; False when there is none."""
         handler = self._handlers.get(activity.type)
