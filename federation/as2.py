@@ -15,7 +15,7 @@ change who a post is for, and a shortened id is another id. Display text
 Actors and their keys are parsed in :mod:`federation.actors` with the readers
 and bounds defined here (``document``, ``http_url``, ``link``).
 
-Origin rules (INTEROP.md items 11, 34, 35, 37) live in ``actors.parse_actor``
+Origin rules (docs/interop.md#origin) live in ``actors.parse_actor``
 and ``check_activity_origin``; hosts compare through ``federation.hosts``, so
 ``Example.COM.`` is ``example.com`` (CVE-2023-42451). Authority comes from the
 activity's ``actor``, never from ``url`` (CVE-2025-25306). Violations raise
@@ -37,7 +37,7 @@ AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AS_MEDIA_TYPE = "application/activity+json"
 LD_MEDIA_TYPE = f'application/ld+json; profile="{AS_CONTEXT}"'
 AS_ACCEPT = f"{AS_MEDIA_TYPE}, {LD_MEDIA_TYPE}"
-"""The Accept header for fetching AS2 documents (INTEROP.md item 30)."""
+"""The Accept header for fetching AS2 documents (docs/interop.md#fetching)."""
 
 ACTOR_TYPES = frozenset({"Application", "Group", "Organization", "Person", "Service"})
 

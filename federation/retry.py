@@ -2,10 +2,10 @@
 
 The delivery worker asks one question after each failed POST: "when next, or
 never?". Answering it without a clock, a database or a network makes the policy
-readable in one place and table-testable (STYLE.md point 6; Fedify's
-``retry.ts``, microblog.pub's ``_exp_backoff``).
+readable in one place and table-testable (as Fedify's ``retry.ts`` and
+microblog.pub's ``_exp_backoff`` do).
 
-The policy follows Mastodon's ``DeliveryWorker`` (INTEROP.md §8), because it is
+The policy follows Mastodon's ``DeliveryWorker`` (docs/interop.md#retries), because it is
 what the servers we federate with expect of a sender:
 
 - 16 retries after the first attempt (17 POSTs). Before retry ``c`` (0-based)
