@@ -83,7 +83,8 @@ async def cpu_floors(bench: Bench) -> None:
 
 async def _ours(headers: dict[str, str], body: bytes, public: Any, key_id: str) -> float:
     """The same check through ``federation.httpsig.verify_request`` (key cached in memory)."""
-    from federation.httpsig import PublicKeyInfo, SignedRequest, verify_request
+    from federation.httpsig import verify_request
+    from federation.signed import PublicKeyInfo, SignedRequest
 
     info = PublicKeyInfo(key_id, key_id.split("#")[0], public)
 

@@ -4,7 +4,7 @@ Kept apart from :mod:`federation.as2` because an actor is not an activity: it
 is mostly fetched (by the signature key lookup, when following) rather than
 posted to an inbox, and its rules are about identity, not about who may say
 what. Who owns a key, and whether a key may be served from a host, is what
-HTTP signature verification stands on (INTEROP.md items 11, 12), so those rules
+HTTP signature verification stands on (docs/interop.md#actors, #verification), so those rules
 sit together here, beside the username rule other servers enforce and the
 bounds on an actor's display text. The shared AS2 readers and document bounds
 stay in ``as2``.
@@ -65,7 +65,7 @@ def parse_public_key(doc: Any, key_id: str) -> PublicKey:
     That is an actor (Mastodon, ``…#main-key``), a stub actor holding only the key
     (GoToSocial, ``…/main-key``), or a bare key document whose ``id`` is the key id.
     For a bare key document the caller must still fetch ``owner`` and check that
-    the owner's own ``publicKey`` lists this key (INTEROP.md item 12).
+    the owner's own ``publicKey`` lists this key (docs/interop.md#actors).
     """
     doc = document(doc)
     if doc.get("id") == key_id and "publicKeyPem" in doc:
@@ -95,16 +95,10 @@ class Actor:
     following: str | None = None
     shared_inbox: str | None = None
     public_key_id: str | None = None
-    public_key_owner: str | None = None
     public_key_pem: str | None = None
     manually_approves_followers: bool = False
     url: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def delivery_inbox(self) -> str:
-        """Where to deliver public activities: the shared inbox when there is one."""
-        return self.shared_inbox or self.inbox
 
 
 def _actor_type(doc: dict[str, Any]) -> str:
@@ -174,7 +168,6 @@ def parse_actor(doc: Any) -> Actor:
         following=link(doc.get("following")),
         shared_inbox=_shared_inbox(doc, actor_id),
         public_key_id=key.id if key else None,
-        public_key_owner=key.owner if key else None,
         public_key_pem=key.pem if key else None,
         manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
         url=link(doc.get("url")),

@@ -15,7 +15,7 @@ change who a post is for, and a shortened id is another id. Display text
 Actors and their keys are parsed in :mod:`federation.actors` with the readers
 and bounds defined here (``document``, ``http_url``, ``link``).
 
-Origin rules (INTEROP.md items 11, 34, 35, 37) live in ``actors.parse_actor``
+Origin rules (docs/interop.md#origin) live in ``actors.parse_actor``
 and ``check_activity_origin``; hosts compare through ``federation.hosts``, so
 ``Example.COM.`` is ``example.com`` (CVE-2023-42451). Authority comes from the
 activity's ``actor``, never from ``url`` (CVE-2025-25306). Violations raise
@@ -25,7 +25,6 @@ field and never echoes the value, so it is safe to show the sender.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,12 +33,11 @@ from federation.errors import ForbiddenError, MalformedError
 from federation.hosts import url_authority
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
-SECURITY_CONTEXT = "https://w3id.org/security/v1"
 AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AS_MEDIA_TYPE = "application/activity+json"
 LD_MEDIA_TYPE = f'application/ld+json; profile="{AS_CONTEXT}"'
 AS_ACCEPT = f"{AS_MEDIA_TYPE}, {LD_MEDIA_TYPE}"
-"""The Accept header for fetching AS2 documents (INTEROP.md item 30)."""
+"""The Accept header for fetching AS2 documents (docs/interop.md#fetching)."""
 
 ACTOR_TYPES = frozenset({"Application", "Group", "Organization", "Person", "Service"})
 
@@ -52,20 +50,8 @@ MAX_DEPTH = 32
 MAX_URL_LENGTH = 2048
 MAX_TYPE_LENGTH = 64
 
-# Mastodon also accepts the compacted forms of the Public collection.
-_PUBLIC_FORMS = frozenset({AS_PUBLIC, "as:Public", "Public"})
 # Activities whose object must belong to the actor's own host.
 _OWN_OBJECT_TYPES = frozenset({"Update", "Delete", "Undo"})
-
-
-def is_as_content_type(value: str) -> bool:
-    """True for ``application/activity+json`` (any parameters) or ld+json with the AS profile."""
-    media_type, *params = (part.strip() for part in value.split(";"))
-    if media_type.lower() == AS_MEDIA_TYPE:
-        return True
-    pairs = (param.partition("=") for param in params)
-    profile = next((v.strip('" ') for k, _, v in pairs if k.strip().lower() == "profile"), "")
-    return media_type.lower() == "application/ld+json" and AS_CONTEXT in profile.split()
 
 
 def as_list(value: Any) -> list[Any]:
@@ -195,11 +181,6 @@ class Activity:
     cc: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
-    def is_public(self) -> bool:
-        """Addressed to the Public collection in ``to`` or ``cc``."""
-        return not _PUBLIC_FORMS.isdisjoint(self.to + self.cc)
-
     def follow_ref(self) -> FollowRef | None:
         """The Follow this activity's object refers to, or None if it is not one."""
         if self.object is None:
@@ -286,29 +267,3 @@ def _check_own_object(activity: Activity, host: str) -> None:
     undone_actor = id_of(obj.get("actor")) if activity.type == "Undo" else None
     if undone_actor is not None and undone_actor != activity.actor:
         raise ForbiddenError("an actor may only undo its own activities")
-
-
-def with_context(
-    doc: Mapping[str, Any], extra_terms: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """A copy of ``doc`` with our ``@context`` first: AS, security, then inline terms.
-
-    Only well-known context URLs plus an inline term map, never another URL a
-    processor would fetch (DESIGN.md), so keywords such as ``@import`` and
-    scoped ``@context`` definitions are refused with ``ValueError``.
-    """
-    context: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT]
-    if extra_terms:
-        _check_terms(extra_terms)
-        context.append(dict(extra_terms))
-    return {"@context": context, **{k: v for k, v in doc.items() if k != "@context"}}
-
-
-def _check_terms(terms: Mapping[str, Any]) -> None:
-    for term, definition in terms.items():
-        if term.startswith("@"):
-            raise ValueError(f"keyword {term!r} is not allowed in an inline context")
-        if not isinstance(definition, str | Mapping):
-            raise ValueError(f"term {term!r} must map to an IRI or a term definition")
-        if isinstance(definition, Mapping) and "@context" in definition:
-            raise ValueError(f"term {term!r} may not carry a scoped @context")

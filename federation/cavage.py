@@ -26,7 +26,6 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import TYPE_CHECKING
 
 import httpx
 from cryptography.exceptions import InvalidSignature
@@ -35,9 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from federation.errors import SignatureError
 from federation.hosts import url_authority
-
-if TYPE_CHECKING:
-    from federation.httpsig import HeaderInput, SignedRequest
+from federation.signed import HeaderInput, SignedRequest
 
 _TCHARS = r"[0-9A-Za-z!#$%&'*+.^_`|~-]+"
 _PARAM = re.compile(

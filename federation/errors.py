@@ -5,7 +5,7 @@
     │   └── TooLargeError      413  body over the limit
     ├── SignatureError         401  missing, malformed or invalid HTTP signature
     ├── ForbiddenError         403  blocked domain, origin mismatch
-    ├── NotAcceptableError     406/415  wrong content type
+    ├── UnsupportedMediaTypeError  415  a body in a content type we do not read
     └── FetchError             502  a remote fetch failed
         └── UnsafeTargetError  refused before connecting (SSRF guard, bad scheme)
 
@@ -44,7 +44,7 @@ class ForbiddenError(FederationError):
     default_message = "forbidden"
 
 
-class NotAcceptableError(FederationError):
+class UnsupportedMediaTypeError(FederationError):
     status_code = 415
     default_message = "unsupported content type"
 

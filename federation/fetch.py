@@ -1,7 +1,7 @@
 """Fetch remote ActivityStreams objects and WebFinger documents safely.
 
 Everything fetched here comes from servers we do not trust, so the rules are
-those the fediverse learned from its advisories (INTEROP.md sections 5 and 9):
+those the fediverse learned from its advisories (docs/interop.md#fetching):
 
 - at most 3 redirects, never to another host or down from https to http
   (CVE-2026-34148, CVE-2025-23221, Pleroma 2.9.1);

@@ -61,3 +61,30 @@ def same_origin(a: str, b: str) -> bool:
     """True when two absolute URLs share scheme-independent host and port."""
     auth_a = url_authority(a)
     return bool(auth_a) and auth_a == url_authority(b)
+
+
+def normalize_domain(value: str) -> str:
+    """A domain as block and allow lists store it: a normalised host, port kept.
+
+    Accepts what an admin may paste (``https://Example.org:8443/path``) and
+    returns ``host`` or ``host:port``.
+    """
+    value = value.strip()
+    if "://" in value:
+        value = value.split("://", 1)[1]
+    value = value.split("/", 1)[0]
+    host, sep, port = value.rpartition(":")
+    if sep and port.isdigit() and not host.endswith("]"):
+        return f"{normalize_host(host)}:{port}"
+    return normalize_host(value)
+
+
+def split_port(domain: str) -> tuple[str, str | None]:
+    """A normalised ``host[:port]`` as (host, port), port None when there is none.
+
+    The colons of a bracketed IPv6 literal are not a port separator.
+    """
+    host, sep, port = domain.rpartition(":")
+    if sep and port.isdigit() and (not host.startswith("[") or host.endswith("]")):
+        return host, port
+    return domain, None

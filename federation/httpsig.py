@@ -8,8 +8,9 @@ one holds what must not differ between them, so a request is judged the same
 either way: the body size cap, Mastodon's clock window, the key lookup and the
 key-rotation retry, and "the key is on the owner's host".
 
-Everything here is pure: verification takes a plain :class:`SignedRequest`, an
-injected ``now`` and a :class:`KeyLookup`, and returns who signed or raises
+Everything here is pure: verification takes a plain
+:class:`~federation.signed.SignedRequest`, an injected ``now`` and a
+:class:`~federation.signed.KeyLookup`, and returns who signed or raises
 :class:`~federation.errors.SignatureError` saying why.
 
 Key rotation: when a signature does not verify with the key we have, the key is
@@ -21,82 +22,20 @@ cached key again or raises ``SignatureError``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from federation import cavage, rfc9421
 from federation.errors import SignatureError, TooLargeError
 from federation.hosts import same_origin
-
-HeaderInput = httpx.Headers | Mapping[str, str] | Sequence[tuple[str, str]]
+from federation.signed import KeyLookup, PublicKeyInfo, SignedRequest, VerifiedSignature
 
 CLOCK_SKEW = timedelta(hours=1)
 DEFAULT_VALIDITY = timedelta(minutes=5)
 MAX_VALIDITY = timedelta(hours=12)
 DEFAULT_MAX_BODY = 1_048_576
-
-
-@dataclass(frozen=True)
-class SignedRequest:
-    """An incoming request as the verifier needs it, independent of any web framework.
-
-    ``path`` is the raw (percent-encoded) path as it was on the wire, ``query`` the raw
-    query string without ``?`` (empty when there is none), ``body`` the exact bytes
-    received. ``headers`` may be any mapping or list of pairs; it is normalised to a
-    case-insensitive ``httpx.Headers``. ``scheme`` is the scheme the client used (behind
-    a TLS proxy, ``https``); only RFC 9421 ``@target-uri`` depends on it.
-    """
-
-    method: str
-    path: str
-    query: str
-    headers: HeaderInput
-    body: bytes
-    scheme: str = "https"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.headers, httpx.Headers):
-            object.__setattr__(self, "headers", httpx.Headers(self.headers))
-
-    @property
-    def fields(self) -> httpx.Headers:
-        """The headers as a case-insensitive ``httpx.Headers``."""
-        headers = self.headers
-        return headers if isinstance(headers, httpx.Headers) else httpx.Headers(headers)
-
-
-@dataclass(frozen=True)
-class PublicKeyInfo:
-    """A public key as published by its owner (an actor's ``publicKey``)."""
-
-    key_id: str
-    owner: str
-    public_key: PublicKeyTypes
-
-
-@dataclass(frozen=True)
-class VerifiedSignature:
-    """Who signed a request: the key and the actor that owns it."""
-
-    key_id: str
-    owner: str
-    scheme: Literal["cavage", "rfc9421"]
-
-
-class KeyLookup(Protocol):
-    """Finds the public key for a ``keyId``; raises ``SignatureError`` if it can't be had.
-
-    ``refresh=True`` asks for a fresh fetch past any cache (key rotation). The
-    lookup decides whether to honour it and is responsible for rate-limiting it.
-    """
-
-    async def __call__(self, key_id: str, *, refresh: bool) -> PublicKeyInfo: ...
 
 
 async def verify_request(

@@ -5,6 +5,10 @@
 sender. What an activity *means* is the application's business: it registers
 handlers on an ``ActivityRouter`` (``@router.on("Follow")``).
 
+Before that, the route asks ``check_inbox_content_type`` and reads the body
+with ``read_inbox_body``, which stops at ``MAX_INBOX_BODY`` (1 MiB, beyond
+which Mastodon answers 413 too: docs/interop.md#retries) without reading on.
+
 The order matters: a cheap refusal of unsigned or malformed requests first
 (no network), then the signature (which may fetch the signer's key), then the
 binding of the signer to the activity's ``actor`` and the origin rules, all
@@ -13,18 +17,25 @@ before any side effect (Fedify's CVE-2025-54888 routed before binding).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from federation.as2 import Activity, check_activity_origin, parse_activity
-from federation.errors import ForbiddenError, SignatureError, TooLargeError
+from federation.errors import (
+    ForbiddenError,
+    SignatureError,
+    TooLargeError,
+    UnsupportedMediaTypeError,
+)
 from federation.hosts import url_authority
-from federation.httpsig import KeyLookup, SignedRequest, VerifiedSignature, verify_request
+from federation.httpsig import verify_request
 from federation.jsonlimits import loads_limited
+from federation.signed import KeyLookup, SignedRequest, VerifiedSignature
 
 MAX_INBOX_BODY = 1_048_576
+INBOX_CONTENT_TYPES = ("application/activity+json", "application/ld+json", "application/json")
 
 C = TypeVar("C")
 Handler = Callable[[Activity, C], Awaitable[None]]
@@ -34,6 +45,45 @@ Handler = Callable[[Activity, C], Awaitable[None]]
 class VerifiedActivity:
     activity: Activity
     signer: VerifiedSignature
+
+
+def check_inbox_content_type(content_type: str) -> None:
+    """Refuse (415) a POST whose ``Content-Type`` is not one an activity comes in.
+
+    Parameters such as ``profile`` or ``charset`` are ignored, case too.
+    """
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in INBOX_CONTENT_TYPES:
+        raise UnsupportedMediaTypeError(
+            f"content type {media_type!r}",
+            public_message="send activities as application/activity+json",
+        )
+
+
+async def read_inbox_body(declared_length: str | None, chunks: AsyncIterable[bytes]) -> bytes:
+    """Read an inbox POST's body, refusing (413) one over ``MAX_INBOX_BODY``.
+
+    A declared ``Content-Length`` over the cap is refused before anything is
+    read; a chunked or understated body is refused as soon as it passes the cap.
+    """
+    declared = declared_length or ""
+    if declared.isdigit() and int(declared) > MAX_INBOX_BODY:
+        raise _too_large()
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_INBOX_BODY:
+            raise _too_large()
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _too_large() -> TooLargeError:
+    return TooLargeError(
+        f"body over {MAX_INBOX_BODY} bytes",
+        public_message=f"activities larger than {MAX_INBOX_BODY} bytes are refused",
+    )
 
 
 async def verify_inbox_post(
@@ -80,9 +130,6 @@ class ActivityRouter(Generic[C]):
             return handler
 
         return register
-
-    def handles(self, activity_type: str) -> bool:
-        return activity_type in self._handlers
 
     async def dispatch(self, activity: Activity, context: C) -> bool:
         """Run the handler for ``activity``; False when there is none."""

@@ -2,10 +2,10 @@
 
 The delivery worker asks one question after each failed POST: "when next, or
 never?". Answering it without a clock, a database or a network makes the policy
-readable in one place and table-testable (STYLE.md point 6; Fedify's
-``retry.ts``, microblog.pub's ``_exp_backoff``).
+readable in one place and table-testable (as Fedify's ``retry.ts`` and
+microblog.pub's ``_exp_backoff`` do).
 
-The policy follows Mastodon's ``DeliveryWorker`` (INTEROP.md §8), because it is
+The policy follows Mastodon's ``DeliveryWorker`` (docs/interop.md#retries), because it is
 what the servers we federate with expect of a sender:
 
 - 16 retries after the first attempt (17 POSTs). Before retry ``c`` (0-based)
@@ -22,6 +22,10 @@ what the servers we federate with expect of a sender:
 Whole hosts are handled separately: ``host_is_unreachable`` decides from the set
 of UTC days on which deliveries to a host failed, and the worker then tries such
 a host only every ``UNREACHABLE_RETRY_INTERVAL``.
+
+Received activities whose processing failed have their own, shorter policy,
+``next_inbound_attempt``: the sender already has its 202, so nobody else will
+retry them, but a handler that failed five times will not succeed a sixth.
 """
 
 from __future__ import annotations
@@ -53,6 +57,12 @@ and recovers on its first success.
 
 UNREACHABLE_RETRY_INTERVAL = timedelta(hours=6)
 """How often to try a host marked unreachable (four times a day)."""
+
+INBOUND_MAX_ATTEMPTS = 5
+"""Processing attempts of one received activity before it is marked failed."""
+
+INBOUND_BASE_DELAY = timedelta(seconds=30)
+"""The pause after a received activity's first failed processing; doubled each time."""
 
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 _SALVAGEABLE_4XX = frozenset({401, 408, 429})
@@ -179,3 +189,17 @@ def host_is_unreachable(
     request from it, as Mastodon's ``DeliveryFailureTracker`` does.
     """
     return len(failure_days) >= threshold
+
+
+def next_inbound_attempt(attempts: int, *, now: datetime) -> RetryDecision:
+    """Decide what to do after processing a received activity failed.
+
+    ``attempts`` counts processing attempts so far, this one included (1 after
+    the first failed). The pause before the next is ``INBOUND_BASE_DELAY *
+    2**attempts`` (1, 2, 4, 8 minutes); after ``INBOUND_MAX_ATTEMPTS`` give up.
+    """
+    if attempts < 1:
+        raise ValueError("attempts counts failures so far and starts at 1")
+    if attempts >= INBOUND_MAX_ATTEMPTS:
+        return RetryDecision.stop("exhausted")
+    return RetryDecision.at(now + INBOUND_BASE_DELAY * 2**attempts, f"attempt {attempts} failed")

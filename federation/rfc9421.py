@@ -25,7 +25,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import http_sf
 import httpx
@@ -41,9 +41,7 @@ from http_message_signatures import (
 )
 
 from federation.errors import SignatureError
-
-if TYPE_CHECKING:
-    from federation.httpsig import HeaderInput, SignedRequest
+from federation.signed import HeaderInput, SignedRequest
 
 ALGORITHM = algorithms.RSA_V1_5_SHA256.algorithm_id
 DEFAULT_LABEL = "sig1"

@@ -4,7 +4,7 @@ Client side: parse a handle someone typed, ask the host's
 ``/.well-known/webfinger`` through the safe :class:`~federation.fetch.Fetcher`
 (same redirect, deadline, size and address rules as any fetch, so a redirect
 loop stops after 3 hops: CVE-2025-23221), and pick the ``self`` link with an
-ActivityStreams type, as Mastodon does (INTEROP.md section 1).
+ActivityStreams type, as Mastodon does (docs/interop.md#discovery).
 
 The returned URL is only a pointer: whoever uses it must still fetch the actor
 and rely on that fetch's own ``id`` check.

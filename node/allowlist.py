@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from node.blocks import normalize_domain
+from federation.hosts import normalize_domain, split_port
 from node.models import Delivery, DomainAllow
 from node.settings_store import get_setting
 
@@ -35,18 +35,11 @@ _DOMAIN_CHARS = re.compile(r"[a-z0-9._\-\[\]:]+")
 MODE_SETTING = "allowlist_mode"
 
 
-def _host_port(domain: str) -> tuple[str, str | None]:
-    host, sep, port = domain.rpartition(":")
-    if sep and port.isdigit() and (not host.startswith("[") or host.endswith("]")):
-        return host, port
-    return domain, None
-
-
 def listed(entries: Iterable[str], domain: str) -> bool:
     """Whether a normalised ``host[:port]`` matches one of the stored entries."""
-    host, port = _host_port(domain)
+    host, port = split_port(domain)
     for entry in entries:
-        entry_host, entry_port = _host_port(entry)
+        entry_host, entry_port = split_port(entry)
         if entry_host == host and entry_port in (None, port):
             return True
     return False

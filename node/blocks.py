@@ -13,7 +13,8 @@ import time
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from federation.hosts import normalize_host
+from federation.hosts import normalize_domain, split_port
+from node.allowlist import AllowList
 from node.models import (
     Delivery,
     DomainBlock,
@@ -25,29 +26,10 @@ from node.models import (
 RELOAD_SECONDS = 5.0
 
 
-def normalize_domain(value: str) -> str:
-    """A domain as blocks store it: lower-case, IDNA, port kept (``host:port``)."""
-    value = value.strip()
-    if "://" in value:
-        value = value.split("://", 1)[1]
-    value = value.split("/", 1)[0]
-    host, sep, port = value.rpartition(":")
-    if sep and port.isdigit() and not host.endswith("]"):
-        return f"{normalize_host(host)}:{port}"
-    return normalize_host(value)
-
-
-def _split(domain: str) -> tuple[str, str | None]:
-    host, sep, port = domain.rpartition(":")
-    if sep and port.isdigit() and (not host.startswith("[") or host.endswith("]")):
-        return host, port
-    return domain, None
-
-
 def covers(block: str, domain: str) -> bool:
     """Whether a stored block covers ``domain`` (a normalised ``host[:port]``)."""
-    block_host, block_port = _split(block)
-    host, port = _split(domain)
+    block_host, block_port = split_port(block)
+    host, port = split_port(domain)
     if block_port is not None and block_port != port:
         return False
     return host == block_host or host.endswith("." + block_host)
@@ -61,9 +43,6 @@ class BlockList:
         self._domains: frozenset[str] = frozenset()
         self._loaded_at = float("-inf")
         # Allow-list-only mode is enforced wherever blocks are, so its cache lives here
-        # (imported late: node.allowlist imports this module).
-        from node.allowlist import AllowList
-
         self.allowlist = AllowList(sessions)
         self.own_host = own_host  # always allowed in allow-list-only mode
 

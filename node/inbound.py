@@ -33,12 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from federation.as2 import parse_activity
 from federation.errors import FederationError
 from federation.inbox import ActivityRouter
+from federation.retry import next_inbound_attempt
 from node.models import InboundActivity
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 5
 BATCH = 100
 # how long one transaction keeps taking handlers: bounds how long a batch holds
 # its locks (SQLite's single writer lock above all) when handlers are slow
@@ -179,17 +179,16 @@ class InboundProcessor(Generic[C]):
             exc,
             exc_info=not expected,
         )
-        retry_at = datetime.now(UTC) + timedelta(seconds=30 * 2**item.attempts)
-        final = item.attempts >= MAX_ATTEMPTS
+        decision = next_inbound_attempt(item.attempts, now=datetime.now(UTC))
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(InboundActivity)
                 .where(InboundActivity.id == item.id)
                 .values(
                     error=f"{type(exc).__name__}: {exc}"[:1000],
-                    state="failed" if final else "pending",
+                    state="failed" if decision.give_up else "pending",
                     # retry after a growing pause
-                    locked_until=None if final else retry_at,
+                    locked_until=decision.retry_at,
                 )
                 .execution_options(synchronize_session=False)
             )

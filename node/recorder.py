@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from federation.hosts import url_authority
 from federation.inbox import VerifiedActivity
 from node.db import dialect_insert
-from node.delivery_store import mark_host_reachable
+from node.host_health import mark_host_reachable
 from node.models import InboundActivity
 from node.wakeup import notify_work
 

@@ -20,8 +20,8 @@ from federation.actors import Actor, parse_actor, parse_public_key
 from federation.errors import FederationError, ForbiddenError, SignatureError
 from federation.fetch import Fetcher
 from federation.hosts import url_authority
-from federation.httpsig import PublicKeyInfo
 from federation.keys import load_public_key
+from federation.signed import PublicKeyInfo
 from federation.webfinger import parse_handle, resolve_handle
 from node.blocks import BlockList
 from node.db import dialect_insert

@@ -18,33 +18,13 @@ from starlette.routing import Route
 
 from federation.as2 import id_of
 from federation.errors import FederationError, MalformedError, SignatureError
-from federation.httpsig import SignedRequest
-from federation.inbox import MAX_INBOX_BODY, verify_inbox_post
+from federation.inbox import check_inbox_content_type, read_inbox_body, verify_inbox_post
 from federation.jsonlimits import loads_limited
+from federation.signed import SignedRequest
 from node.web.context import ctx
 from node.web.responses import json_error
 
 log = logging.getLogger(__name__)
-
-ACCEPTED_TYPES = ("application/activity+json", "application/ld+json", "application/json")
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_INBOX_BODY:
-        raise _BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_INBOX_BODY:
-            raise _BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
 
 def _is_self_delete(body: bytes) -> bool:
     """A Delete of an actor by itself: once the actor is gone its key cannot be
@@ -63,13 +43,11 @@ def _is_self_delete(body: bytes) -> bool:
 
 async def receive(request: Request) -> Response:
     context = ctx(request)
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if content_type not in ACCEPTED_TYPES:
-        return json_error(415, "send activities as application/activity+json")
     try:
-        body = await _read_body(request)
-    except _BodyTooLarge:
-        return json_error(413, f"activities larger than {MAX_INBOX_BODY} bytes are refused")
+        check_inbox_content_type(request.headers.get("content-type", ""))
+        body = await read_inbox_body(request.headers.get("content-length"), request.stream())
+    except FederationError as exc:  # 415, 413: answered without reading on
+        return json_error(exc.status_code, exc.public_message)
     except ClientDisconnect:
         return Response(status_code=400)
     signed = SignedRequest(

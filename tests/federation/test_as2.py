@@ -1,10 +1,9 @@
-"""federation.as2 and federation.actors: real-world payloads parse; every origin and
-shape violation is refused."""
+"""federation.as2: real-world activities parse; every origin and shape violation
+is refused."""
 
 from __future__ import annotations
 
 import ast
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -13,40 +12,20 @@ import pytest
 
 from federation import actors, as2
 from federation.errors import ForbiddenError, MalformedError
-
-PAYLOADS = Path(__file__).resolve().parent.parent / "fixtures" / "payloads"
-FIXTURES = sorted(PAYLOADS.glob("*.json"))
-KEY_FIXTURES = [p for p in FIXTURES if p.name.endswith("-key.json")]
-ACTOR_FIXTURES = [
-    p
-    for p in FIXTURES
-    if p not in KEY_FIXTURES
-    and json.loads(p.read_text(encoding="utf-8"))["type"] in as2.ACTOR_TYPES
-]
-ACTIVITY_FIXTURES = [p for p in FIXTURES if p not in ACTOR_FIXTURES + KEY_FIXTURES]
-
-ALICE = "https://mastodon.example/users/alice"
-NODE = "https://haringey.example/actor"
-
-
-def load(name: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
-    return doc
-
-
-def actor_doc(**changes: Any) -> dict[str, Any]:
-    doc = load("mastodon-actor.json")
-    doc.update(changes)
-    return doc
+from tests.support.payloads import (
+    ACTIVITY_FIXTURES,
+    ACTOR_FIXTURES,
+    ALICE,
+    KEY_FIXTURES,
+    NODE,
+    load,
+)
 
 
 def create_doc(obj: dict[str, Any] | str, **changes: Any) -> dict[str, Any]:
     doc = {"id": f"{ALICE}/statuses/1/activity", "type": "Create", "actor": ALICE, "object": obj}
     doc.update(changes)
     return doc
-
-
-# --- every captured payload is accepted ------------------------------------
 
 
 def test_fixture_directory_holds_all_kinds() -> None:
@@ -68,77 +47,6 @@ def test_every_activity_fixture_parses_and_passes_origin_checks(path: Path) -> N
     assert activity.id == doc["id"]
     assert activity.type == doc["type"]
     assert activity.raw is doc
-
-
-@pytest.mark.parametrize("path", ACTOR_FIXTURES, ids=lambda p: p.stem)
-def test_every_actor_fixture_parses(path: Path) -> None:
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    actor = actors.parse_actor(doc)
-    assert actor.id == doc["id"]
-    assert actor.public_key_owner == actor.id
-    assert actor.raw is doc
-
-
-def test_mastodon_actor_fields() -> None:
-    actor = actors.parse_actor(load("mastodon-actor.json"))
-    assert actor.type == "Person"
-    assert actor.preferred_username == "alice"
-    assert actor.name == "Alice"
-    assert actor.inbox == f"{ALICE}/inbox"
-    assert actor.shared_inbox == "https://mastodon.example/inbox"
-    assert actor.delivery_inbox == "https://mastodon.example/inbox"
-    assert actor.followers == f"{ALICE}/followers"
-    assert actor.public_key_id == f"{ALICE}#main-key"
-    assert actor.public_key_pem is not None and actor.public_key_pem.startswith("-----BEGIN")
-    assert actor.url == "https://mastodon.example/@alice"
-    assert actor.manually_approves_followers is False
-
-
-def test_gotosocial_actor_without_shared_inbox_delivers_to_its_inbox() -> None:
-    actor = actors.parse_actor(load("gotosocial-actor.json"))
-    assert actor.shared_inbox is None
-    assert actor.delivery_inbox == actor.inbox
-    assert actor.public_key_id == "https://gts.example/users/1happyturtle/main-key"
-    assert actor.manually_approves_followers is True
-
-
-def test_top_level_shared_inbox_is_read_when_endpoints_is_absent() -> None:
-    doc = actor_doc(sharedInbox="https://mastodon.example/inbox")
-    del doc["endpoints"]
-    assert actors.parse_actor(doc).shared_inbox == "https://mastodon.example/inbox"
-
-
-def test_gotosocial_key_stub_yields_its_key() -> None:
-    key_id = "https://gts.example/users/1happyturtle/main-key"
-    key = actors.parse_public_key(load("gotosocial-key.json"), key_id)
-    assert key.id == key_id
-    assert key.owner == "https://gts.example/users/1happyturtle"
-
-
-def test_key_is_found_in_a_full_actor_by_its_fragment_id() -> None:
-    key = actors.parse_public_key(load("mastodon-actor.json"), f"{ALICE}#main-key")
-    assert key.owner == ALICE
-
-
-def test_bare_key_document_yields_its_key() -> None:
-    key_id = "https://keys.example/keys/1"
-    doc = {"id": key_id, "owner": "https://keys.example/u/1", "publicKeyPem": "-----BEGIN X"}
-    assert actors.parse_public_key(doc, key_id).owner == "https://keys.example/u/1"
-
-
-def test_bare_key_document_owned_from_another_host_is_rejected() -> None:
-    key_id = "https://keys.example/keys/1"
-    doc = {"id": key_id, "owner": "https://evil.example/u/1", "publicKeyPem": "-----BEGIN X"}
-    with pytest.raises(ForbiddenError):
-        actors.parse_public_key(doc, key_id)
-
-
-def test_key_missing_from_document_is_rejected() -> None:
-    with pytest.raises(MalformedError):
-        actors.parse_public_key(load("mastodon-actor.json"), f"{ALICE}#other-key")
-
-
-# --- activity shapes ---------------------------------------------------------
 
 
 def test_follow_object_is_a_bare_id() -> None:
@@ -188,13 +96,6 @@ def test_audience_given_as_a_single_string_becomes_a_tuple() -> None:
     vote = as2.parse_activity(load("mastodon-vote.json"))
     assert vote.to == (NODE,)
     assert vote.cc == ()
-    assert not vote.is_public
-
-
-@pytest.mark.parametrize("public", [as2.AS_PUBLIC, "as:Public", "Public"])
-def test_public_addressing_is_recognised_in_its_compact_forms(public: str) -> None:
-    doc = create_doc({"id": f"{ALICE}/statuses/1", "type": "Note"}, cc=[public])
-    assert as2.parse_activity(doc).is_public
 
 
 def test_actor_given_as_embedded_object_is_read_by_id() -> None:
@@ -205,9 +106,6 @@ def test_actor_given_as_embedded_object_is_read_by_id() -> None:
 def test_embedded_object_without_type_is_kept() -> None:
     activity = as2.parse_activity(create_doc({"id": f"{ALICE}/statuses/1"}))
     assert activity.object_type is None
-
-
-# --- bad input is refused ----------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -279,9 +177,6 @@ def test_deeply_nested_document_is_rejected() -> None:
         inner = inner["x"]
     with pytest.raises(MalformedError, match="nested"):
         as2.parse_activity(load("mastodon-follow.json") | {"junk": nested})
-
-
-# --- origin rules ------------------------------------------------------------
 
 
 def test_activity_id_on_another_host_than_its_actor_is_rejected() -> None:
@@ -367,98 +262,6 @@ def test_idna_and_unicode_host_are_treated_as_the_same_host() -> None:
     as2.check_activity_origin(as2.parse_activity(doc))
 
 
-# --- actor validation --------------------------------------------------------
-
-
-def test_actor_with_public_key_owner_on_another_host_is_rejected() -> None:
-    doc = actor_doc()
-    doc["publicKey"]["owner"] = "https://evil.example/users/alice"
-    with pytest.raises(ForbiddenError):
-        actors.parse_actor(doc)
-
-
-def test_actor_with_public_key_id_on_another_host_is_rejected() -> None:
-    doc = actor_doc()
-    doc["publicKey"]["id"] = "https://evil.example/keys/alice"
-    with pytest.raises(ForbiddenError):
-        actors.parse_actor(doc)
-
-
-def test_actor_key_on_differently_spelled_same_host_is_accepted() -> None:
-    doc = actor_doc()
-    doc["publicKey"]["id"] = "https://MASTODON.example./users/alice#main-key"
-    assert actors.parse_actor(doc).public_key_id == doc["publicKey"]["id"]
-
-
-def test_actor_key_without_pem_is_rejected() -> None:
-    doc = actor_doc()
-    del doc["publicKey"]["publicKeyPem"]
-    with pytest.raises(MalformedError):
-        actors.parse_actor(doc)
-
-
-def test_actor_without_key_parses_but_cannot_sign() -> None:
-    doc = actor_doc()
-    del doc["publicKey"]
-    assert actors.parse_actor(doc).public_key_id is None
-
-
-@pytest.mark.parametrize(
-    "username", ["", "-alice", "alice-", ".alice", "ali ce", "álice", "al@ce", "a" * 129, None, 7]
-)
-def test_actor_with_bad_preferred_username_is_rejected(username: Any) -> None:
-    with pytest.raises(MalformedError, match="preferredUsername"):
-        actors.parse_actor(actor_doc(preferredUsername=username))
-
-
-@pytest.mark.parametrize("username", ["a", "_", "alice", "a.b-c_d", "1happyturtle", "a" * 128])
-def test_actor_with_good_preferred_username_is_accepted(username: str) -> None:
-    assert actors.parse_actor(actor_doc(preferredUsername=username)).preferred_username == username
-
-
-def test_actor_missing_inbox_is_rejected() -> None:
-    doc = actor_doc()
-    del doc["inbox"]
-    with pytest.raises(MalformedError, match="inbox"):
-        actors.parse_actor(doc)
-
-
-@pytest.mark.parametrize("inbox", ["ftp://mastodon.example/inbox", "inbox", "javascript:x()"])
-def test_actor_inbox_that_is_not_http_is_rejected(inbox: str) -> None:
-    with pytest.raises(MalformedError, match="inbox"):
-        actors.parse_actor(actor_doc(inbox=inbox))
-
-
-def test_actor_shared_inbox_that_is_not_http_is_rejected() -> None:
-    with pytest.raises(MalformedError, match="sharedInbox"):
-        actors.parse_actor(actor_doc(endpoints={"sharedInbox": "file:///etc/passwd"}))
-
-
-@pytest.mark.parametrize("kind", ["Note", "Tombstone", None, ["Key"]])
-def test_actor_of_a_non_actor_type_is_rejected(kind: Any) -> None:
-    with pytest.raises(MalformedError):
-        actors.parse_actor(actor_doc(type=kind))
-
-
-def test_actor_display_text_is_truncated_not_rejected() -> None:
-    actor = actors.parse_actor(actor_doc(name="n" * 5000, summary="s" * 100_000))
-    assert actor.name is not None and len(actor.name) == actors.MAX_NAME_LENGTH
-    assert actor.summary is not None and len(actor.summary) == actors.MAX_TEXT_LENGTH
-
-
-def test_actor_optional_links_that_are_junk_become_none() -> None:
-    actor = actors.parse_actor(actor_doc(outbox=12, followers="not a url", url={"href": "ftp://x"}))
-    assert (actor.outbox, actor.followers, actor.url) == (None, None, None)
-
-
-def test_actor_url_given_as_link_objects_is_read() -> None:
-    url = [{"type": "Link", "mediaType": "text/html", "href": "https://mastodon.example/@a"}]
-    assert actors.parse_actor(actor_doc(url=url)).url == "https://mastodon.example/@a"
-
-
-# --- helpers -----------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -489,69 +292,15 @@ def test_first_str_picks_the_first_non_empty_string(value: Any, expected: str | 
     assert as2.first_str(value) == expected
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("application/activity+json", True),
-        ("application/activity+json; charset=utf-8", True),
-        ("Application/Activity+JSON", True),
-        ('application/ld+json; profile="https://www.w3.org/ns/activitystreams"', True),
-        ("application/ld+json;profile=https://www.w3.org/ns/activitystreams", True),
-        ('application/ld+json; profile="https://www.w3.org/ns/activitystreams x:y"', True),
-        ("application/ld+json", False),
-        ('application/ld+json; profile="https://example.org/other"', False),
-        ("application/json", False),
-        ("text/html", False),
-        ("", False),
-    ],
-)
-def test_is_as_content_type(value: str, expected: bool) -> None:
-    assert as2.is_as_content_type(value) is expected
-
-
 def test_accept_header_names_both_as_media_types() -> None:
     assert as2.AS_ACCEPT.split(", ") == [as2.AS_MEDIA_TYPE, as2.LD_MEDIA_TYPE]
-    assert all(as2.is_as_content_type(part) for part in as2.AS_ACCEPT.split(", "))
-
-
-# --- outgoing documents ------------------------------------------------------
-
-
-def test_with_context_puts_well_known_contexts_and_inline_terms_first() -> None:
-    terms = {"tocsin": "https://haringey.example/ns#", "urgency": "tocsin:urgency"}
-    doc = as2.with_context({"type": "Question", "@context": "https://evil.example/ctx"}, terms)
-    assert list(doc) == ["@context", "type"]
-    assert doc["@context"] == [as2.AS_CONTEXT, as2.SECURITY_CONTEXT, terms]
-
-
-def test_with_context_without_terms_has_only_the_two_urls() -> None:
-    assert as2.with_context({"type": "Note"})["@context"] == [as2.AS_CONTEXT, as2.SECURITY_CONTEXT]
-
-
-def test_with_context_leaves_its_input_unchanged() -> None:
-    original = {"type": "Note", "@context": "x"}
-    before = copy.deepcopy(original)
-    as2.with_context(original, {"a": "https://a.example/#a"})
-    assert original == before
-
-
-@pytest.mark.parametrize(
-    "terms",
-    [
-        {"@import": "https://evil.example/ctx"},
-        {"@vocab": "https://evil.example/"},
-        {"t": {"@id": "x:t", "@context": "https://evil.example/ctx"}},
-        {"t": 3},
-    ],
-)
-def test_with_context_refuses_anything_a_processor_would_fetch(terms: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
-        as2.with_context({"type": "Note"}, terms)
 
 
 def test_federation_modules_do_not_import_node() -> None:
-    for module in (as2.__file__, actors.__file__, Path(as2.__file__).with_name("retry.py")):
-        tree = ast.parse(Path(module).read_text(encoding="utf-8"))
+    modules = sorted(Path(as2.__file__).parent.glob("*.py"))
+    assert len(modules) > 10
+    for module in modules:
+        tree = ast.parse(module.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             if isinstance(node, ast.ImportFrom):

@@ -7,24 +7,16 @@ and the tests can show that the fetcher never went there.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gzip
 import json
 import socket
-from collections.abc import AsyncIterator, Callable, Generator
-from typing import Any
+from collections.abc import Callable, Generator
 
 import httpx
 import pytest
-import pytest_asyncio
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import Response
 
-from federation.errors import FetchError, MalformedError, TooLargeError, UnsafeTargetError
+from federation.errors import FetchError, UnsafeTargetError
 from federation.fetch import (
     ACTIVITY_ACCEPT,
     JRD_ACCEPT,
@@ -32,95 +24,16 @@ from federation.fetch import (
     is_activitystreams_type,
     next_hop,
 )
-from federation.netguard import StaticResolver, make_client
-
-AS_TYPE = "application/activity+json"
-LD_AS_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
-RESOLVER = StaticResolver({"a.example": "127.0.0.1", "b.example": "127.0.0.1"})
-
-# --------------------------------------------------------------------------
-# A Starlette site served by uvicorn, with per-test routes
-
-
-class Site:
-    def __init__(self) -> None:
-        self.routes: dict[str, Callable[[Request], Response]] = {}
-        self.seen: list[tuple[str, str, httpx.Headers]] = []  # (host, path, headers)
-        self.port = 0
-
-    def url(self, path: str, host: str = "a.example") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    async def dispatch(self, request: Request) -> Response:
-        headers = httpx.Headers(request.headers.raw)
-        self.seen.append((headers["host"].split(":")[0], request.url.path, headers))
-        handler = self.routes.get(request.url.path)
-        return handler(request) if handler else PlainTextResponse("not found", 404)
-
-    def paths_requested(self, host: str = "a.example") -> list[str]:
-        return [path for seen_host, path, _ in self.seen if seen_host == host]
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Starlette) -> AsyncIterator[int]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", ws="none", log_config=None))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.005)
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
-# One server per module (uvicorn takes ~0.2 s to stop), so tests using it share its loop.
-shared_loop = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def running_site() -> AsyncIterator[Site]:
-    site = Site()
-    app = Starlette(routes=[Route("/{path:path}", site.dispatch)])
-    async with serve(app) as port:
-        site.port = port
-        yield site
-
-
-@pytest.fixture
-def site(running_site: Site) -> Site:
-    running_site.routes.clear()
-    running_site.seen.clear()
-    return running_site
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client(allow_private=True, resolver=RESOLVER) as client:
-        yield client
-
-
-@pytest.fixture
-def fetcher(client: httpx.AsyncClient) -> Fetcher:
-    return Fetcher(client, deadline=2.0)
-
-
-def document(doc: Any, content_type: str = AS_TYPE, **headers: str) -> Callable[..., Response]:
-    body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
-    return lambda _request: Response(body, media_type=content_type, headers=headers)
-
-
-def redirect(location: str, status: int = 302) -> Callable[..., Response]:
-    return lambda _request: RedirectResponse(location, status_code=status)
-
-
-# --------------------------------------------------------------------------
-# The happy path and the headers
+from federation.netguard import make_client
+from tests.support.site import (
+    AS_TYPE,
+    LD_AS_TYPE,
+    RESOLVER,
+    Site,
+    document,
+    redirect,
+    shared_loop,
+)
 
 
 @shared_loop
@@ -181,10 +94,6 @@ async def test_auth_signs_every_redirect_hop_for_its_own_url(
     ]
 
 
-# --------------------------------------------------------------------------
-# id, content type and status
-
-
 @shared_loop
 @pytest.mark.parametrize(
     "claimed_id",
@@ -233,10 +142,6 @@ async def test_fetch_object_requires_status_200(site: Site, fetcher: Fetcher, st
     site.routes["/actor"] = lambda _r: Response(body, status_code=status, media_type=AS_TYPE)
     with pytest.raises(FetchError, match=f"HTTP {status}"):
         await fetcher.fetch_object(url)
-
-
-# --------------------------------------------------------------------------
-# Redirects
 
 
 @shared_loop
@@ -301,149 +206,6 @@ def test_next_hop_refuses_other_hosts_and_downgrades(location: str) -> None:
         next_hop("https://a.example/x", "https://a.example/x", location)
 
 
-# --------------------------------------------------------------------------
-# Size, time and shape limits
-
-
-@shared_loop
-async def test_fetch_object_rejects_a_body_over_the_limit_by_content_length(
-    site: Site, fetcher: Fetcher
-) -> None:
-    url = site.url("/big")
-    site.routes["/big"] = document(b" " * (1024 * 1024 + 1))
-    with pytest.raises(TooLargeError):
-        await fetcher.fetch_object(url)
-
-
-@shared_loop
-async def test_fetch_object_rejects_a_chunked_body_over_the_limit(
-    site: Site, client: httpx.AsyncClient
-) -> None:
-    async def chunks() -> AsyncIterator[bytes]:
-        for _ in range(64):  # 4 MiB in 64 KiB chunks, no Content-Length
-            yield b" " * 65536
-
-    url = site.url("/big")
-    site.routes["/big"] = lambda _r: StreamingResponse(chunks(), media_type=AS_TYPE)
-    async with client.stream("GET", url) as response:  # the premise: no declared length
-        assert "content-length" not in response.headers
-        assert response.headers["transfer-encoding"] == "chunked"
-    with pytest.raises(TooLargeError):
-        await Fetcher(client).fetch_object(url)
-
-
-@shared_loop
-async def test_fetch_object_rejects_a_gzip_bomb(site: Site, fetcher: Fetcher) -> None:
-    url = site.url("/bomb")
-    bomb = gzip.compress(b" " * (16 * 1024 * 1024))  # 16 MiB inflated, ~16 KiB on the wire
-    site.routes["/bomb"] = document(bomb, **{"Content-Encoding": "gzip"})
-    with pytest.raises(TooLargeError):
-        await fetcher.fetch_object(url)
-
-
-@shared_loop
-async def test_fetch_object_rejects_too_deep_json(site: Site, fetcher: Fetcher) -> None:
-    url = site.url("/deep")
-    site.routes["/deep"] = document(b'{"id": "x", "a": ' + b"[" * 5000 + b"]" * 5000 + b"}")
-    with pytest.raises(MalformedError, match="nested"):
-        await fetcher.fetch_object(url)
-
-
-@shared_loop
-async def test_fetch_object_rejects_an_over_long_array(site: Site, fetcher: Fetcher) -> None:
-    url = site.url("/poll")
-    site.routes["/poll"] = document({"id": url, "oneOf": [{"name": str(n)} for n in range(5000)]})
-    with pytest.raises(MalformedError, match="over the limit"):
-        await fetcher.fetch_object(url)
-
-
-@shared_loop
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"a string"', b"\xff\xfe{}"])
-async def test_fetch_object_requires_a_json_object(
-    site: Site, fetcher: Fetcher, body: bytes
-) -> None:
-    url = site.url("/odd")
-    site.routes["/odd"] = document(body)
-    with pytest.raises(MalformedError):
-        await fetcher.fetch_object(url)
-
-
-class TrickleServer:
-    """Raw TCP: sends ``prefix`` at once, then ``trickle`` one byte per second (slowloris)."""
-
-    def __init__(self, prefix: bytes, trickle: bytes) -> None:
-        self.prefix, self.trickle = prefix, trickle
-        self.trickled = 0
-        self.port = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> TrickleServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(self.prefix)
-            for byte in self.trickle:
-                writer.write(bytes([byte]))
-                await writer.drain()
-                self.trickled += 1
-                await asyncio.sleep(1.0)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            self._tasks.discard(task)
-
-
-HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/activity+json\r\nContent-Length: 64\r\n\r\n"
-
-
-@shared_loop
-@pytest.mark.parametrize(
-    ("prefix", "trickle"),
-    [(b"", HEAD + b" " * 64), (HEAD, b" " * 64)],
-    ids=["headers-trickle", "body-trickle"],
-)
-async def test_a_slow_trickle_is_cut_off_by_the_total_deadline(
-    client: httpx.AsyncClient, prefix: bytes, trickle: bytes
-) -> None:
-    async with TrickleServer(prefix, trickle) as server:
-        fetcher = Fetcher(client, deadline=1.0)
-        with pytest.raises(FetchError, match="no complete answer within 1 s"):
-            await fetcher.fetch_object(f"http://127.0.0.1:{server.port}/slow")
-    assert 0 < server.trickled < len(trickle)
-
-
-@shared_loop
-async def test_a_declared_length_over_the_limit_is_refused_before_the_body_arrives(
-    client: httpx.AsyncClient,
-) -> None:
-    head = HEAD.replace(b"Content-Length: 64", b"Content-Length: 2000000")
-    async with TrickleServer(head, b" " * 10) as server:
-        with pytest.raises(TooLargeError):
-            await Fetcher(client, deadline=2.0).fetch_object(f"http://127.0.0.1:{server.port}/")
-    assert server.trickled <= 1
-
-
-# --------------------------------------------------------------------------
-# Transport failures and the address guard
-
-
 @shared_loop
 async def test_a_refused_connection_is_a_fetch_error(fetcher: Fetcher) -> None:
     with socket.socket() as probe:
@@ -466,10 +228,6 @@ async def test_production_client_refuses_a_loopback_target(site: Site) -> None:
         with pytest.raises(UnsafeTargetError):
             await Fetcher(guarded).fetch_object(f"https://a.example:{site.port}/actor")
     assert site.seen == []
-
-
-# --------------------------------------------------------------------------
-# WebFinger documents
 
 
 @shared_loop

@@ -6,7 +6,13 @@ import httpx
 import pytest
 import yarl
 
-from federation.hosts import normalize_host, same_origin, url_authority
+from federation.hosts import (
+    normalize_domain,
+    normalize_host,
+    same_origin,
+    split_port,
+    url_authority,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,3 +46,37 @@ def test_unicode_and_punycode_spellings_share_an_origin() -> None:
 def test_host_idna2008_refuses_is_kept_lower_cased_and_matches_only_itself() -> None:
     assert normalize_host("☃.NET") == "☃.net"
     assert url_authority("https://☃.net/x") == "☃.net"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("  Example.ORG. ", "example.org"),
+        ("https://Example.org/some/page", "example.org"),
+        ("https://example.org:8443/inbox", "example.org:8443"),
+        ("straße.example:8000", "xn--strae-oqa.example:8000"),
+        ("[2001:DB8::1]", "[2001:db8::1]"),
+        ("[2001:db8::1]:8443", "[2001:db8::1]:8443"),
+        ("", ""),
+    ],
+)
+def test_domain_typed_by_an_admin_is_stored_normalised_with_its_port(
+    typed: str, stored: str
+) -> None:
+    assert normalize_domain(typed) == stored
+
+
+@pytest.mark.parametrize(
+    ("domain", "parts"),
+    [
+        ("example.org", ("example.org", None)),
+        ("example.org:8443", ("example.org", "8443")),
+        ("[2001:db8::1]", ("[2001:db8::1]", None)),
+        ("[2001:db8::1]:8443", ("[2001:db8::1]", "8443")),
+        ("example.org:http", ("example.org:http", None)),
+    ],
+)
+def test_port_is_split_from_a_domain_but_not_from_an_ipv6_literal(
+    domain: str, parts: tuple[str, str | None]
+) -> None:
+    assert split_port(domain) == parts

@@ -14,7 +14,7 @@ from federation.retry import RetryDecision, next_attempt
 NOW = datetime(2027, 2, 3, 7, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
-# Sum over c = 0..15 of c**4 is 178,312; Mastodon's totals (INTEROP.md §8).
+# Sum over c = 0..15 of c**4 is 178,312; Mastodon's totals (docs/interop.md#retries).
 MIN_TOTAL = 178_312 + 15 * 16  # every random draw at 0
 MAX_TOTAL = 178_312 * 3 // 2 + 15 * 16 + 9 * sum(range(1, 17))  # every draw at its top
 
@@ -276,3 +276,36 @@ def test_one_delivery_failing_throughout_marks_its_host_unreachable() -> None:
 
 def test_unreachable_hosts_are_retried_a_few_times_a_day() -> None:
     assert timedelta(hours=1) <= retry.UNREACHABLE_RETRY_INTERVAL <= DAY
+
+
+# --- processing of received activities ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("attempts", "pause"),
+    [
+        (1, timedelta(minutes=1)),
+        (2, timedelta(minutes=2)),
+        (3, timedelta(minutes=4)),
+        (4, timedelta(minutes=8)),
+    ],
+)
+def test_failed_processing_is_retried_after_a_doubling_pause(
+    attempts: int, pause: timedelta
+) -> None:
+    decision = retry.next_inbound_attempt(attempts, now=NOW)
+    assert decision.retry_at == NOW + pause
+    assert not decision.give_up
+
+
+@pytest.mark.parametrize("attempts", [5, 6, 100])
+def test_failed_processing_gives_up_after_five_attempts(attempts: int) -> None:
+    decision = retry.next_inbound_attempt(attempts, now=NOW)
+    assert decision.give_up
+    assert decision.retry_at is None
+    assert decision.reason == "exhausted"
+
+
+def test_failed_processing_counts_attempts_from_one() -> None:
+    with pytest.raises(ValueError, match="starts at 1"):
+        retry.next_inbound_attempt(0, now=NOW)

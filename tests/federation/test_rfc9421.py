@@ -24,8 +24,9 @@ from http_message_signatures import (
 )
 
 from federation.errors import SignatureError
-from federation.httpsig import PublicKeyInfo, SignedRequest, VerifiedSignature, verify_request
+from federation.httpsig import verify_request
 from federation.rfc9421 import check_content_digest, sign_rfc9421
+from federation.signed import PublicKeyInfo, SignedRequest, VerifiedSignature
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "httpsig"
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

@@ -14,7 +14,8 @@ from sqlalchemy import event, select, update
 
 from federation.delivery import DeliveryJob, DeliveryResult, Outcome
 from federation.retry import RetryDecision
-from node.delivery_store import SqlDeliveryStore, mark_host_reachable
+from node.delivery_store import SqlDeliveryStore
+from node.host_health import mark_host_reachable
 from node.identity import group_actor
 from node.models import Delivery, DomainHealth
 from node.outbox import enqueue, new_activity_id
