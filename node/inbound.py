@@ -31,7 +31,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.as2 import parse_activity
-from federation.errors import FederationError
+from federation.errors import FederationError, MalformedError
 from federation.inbox import ActivityRouter
 from node.models import InboundActivity
 
@@ -180,7 +180,8 @@ class InboundProcessor(Generic[C]):
             exc_info=not expected,
         )
         retry_at = datetime.now(UTC) + timedelta(seconds=30 * 2**item.attempts)
-        final = item.attempts >= MAX_ATTEMPTS
+        # malformed is permanent: the same payload would fail the same way again
+        final = item.attempts >= MAX_ATTEMPTS or isinstance(exc, MalformedError)
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(InboundActivity)
