@@ -106,7 +106,7 @@ async def test_signed_activity_with_a_value_no_database_stores_is_refused_with_4
     assert await recorded(node) == 1
 
 
-def escaped_surrogate_pair_is_a_character() -> str:
+def bell_as_surrogate_escapes() -> str:
     return json.dumps("\U0001f514")  # '"\\ud83d\\udd14"': the bell, written as JSON escapes
 
 
@@ -117,7 +117,7 @@ async def test_surrogate_pair_escapes_of_one_character_are_accepted(
     node = await start_node()
     alice = fediverse.add_account("alice")
     text = json.dumps(note_create(alice, summary=MARK))
-    body = text.replace(json.dumps(MARK), escaped_surrogate_pair_is_a_character()).encode()
+    body = text.replace(json.dumps(MARK), bell_as_surrogate_escapes()).encode()
     assert b"\\ud83d\\udd14" in body
     assert (await post_body(alice, node, body)).status_code == 202
 
