@@ -48,6 +48,9 @@ CAPPED_ARRAYS = frozenset(
 )
 MAX_DEPTH = 32
 MAX_URL_LENGTH = 2048
+MAX_AUTHORITY_LENGTH = 255
+"""Longest ``host[:port]`` accepted (a DNS name has at most 253 characters);
+hosts are stored in columns of this size, on SQLite and PostgreSQL alike."""
 MAX_TYPE_LENGTH = 64
 
 # Activities whose object must belong to the actor's own host.
@@ -111,7 +114,7 @@ def _is_http_url(value: Any) -> bool:
         authority = url_authority(value)
     except ValueError:
         return False
-    return scheme in {"http", "https"} and bool(authority)
+    return scheme in {"http", "https"} and 0 < len(authority) <= MAX_AUTHORITY_LENGTH
 
 
 def http_url(value: Any, what: str) -> str:

@@ -191,15 +191,21 @@ def host_is_unreachable(
     return len(failure_days) >= threshold
 
 
-def next_inbound_attempt(attempts: int, *, now: datetime) -> RetryDecision:
+def next_inbound_attempt(
+    attempts: int, *, now: datetime, permanent: bool = False
+) -> RetryDecision:
     """Decide what to do after processing a received activity failed.
 
     ``attempts`` counts processing attempts so far, this one included (1 after
     the first failed). The pause before the next is ``INBOUND_BASE_DELAY *
     2**attempts`` (1, 2, 4, 8 minutes); after ``INBOUND_MAX_ATTEMPTS`` give up.
+    ``permanent``: the failure would repeat on every attempt (a malformed
+    activity), so give up at once.
     """
     if attempts < 1:
         raise ValueError("attempts counts failures so far and starts at 1")
+    if permanent:
+        return RetryDecision.stop("permanent")
     if attempts >= INBOUND_MAX_ATTEMPTS:
         return RetryDecision.stop("exhausted")
     return RetryDecision.at(now + INBOUND_BASE_DELAY * 2**attempts, f"attempt {attempts} failed")

@@ -31,7 +31,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.as2 import parse_activity
-from federation.errors import FederationError
+from federation.errors import FederationError, MalformedError
 from federation.inbox import ActivityRouter
 from federation.retry import next_inbound_attempt
 from node.models import InboundActivity
@@ -179,7 +179,12 @@ class InboundProcessor(Generic[C]):
             exc,
             exc_info=not expected,
         )
-        decision = next_inbound_attempt(item.attempts, now=datetime.now(UTC))
+        decision = next_inbound_attempt(
+            item.attempts,
+            now=datetime.now(UTC),
+            # malformed is permanent: the same payload would fail the same way again
+            permanent=isinstance(exc, MalformedError),
+        )
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(InboundActivity)

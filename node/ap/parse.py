@@ -6,8 +6,11 @@ location, FEP-8a8e and iCalendar status), strict in what it keeps: every
 string is typed, trimmed and capped, HTML is sanitised, coordinates are
 range-checked, zones must be IANA names. Junk of the wrong JSON type is
 treated as absent, never as a crash; only a missing or unusable ``id``,
-``name`` or start time raises ``MalformedError`` (its message names the field
-and never echoes the value).
+``name`` or start time, or a link too long for its column (``inReplyTo``),
+raises ``MalformedError`` (its message names the field and never echoes the
+value). Every string that ends in a bounded column is checked or capped here,
+so SQLite and PostgreSQL (whose ``varchar`` refuses what SQLite would keep)
+store the same thing or refuse the same thing.
 
 Events (:mod:`node.ap.remote_events`) and callouts
 (:mod:`node.ap.remote_callouts`) are read with these same readers, so both
@@ -26,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from federation.as2 import as_list, first_str, id_of
+from federation.as2 import MAX_AUTHORITY_LENGTH, as_list, first_str, id_of
 from federation.errors import MalformedError
 from federation.hosts import url_authority
 from node.content.text import is_iana_zone, zone
@@ -98,7 +101,8 @@ def _http_url(value: Any) -> str | None:
         scheme = urlsplit(value).scheme.lower()
     except ValueError:
         return None
-    return value if scheme in {"http", "https"} and url_authority(value) else None
+    fits = 0 < len(url_authority(value)) <= MAX_AUTHORITY_LENGTH
+    return value if scheme in {"http", "https"} and fits else None
 
 
 def bounded_int(value: Any, low: int, high: int) -> int | None:
@@ -157,6 +161,27 @@ def _object_id(doc: dict[str, Any]) -> str:
     if found is None:
         raise MalformedError("id is missing or not an http(s) URL")
     return found
+
+
+def _linked_id(doc: dict[str, Any], key: str) -> str | None:
+    """The id ``key`` links to (a string or an embedded object's ``id``); None when
+    absent; ``MalformedError`` when it is no http(s) URL that fits a column."""
+    value = id_of(doc.get(key))
+    if value is None:
+        return None
+    found = _http_url(value)
+    if found is None:
+        raise MalformedError(f"{key} is not an http(s) URL of at most {MAX_URL} characters")
+    return found
+
+
+def note_columns(doc: dict[str, Any]) -> dict[str, Any]:
+    """Column values of ``RemoteNote`` for an AS2 ``Note``; raises ``MalformedError``."""
+    return {
+        "uri": _object_id(doc),
+        "in_reply_to": _linked_id(doc, "inReplyTo"),
+        "content_html": safe_html(doc.get("content")),
+    }
 
 
 def title_of(doc: dict[str, Any], fallback: Any = None) -> str:

@@ -4,7 +4,9 @@ Content is taken only from actors the node follows, with one exception:
 answers to our own callouts count from any signed fediverse account. An
 object is changed or deleted only by the actor that published it, and a
 relayed (Announced) object is always fetched from its origin, never taken
-from the relayer's copy.
+from the relayer's copy; so is another server's object a ``Create`` names by
+URL. A malformed object raises ``MalformedError``, which the inbound processor
+(``node.inbound``) reports once: the activity is dropped with its reason.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any
 from sqlalchemy import bindparam, delete, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.as2 import Activity, first_str, id_of
-from federation.errors import FederationError, MalformedError
+from federation.as2 import Activity, as_list, first_str, id_of
+from federation.errors import FederationError
 from federation.hosts import url_authority
 from node.ap.callouts import option_from_name
+from node.ap.parse import note_columns
 from node.ap.remote_callouts import as_question_to_remote_callout, is_tocsin_callout
 from node.ap.remote_events import as_event_to_remote_event
 from node.content.callouts import record_response
@@ -29,7 +32,6 @@ from node.follows import send_to_actor
 from node.identity import group_actor
 from node.models import Following, RemoteActor
 from node.outbox import new_activity_id
-from node.sanitize import sanitize_html
 
 log = logging.getLogger(__name__)
 
@@ -129,17 +131,13 @@ def _values(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
         return as_event_to_remote_event(doc)
     if kind == "callout":
         return as_question_to_remote_callout(doc)
-    content = doc.get("content")
-    return {
-        "in_reply_to": id_of(doc.get("inReplyTo")),
-        "content_html": sanitize_html(content) if isinstance(content, str) else "",
-    }
+    return note_columns(doc)
 
 
 async def receive_create(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
     doc = activity.object
     if doc is None and activity.object_id:
-        doc = await node.directory.fetch(activity.object_id)
+        doc = await _fetch_created(node, session, activity)
     if doc is None:
         return
     if first_str(doc.get("type")) == "Note" and await _receive_vote(node, session, activity, doc):
@@ -147,10 +145,35 @@ async def receive_create(node: NodeContext, session: AsyncSession, activity: Act
     if not await is_followed(session, activity.actor):
         log.info("ignoring Create %s: %s is not followed", activity.id, activity.actor)
         return
-    try:
-        await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
-    except MalformedError as exc:
-        log.info("ignoring Create %s: %s", activity.id, exc)
+    # a MalformedError is the inbound processor's to report: dropped once, with its reason
+    await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
+
+
+async def _fetch_created(
+    node: NodeContext, session: AsyncSession, activity: Activity
+) -> dict[str, Any] | None:
+    """The object a ``Create`` names by URL, when it is the sender's own: its id
+    and every ``attributedTo`` on the sender's host.
+
+    An object on another host is handled as an ``Announce`` of it, not refused:
+    a followed node passing on someone else's event is relaying it, and the
+    calendar stays right only if the event is kept as its real owner's (whose
+    later ``Update`` and ``Delete`` then apply) with the sender shown as relayer.
+    Refusing it would leave the calendar right too, but lose an event a followed
+    node chose to share. An own-host object attributed elsewhere is nobody's.
+    """
+    uri, host = activity.object_id, url_authority(activity.actor)
+    if uri is None:
+        return None
+    if url_authority(uri) != host:
+        await _relay(node, session, activity)
+        return None
+    doc = await node.directory.fetch(uri)  # its id is ``uri``: the fetcher checks
+    authors = (id_of(author) for author in as_list(doc.get("attributedTo")))
+    if any(author is not None and url_authority(author) != host for author in authors):
+        log.info("ignoring Create %s: its object is attributed to another host", activity.id)
+        return None
+    return doc
 
 
 async def _receive_vote(
@@ -192,10 +215,7 @@ async def receive_update(node: NodeContext, session: AsyncSession, activity: Act
     if existing.actor_uri != activity.actor:
         log.warning("refusing Update of %s by %s: not its owner", uri, activity.actor)
         return
-    try:
-        await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
-    except MalformedError as exc:
-        log.info("ignoring Update %s: %s", activity.id, exc)
+    await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
 
 
 async def receive_delete(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
@@ -212,11 +232,16 @@ async def receive_delete(node: NodeContext, session: AsyncSession, activity: Act
 
 
 async def receive_announce(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
+    await _relay(node, session, activity)
+
+
+async def _relay(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
+    """Keep the object ``activity`` names as its owner's, relayed by the sender."""
     uri = activity.object_id
     if uri is None or uri.startswith(node.urls.base + "/"):
         return  # a boost of our own object
     if not await is_followed(session, activity.actor):
-        log.info("ignoring Announce %s: %s is not followed", activity.id, activity.actor)
+        log.info("ignoring %s %s: %s is not followed", activity.type, activity.id, activity.actor)
         return
     try:
         doc = await node.directory.fetch(uri)  # from its origin, never the relayer's copy

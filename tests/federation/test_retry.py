@@ -309,3 +309,11 @@ def test_failed_processing_gives_up_after_five_attempts(attempts: int) -> None:
 def test_failed_processing_counts_attempts_from_one() -> None:
     with pytest.raises(ValueError, match="starts at 1"):
         retry.next_inbound_attempt(0, now=NOW)
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 4])
+def test_malformed_activity_is_not_retried(attempts: int) -> None:
+    decision = retry.next_inbound_attempt(attempts, now=NOW, permanent=True)
+    assert decision.give_up
+    assert decision.retry_at is None
+    assert decision.reason == "permanent"
