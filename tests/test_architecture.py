@@ -184,11 +184,6 @@ def test_federation_never_imports_node(tree: dict[str, Path]) -> None:
     assert forbidden_imports(all_imports(tree), "federation", "node") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two cycles are being removed on other branches: federation.cavage/rfc9421 <-> "
-    "federation.httpsig and node.blocks <-> node.allowlist; drop this mark once merged",
-)
 def test_node_and_federation_import_graph_has_no_cycle(tree: dict[str, Path]) -> None:
     cycles = find_cycles(import_graph(tree))
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
