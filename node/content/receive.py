@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.as2 import Activity, first_str, id_of
 from federation.errors import FederationError, MalformedError
 from federation.hosts import url_authority
+from node.ap.activities import ignore_to_as
 from node.ap.callouts import option_from_name
 from node.ap.remote_callouts import as_question_to_remote_callout, is_tocsin_callout
 from node.ap.remote_events import as_event_to_remote_event
@@ -264,13 +265,12 @@ async def answer_join(node: NodeContext, session: AsyncSession, activity: Activi
     if remote is None:
         return
     local = await group_actor(session)
-    ignore = {
-        "id": new_activity_id(node.urls),
-        "type": "Ignore",
-        "actor": node.urls.actor(local.username),
-        "object": activity.id,
-        "to": [activity.actor],
-    }
+    ignore = ignore_to_as(
+        activity_id=new_activity_id(node.urls),
+        actor=node.urls.actor(local.username),
+        join_id=activity.id,
+        joiner=activity.actor,
+    )
     await send_to_actor(node, session, local, remote, ignore)
 
 
