@@ -12,12 +12,19 @@ Every Follow we send has a new id, a re-follow after Undo included.
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.as2 import Activity
+from node.ap.activities import (
+    accept_to_as,
+    follow_ref_to_as,
+    follow_to_as,
+    reject_to_as,
+    undo_follow_to_as,
+)
 from node.context import NodeContext
 from node.identity import group_actor
 from node.models import Follower, Following, LocalActor, RemoteActor, utcnow
@@ -28,15 +35,6 @@ log = logging.getLogger(__name__)
 
 class FollowError(ValueError):
     """A follow operation cannot be done; the message says why."""
-
-
-def follow_as_received(activity: Activity) -> dict[str, Any]:
-    return {
-        "id": activity.id,
-        "type": "Follow",
-        "actor": activity.actor,
-        "object": activity.object_id,
-    }
 
 
 L = TypeVar("L", Follower, Following)
@@ -78,18 +76,17 @@ async def _answer(
     session: AsyncSession,
     local: LocalActor,
     remote: RemoteActor,
-    kind: str,
+    kind: Literal["Accept", "Reject"],
     follow: dict[str, Any],
 ) -> None:
     """Queue an Accept or Reject of ``follow`` to the follower's own inbox."""
-    actor_id = node.urls.actor(local.username)
-    activity = {
-        "id": new_activity_id(node.urls),
-        "type": kind,
-        "actor": actor_id,
-        "object": follow,
-        "to": [remote.uri],
-    }
+    build = accept_to_as if kind == "Accept" else reject_to_as
+    activity = build(
+        activity_id=new_activity_id(node.urls),
+        actor=node.urls.actor(local.username),
+        follow=follow,
+        follower=remote.uri,
+    )
     await send_to_actor(node, session, local, remote, activity)
 
 
@@ -98,7 +95,8 @@ async def _answer(
 
 async def receive_follow(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
     local = await group_actor(session)
-    if activity.object_id != node.urls.actor(local.username):
+    actor_id = node.urls.actor(local.username)
+    if activity.object_id != actor_id:
         log.info("ignoring Follow %s of %s: not an actor of ours", activity.id, activity.object_id)
         return
     remote = await _remote(session, activity.actor)
@@ -106,7 +104,7 @@ async def receive_follow(node: NodeContext, session: AsyncSession, activity: Act
         await node.directory.actor(activity.actor, session=session)
         remote = await _remote(session, activity.actor)
         assert remote is not None
-    follow = follow_as_received(activity)
+    follow = follow_ref_to_as(follow_id=activity.id, actor=activity.actor, target=actor_id)
     row = await _link(session, Follower, local, remote)
     if row is None:
         state = "pending" if local.manually_approves_followers else "accepted"
@@ -243,13 +241,7 @@ async def follow(node: NodeContext, session: AsyncSession, remote: RemoteActor) 
         session.add(row)
     else:  # still pending: ask again, under a new id
         row.follow_uri = follow_id
-    activity = {
-        "id": follow_id,
-        "type": "Follow",
-        "actor": actor_id,
-        "object": remote.uri,
-        "to": [remote.uri],
-    }
+    activity = follow_to_as(activity_id=follow_id, actor=actor_id, target=remote.uri)
     await send_to_actor(node, session, local, remote, activity)
     return row
 
@@ -259,13 +251,11 @@ async def unfollow(node: NodeContext, session: AsyncSession, remote: RemoteActor
     row = await _link(session, Following, local, remote)
     if row is None:
         raise FollowError(f"not following {remote.uri}")
-    actor_id = node.urls.actor(local.username)
-    activity = {
-        "id": new_activity_id(node.urls),
-        "type": "Undo",
-        "actor": actor_id,
-        "object": {"id": row.follow_uri, "type": "Follow", "actor": actor_id, "object": remote.uri},
-        "to": [remote.uri],
-    }
+    activity = undo_follow_to_as(
+        activity_id=new_activity_id(node.urls),
+        actor=node.urls.actor(local.username),
+        follow_id=row.follow_uri,
+        target=remote.uri,
+    )
     await send_to_actor(node, session, local, remote, activity)
     await session.delete(row)

@@ -22,7 +22,11 @@ class Urls:
         return f"{self.actor(username)}/outbox"
 
     def followers(self, username: str) -> str:
-        return f"{self.actor(username)}/followers"
+        return self.followers_of(self.actor(username))
+
+    def followers_of(self, actor_id: str) -> str:
+        """The followers collection of the local actor ``actor_id`` (``actor(username)``)."""
+        return f"{actor_id}/followers"
 
     def following(self, username: str) -> str:
         return f"{self.actor(username)}/following"

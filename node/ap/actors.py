@@ -6,12 +6,13 @@ from html import escape
 from typing import Any
 
 from node.ap.context import document
+from node.ap.dates import iso_utc
 from node.models import LocalActor
 from node.urls import Urls
 
 
 def _iso(actor: LocalActor) -> str:
-    return actor.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(actor.created_at)
 
 
 def _public_key(urls: Urls, actor_id: str, actor: LocalActor) -> dict[str, str]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from node.ap.events import audience, hashtag_to_as, iso_utc, location_to_as
+from node.ap.dates import iso_utc
+from node.ap.events import audience, hashtag_to_as, location_to_as
 from node.content.models import Callout
 from node.content.text import callout_content_html, zone_name
 from node.urls import Urls
@@ -76,7 +77,7 @@ def callout_to_as(callout: Callout, urls: Urls, actor_id: str, *, now: datetime)
         "needed": callout.needed,
         "calloutStatus": callout.status,
         "contact": callout.contact,
-        **audience(actor_id),
+        **audience(urls, actor_id),
     }
     closed = closed_at(callout, now)
     if closed is not None:

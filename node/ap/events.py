@@ -1,6 +1,6 @@
 """Our events as ActivityStreams ``Event`` objects (FEP-8a8e), and tombstones.
 
-One document has to serve three kinds of reader (EVENTS-ANCHORS.md):
+One document has to serve three kinds of reader (docs/events.md):
 calendar servers (Mobilizon, Gancio, the WordPress bridge) read the structured
 FEP-8a8e fields; Mastodon shows only ``name``, ``summary`` and a link to
 ``url``, so ``summary`` carries date, time, zone and place as text; and our own
@@ -14,13 +14,14 @@ with ``node.ap.context.document`` or embed it in an activity.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote
 
 from federation.as2 import AS_PUBLIC
 from node.ap.context import FEP_8A8E
+from node.ap.dates import iso_utc
 from node.content.models import Event
 from node.content.text import event_summary, zone, zone_name
 from node.urls import Urls
@@ -33,11 +34,6 @@ _STATUS = {
 }
 
 
-def iso_utc(moment: datetime) -> str:
-    """``2026-02-03T19:00:00Z``: the form Mastodon writes ``published`` in."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def iso_in_zone(moment: datetime, tz: str) -> str:
     """``2026-07-03T19:00:00+01:00``: the instant with the offset of zone ``tz`` then."""
     return moment.astimezone(zone(tz)).isoformat(timespec="seconds")
@@ -48,9 +44,9 @@ def hashtag_to_as(urls: Urls, tag: str) -> dict[str, str]:
     return {"type": "Hashtag", "name": f"#{tag}", "href": f"{urls.base}/tags/{quote(tag)}"}
 
 
-def audience(actor_id: str) -> dict[str, list[str]]:
-    """Public, copied to the actor's followers (INTEROP.md item 38)."""
-    return {"to": [AS_PUBLIC], "cc": [f"{actor_id}/followers"]}
+def audience(urls: Urls, actor_id: str) -> dict[str, list[str]]:
+    """Public, copied to the actor's followers (docs/interop.md#content)."""
+    return {"to": [AS_PUBLIC], "cc": [urls.followers_of(actor_id)]}
 
 
 def _place(name: str, address: str, latitude: float | None, longitude: float | None) -> Any:
@@ -107,7 +103,7 @@ def event_to_as(event: Event, urls: Urls, actor_id: str) -> dict[str, Any]:
         "tag": [hashtag_to_as(urls, tag) for tag in event.tags or []],
         "published": iso_utc(event.published_at),
         "updated": iso_utc(event.updated_at),
-        **audience(actor_id),
+        **audience(urls, actor_id),
     }
     location = location_to_as(
         event.location_name,

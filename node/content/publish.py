@@ -4,24 +4,20 @@ publicly, to every accepted follower, in the caller's transaction."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.as2 import AS_PUBLIC
+from node.ap.activities import PublicationKind, announce_to_as, publication_to_as
 from node.context import NodeContext
 from node.identity import group_actor
 from node.outbox import accepted_followers, enqueue, new_activity_id
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 async def publish(
     node: NodeContext,
     session: AsyncSession,
-    kind: str,
+    kind: PublicationKind | Literal["Announce"],
     obj: dict[str, Any],
     *,
     extra_recipients: list[Any] | None = None,
@@ -31,16 +27,20 @@ async def publish(
     An Announce carries only the object's id: receivers fetch it from its origin.
     """
     local = await group_actor(session)
-    actor_id = node.urls.actor(local.username)
-    activity = {
-        "id": new_activity_id(node.urls),
-        "type": kind,
-        "actor": actor_id,
-        "published": iso(datetime.now(UTC)),
-        "to": [AS_PUBLIC],
-        "cc": [node.urls.followers(local.username)],
-        "object": obj["id"] if kind == "Announce" else obj,
-    }
+    activity_id, now = new_activity_id(node.urls), datetime.now(UTC)
+    actor, followers = node.urls.actor(local.username), node.urls.followers(local.username)
+    if kind == "Announce":
+        activity = announce_to_as(
+            activity_id=activity_id,
+            actor=actor,
+            followers=followers,
+            object_id=obj["id"],
+            published=now,
+        )
+    else:
+        activity = publication_to_as(
+            kind, activity_id=activity_id, actor=actor, followers=followers, obj=obj, published=now
+        )
     recipients = [*await accepted_followers(session, local), *(extra_recipients or [])]
     object_uri = obj["id"]
     await enqueue(

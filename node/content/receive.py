@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, delete, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.as2 import Activity, as_list, first_str, id_of
 from federation.errors import FederationError
 from federation.hosts import url_authority
+from node.ap.activities import ignore_to_as
 from node.ap.callouts import option_from_name
 from node.ap.parse import note_columns
 from node.ap.remote_callouts import as_question_to_remote_callout, is_tocsin_callout
@@ -55,7 +56,7 @@ async def is_followed(session: AsyncSession, actor_uri: str) -> bool:
 _MODELS: dict[str, type[Stored]] = {"event": Event, "callout": Callout, "note": RemoteNote}
 _HELD = union_all(
     *(
-        select(literal(kind), model.id).where(model.uri == bindparam("uri"))  # type: ignore[attr-defined]
+        select(literal(kind), model.id).where(model.uri == bindparam("uri"))
         for kind, model in _MODELS.items()
     ),
     select(literal("tombstone"), literal(0)).where(Tombstone.uri == bindparam("uri")),
@@ -117,7 +118,7 @@ async def store_object(
         values.update(local=False, origin_domain=url_authority(uri))
         if relayed_by is not None:
             values["relayed_by"] = relayed_by
-    model = {"event": Event, "callout": Callout, "note": RemoteNote}[kind]
+    model = _MODELS[kind]
     row = existing if existing is not None else model()
     for name, value in values.items():
         setattr(row, name, value)
@@ -270,16 +271,28 @@ async def receive_undo_announce(
     uri = id_of(obj.get("object")) if first_str(obj.get("type")) == "Announce" else None
     if uri is None:
         return False
-    for model in (Event, Callout):
-        row = await session.scalar(
-            select(model).where(model.uri == uri, model.relayed_by == activity.actor)
-        )
+    relayer = activity.actor
+    copies = [
+        await _relayed(session, Event, uri, relayer),
+        await _relayed(session, Callout, uri, relayer),
+    ]
+    for row in copies:
         if row is not None:
             if await is_followed(session, row.actor_uri):
                 row.relayed_by = None
             else:
                 await session.delete(row)
     return True
+
+
+Relayable = TypeVar("Relayable", Event, Callout)
+
+
+async def _relayed(
+    session: AsyncSession, model: type[Relayable], uri: str, relayer: str
+) -> Relayable | None:
+    """Our copy of ``uri``, if ``relayer`` relayed it to us."""
+    return await session.scalar(select(model).where(model.uri == uri, model.relayed_by == relayer))
 
 
 async def answer_join(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
@@ -289,17 +302,16 @@ async def answer_join(node: NodeContext, session: AsyncSession, activity: Activi
     if remote is None:
         return
     local = await group_actor(session)
-    ignore = {
-        "id": new_activity_id(node.urls),
-        "type": "Ignore",
-        "actor": node.urls.actor(local.username),
-        "object": activity.id,
-        "to": [activity.actor],
-    }
+    ignore = ignore_to_as(
+        activity_id=new_activity_id(node.urls),
+        actor=node.urls.actor(local.username),
+        join_id=activity.id,
+        joiner=activity.actor,
+    )
     await send_to_actor(node, session, local, remote, ignore)
 
 
 async def forget_remote_content(session: AsyncSession, actor_uri: str) -> None:
     """An actor deleted itself: its events, callouts and notes go too."""
     for model in (Event, Callout, RemoteNote):
-        await session.execute(delete(model).where(model.actor_uri == actor_uri))  # type: ignore[attr-defined]
+        await session.execute(delete(model).where(model.actor_uri == actor_uri))

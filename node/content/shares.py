@@ -8,10 +8,11 @@ import json
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.as2 import AS_PUBLIC, id_of
+from federation.as2 import id_of
 from federation.hosts import url_authority
+from node.ap.activities import undo_announce_to_as
 from node.content.models import Callout, Event
-from node.content.publish import iso, publish
+from node.content.publish import publish
 from node.content.receive import store_object
 from node.context import NodeContext
 from node.identity import group_actor
@@ -60,15 +61,13 @@ async def unshare(node: NodeContext, session: AsyncSession, uri: str) -> None:
     local = await group_actor(session)
     original = json.loads(announce.body)
     original.pop("@context", None)
-    undo = {
-        "id": new_activity_id(node.urls),
-        "type": "Undo",
-        "actor": node.urls.actor(local.username),
-        "published": iso(announce.created_at),
-        "to": [AS_PUBLIC],
-        "cc": [node.urls.followers(local.username)],
-        "object": original,
-    }
+    undo = undo_announce_to_as(
+        activity_id=new_activity_id(node.urls),
+        actor=node.urls.actor(local.username),
+        followers=node.urls.followers(local.username),
+        announce=original,
+        published=announce.created_at,
+    )
     recipients = await accepted_followers(session, local)
     await enqueue(session, local, undo, recipients=recipients, own_host=node.settings.host)
     announce.object_uri = None  # no longer an active share; kept so its id still resolves

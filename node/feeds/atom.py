@@ -19,7 +19,7 @@ from datetime import datetime
 from html import escape
 
 from node import __version__
-from node.ap.events import iso_utc
+from node.ap.dates import iso_utc
 from node.content.calendar import Entry
 from node.content.models import Callout, Event
 from node.content.text import URGENCY_LABELS, callout_content_html, event_summary

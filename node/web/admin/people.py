@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from federation.as2 import AS_PUBLIC
+from node.ap.activities import actor_update_to_as
 from node.ap.actors import group_to_as
+from node.ap.dates import iso_utc
 from node.audit import audit
 from node.context import NodeContext
 from node.follows import approve_follower
@@ -113,14 +114,11 @@ async def send_actor_update(node: NodeContext, session: AsyncSession, local: Loc
     """Queue ``Update{Group}`` with the whole actor document to every accepted follower."""
     actor = group_to_as(local, node.urls)
     actor.pop("@context", None)  # the activity carries it
-    activity = {
-        "id": new_activity_id(node.urls),
-        "type": "Update",
-        "actor": actor["id"],
-        "to": [AS_PUBLIC],
-        "cc": [node.urls.followers(local.username)],
-        "object": actor,
-    }
+    activity = actor_update_to_as(
+        activity_id=new_activity_id(node.urls),
+        actor_doc=actor,
+        followers=node.urls.followers(local.username),
+    )
     await enqueue(
         session,
         local,
@@ -324,8 +322,7 @@ async def audit_log(request: Request) -> Response:
 
 def _utc(moment: datetime) -> tuple[str, str]:
     """(machine-readable, human-readable) forms of a moment, in UTC."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ"), moment.strftime("%Y-%m-%d %H:%M UTC")
+    return iso_utc(moment), moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 routes = [
