@@ -37,7 +37,7 @@ AS2 = "application/activity+json"
 _KEYS: list[rsa.RSAPrivateKey] = []
 
 
-def test_key(index: int) -> rsa.RSAPrivateKey:
+def fixed_key(index: int) -> rsa.RSAPrivateKey:
     """RSA keys are slow to make; tests reuse a few per session."""
     while len(_KEYS) <= index:
         _KEYS.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
@@ -165,7 +165,7 @@ class FakeServer:
         return f"{self.host}:{self.port}"
 
     def add_account(self, name: str, key_index: int = 0) -> Account:
-        account = Account(self, name, test_key(key_index))
+        account = Account(self, name, fixed_key(key_index))
         self.accounts[name] = account
         return account
 
