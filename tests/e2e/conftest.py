@@ -43,3 +43,10 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15) 
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def elsewhere() -> AsyncIterator[FakeServer]:
+    """A second fediverse server, on another loopback address."""
+    async with fake_server("127.0.0.2") as server:
+        yield server
