@@ -22,9 +22,9 @@ from node.users import create_user
 from node.web.activitypub import ACTOR_LAG
 from node.web.public import item_page
 from tests.node.test_admin_content import EVENT, PASSWORD
-from tests.node.test_public_pages import HTML, followed_node, make_event
 from tests.support.admin import login, post_form
 from tests.support.nodes import Node, asgi_node
+from tests.support.pages import HTML, followed_node, make_event
 
 AS2 = "application/activity+json"
 
