@@ -26,8 +26,11 @@ def generate_password() -> str:
     return secrets.token_urlsafe(15)
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
+    """Hash with the production parameters, or ``hasher``'s: only tests pass one
+    (cheaper parameters). Whatever made a hash, ``check_password`` verifies it:
+    Argon2 records its parameters in the hash."""
+    return (hasher or _hasher).hash(password)
 
 
 def check_password(password_hash: str, password: str) -> bool:
@@ -43,8 +46,15 @@ def validate_new_password(password: str) -> None:
 
 
 async def create_user(
-    session: AsyncSession, username: str, role: str, password: str, *, must_change: bool
+    session: AsyncSession,
+    username: str,
+    role: str,
+    password: str,
+    *,
+    must_change: bool,
+    hasher: PasswordHasher | None = None,
 ) -> User:
+    """``hasher``: for tests only, see ``hash_password``."""
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise UserError(
@@ -58,7 +68,7 @@ async def create_user(
         raise UserError(f"a user named {username!r} already exists")
     user = User(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, hasher),
         role=role,
         must_change_password=must_change,
     )

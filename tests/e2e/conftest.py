@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -9,8 +8,9 @@ import pytest
 
 from node.worker import run_worker
 from tests.support.databases import migrated_database
+from tests.support.delivery import RemoteServer, serving
 from tests.support.fediverse import FakeServer, fake_server
-from tests.support.nodes import Node, free_port, http_node, make_settings
+from tests.support.nodes import Node, eventually, free_port, http_node, make_settings
 
 NodeFactory = Callable[..., Awaitable[Node]]
 
@@ -38,8 +38,18 @@ async def start_node(db_kind: str, tmp_path: Path) -> AsyncIterator[NodeFactory]
         yield start
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15) -> None:
-    """Wait until ``check()`` is true (federation is asynchronous)."""
-    async with asyncio.timeout(timeout):
-        while not await check():
-            await asyncio.sleep(0.05)
+@pytest.fixture
+async def elsewhere() -> AsyncIterator[FakeServer]:
+    """A second fediverse server, on another loopback address."""
+    async with fake_server("127.0.0.2") as server:
+        yield server
+
+
+@pytest.fixture
+async def remote() -> AsyncIterator[RemoteServer]:
+    """A fediverse stand-in that keeps each raw inbox POST and answers from a script."""
+    async with serving(RemoteServer("127.0.0.1", free_port())) as server:
+        yield server
+
+
+__all__ = ["NodeFactory", "eventually"]

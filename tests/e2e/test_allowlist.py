@@ -13,8 +13,8 @@ from node import follows
 from node.models import Delivery, Follower, Following, OutboundActivity, RemoteActor, RemoteKey
 from tests.e2e.conftest import NodeFactory, eventually
 from tests.e2e.test_follow_between_nodes import handle, start_following
-from tests.node.test_admin_federation import logged_in, save_profile
 from tests.support.admin import csrf_of, post_form
+from tests.support.admin_federation import logged_in, save_profile
 from tests.support.fediverse import FakeServer
 from tests.support.nodes import Node
 

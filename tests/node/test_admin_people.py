@@ -15,7 +15,8 @@ from node.models import AuditEntry, Delivery, Follower, LocalActor, OutboundActi
 from node.settings_store import get_setting
 from node.users import create_user
 from node.web.admin.people import AUDIT_PAGE, _change_guard
-from tests.node.test_admin_federation import (
+from tests.support.admin import csrf_of, login, post_form
+from tests.support.admin_federation import (
     PASSWORD,
     add_remote,
     audit_actions,
@@ -24,7 +25,6 @@ from tests.node.test_admin_federation import (
     save_profile,
     sent,
 )
-from tests.support.admin import csrf_of, login, post_form
 from tests.support.nodes import Node
 
 AS2 = "application/activity+json"

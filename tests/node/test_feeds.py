@@ -14,7 +14,8 @@ from sqlalchemy import update
 from node.content.models import Event
 from node.feeds.atom import xml_text
 from node.feeds.ical import html_to_text
-from tests.node.test_public_pages import (
+from tests.support.nodes import Node
+from tests.support.pages import (
     HTML,
     alternates,
     cancel_event,
@@ -26,7 +27,6 @@ from tests.node.test_public_pages import (
     set_callout_status,
     set_profile,
 )
-from tests.support.nodes import Node
 
 
 def parse_ics(body: bytes) -> icalendar.Calendar:

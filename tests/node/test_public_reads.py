@@ -21,10 +21,10 @@ from node.models import LocalActor, RemoteActor
 from node.users import create_user
 from node.web.activitypub import ACTOR_LAG
 from node.web.public import item_page
-from tests.node.test_public_pages import HTML, followed_node, make_event
 from tests.support.admin import EVENT_FORM as EVENT
 from tests.support.admin import PASSWORD, login, post_form
 from tests.support.nodes import Node, asgi_node
+from tests.support.pages import HTML, followed_node, make_event
 
 AS2 = "application/activity+json"
 

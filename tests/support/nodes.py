@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from node.app import BackgroundTask, create_app
 from node.bootstrap import prepare
 from node.config import Settings, load_settings
 from node.context import NodeContext
+from tests.support.keys import CHEAP_HASHER, next_key_pair
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -40,6 +41,13 @@ def make_settings(
         **env,
     }
     return load_settings(values)
+
+
+async def prepare_test_node(settings: Settings) -> str | None:
+    """``prepare`` with pooled keys and a cheap admin hash; the admin's password."""
+    return await prepare(
+        settings, first_admin=True, new_key_pair=next_key_pair, password_hasher=CHEAP_HASHER
+    )
 
 
 @dataclass
@@ -66,7 +74,7 @@ class Node:
 @asynccontextmanager
 async def asgi_node(settings: Settings) -> AsyncIterator[Node]:
     """A node served in-process: fast, no sockets, the whole app and lifespan."""
-    password = await prepare(settings, first_admin=True)
+    password = await prepare_test_node(settings)
     app = create_app(settings)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(app.router.lifespan_context(app))
@@ -85,7 +93,7 @@ async def http_node(
     process_inbox: bool = True,
 ) -> AsyncIterator[Node]:
     """A node behind a real uvicorn server on its loopback port."""
-    password = await prepare(settings, first_admin=True)
+    password = await prepare_test_node(settings)
     app = create_app(settings, background=background, process_inbox=process_inbox)
     config = uvicorn.Config(
         app,
@@ -108,3 +116,10 @@ async def http_node(
     finally:
         server.should_exit = True
         await task
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15) -> None:
+    """Wait until ``check()`` is true (federation is asynchronous)."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.05)

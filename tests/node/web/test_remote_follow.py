@@ -11,9 +11,9 @@ import pytest
 
 from node.blocks import block_domain
 from node.web.remote_follow import fill_template, subscribe_template
-from tests.node.test_public_pages import HTML, check_page
 from tests.support.fediverse import InteractiveServer, fake_server, serve
 from tests.support.nodes import Node, free_port
+from tests.support.pages import HTML, check_page
 
 ACTOR = "http://127.0.0.1:8000/actors/network"
 

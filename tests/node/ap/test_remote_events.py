@@ -1,80 +1,28 @@
-"""Reading other servers' events and callouts: real shapes, our own round trip, junk."""
+"""Reading other servers' events (node/ap/remote_events.py): real shapes, our own
+round trip, and junk that must never crash or reach the database unsanitised.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from federation.errors import MalformedError
-from node.ap.callouts import callout_to_as
-from node.ap.context import CONTEXT, document
+from node.ap.context import document
 from node.ap.events import event_to_as
-from node.ap.remote_callouts import as_question_to_remote_callout, is_tocsin_callout
 from node.ap.remote_events import as_event_to_remote_event
-from node.content.models import Callout, Event
 from node.content.text import event_summary
-from node.urls import Urls
-
-PAYLOADS = Path(__file__).parent.parent / "fixtures" / "payloads"
-BASE = "https://node.example"
-URLS = Urls(BASE)
-ACTOR = URLS.actor("network")
-NOW = datetime(2026, 2, 3, 6, 0, tzinfo=UTC)
-
-
-def fixture_object(name: str) -> dict[str, Any]:
-    obj: dict[str, Any] = json.loads((PAYLOADS / name).read_text())["object"]
-    return obj
-
-
-def make_event(**changes: Any) -> Event:
-    values: dict[str, Any] = {
-        "uri": f"{BASE}/events/7", "local": True, "actor_uri": ACTOR,
-        "origin_domain": "node.example", "relayed_by": None, "url": f"{BASE}/events/7",
-        "raw": None, "published_at": datetime(2026, 1, 20, 12, 0, tzinfo=UTC),
-        "updated_at": datetime(2026, 1, 21, 12, 30, tzinfo=UTC), "title": "Tenants' assembly",
-        "description_md": "", "description_html": "<p>Bring <strong>flyers</strong>.</p>",
-        "summary_text": "", "starts_at": datetime(2026, 7, 3, 18, 0, tzinfo=UTC),
-        "ends_at": datetime(2026, 7, 3, 20, 0, tzinfo=UTC), "timezone": "Europe/London",
-        "all_day": False, "tags": ["housing", "tenants"], "status": "scheduled",
-        "location_name": "Town Hall", "location_address": "1 High St, London N15",
-        "latitude": 51.58, "longitude": -0.07, "online_url": None,
-    }  # fmt: skip
-    return Event(**(values | changes))
-
-
-def make_callout(**changes: Any) -> Callout:
-    values: dict[str, Any] = {
-        "uri": f"{BASE}/callouts/41", "local": True, "actor_uri": ACTOR,
-        "origin_domain": "node.example", "relayed_by": None, "url": f"{BASE}/callouts/41",
-        "raw": None, "published_at": datetime(2026, 2, 3, 5, 0, tzinfo=UTC),
-        "updated_at": datetime(2026, 2, 3, 5, 30, tzinfo=UTC), "title": "Eviction at 12 Elm Road",
-        "needed": "Bodies at the door", "people_needed": 20, "contact": "Signal +44 7700 900000",
-        "urgency": "urgent", "starts_at": datetime(2026, 2, 3, 7, 0, tzinfo=UTC),
-        "ends_at": datetime(2026, 2, 3, 10, 0, tzinfo=UTC), "timezone": "Europe/London",
-        "status": "open", "content_html": "", "come_count": 12, "help_count": 3,
-        "tally_published_at": None, "location_name": "12 Elm Road",
-        "location_address": "Tottenham, London N17", "latitude": 51.6, "longitude": -0.07,
-        "online_url": None,
-    }  # fmt: skip
-    return Callout(**(values | changes))
-
-
-def minimal_event(**changes: Any) -> dict[str, Any]:
-    """A Mastodon-like Event: name, start, nothing else."""
-    doc = {
-        "id": "https://social.example/events/1",
-        "type": "Event",
-        "name": "Picnic",
-        "startTime": "2027-05-01T12:00:00Z",
-    }
-    return doc | changes
-
+from tests.support.documents import (
+    ACTOR,
+    URLS,
+    fixture_object,
+    make_event,
+    minimal_event,
+)
 
 # -- real-world shapes --------------------------------------------------------------
 
@@ -233,102 +181,6 @@ def test_our_event_round_trips(changes: dict[str, Any]) -> None:
         assert values[column] == getattr(event, column), column
     assert values["summary_text"] == event_summary(event)
     assert values["actor_uri"] == ACTOR
-
-
-CALLOUT_COLUMNS = (
-    "uri", "url", "title", "needed", "people_needed", "contact", "urgency", "starts_at",
-    "ends_at", "timezone", "status", "come_count", "help_count", "location_name",
-    "location_address", "latitude", "longitude", "online_url", "published_at", "updated_at",
-)  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {},
-        {"status": "met", "urgency": "soon", "people_needed": None},
-        {"status": "cancelled", "urgency": "ongoing", "contact": ""},
-        {"online_url": "https://meet.example/r", "latitude": None, "longitude": None},
-    ],
-)
-def test_our_callout_round_trips(changes: dict[str, Any]) -> None:
-    callout = make_callout(**changes)
-    doc = document(callout_to_as(callout, URLS, ACTOR, now=NOW))
-    assert is_tocsin_callout(doc)
-    values = as_question_to_remote_callout(doc)
-    for column in CALLOUT_COLUMNS:
-        assert values[column] == getattr(callout, column), column
-    assert "Bodies at the door" in values["content_html"]
-    assert 'rel="nofollow noopener noreferrer"' in values["content_html"]  # sanitised on the way in
-
-
-def test_expired_callout_without_status_reads_as_open_and_closed_early_as_met() -> None:
-    doc = document(callout_to_as(make_callout(), URLS, ACTOR, now=NOW))
-    del doc["calloutStatus"]
-    assert as_question_to_remote_callout(doc)["status"] == "open"
-    doc["closed"] = "2026-02-03T08:00:00Z"
-    assert as_question_to_remote_callout(doc)["status"] == "met"
-
-
-def test_embedded_question_is_recognised_with_its_activitys_context() -> None:
-    question = callout_to_as(make_callout(), URLS, ACTOR, now=NOW)
-    assert not is_tocsin_callout(question)  # no @context of its own
-    assert is_tocsin_callout(question, context=CONTEXT)
-
-
-def test_mastodon_poll_is_not_a_callout() -> None:
-    poll = {
-        "@context": [
-            "https://www.w3.org/ns/activitystreams",
-            {"toot": "http://joinmastodon.org/ns#"},
-        ],
-        "id": "https://social.example/users/a/statuses/1",
-        "type": "Question",
-        "content": "<p>Pizza?</p>",
-        "endTime": "2027-01-01T00:00:00Z",
-        "oneOf": [
-            {
-                "type": "Note",
-                "name": "I can come",
-                "replies": {"type": "Collection", "totalItems": 5},
-            }
-        ],
-    }
-    assert not is_tocsin_callout(poll)
-    assert not is_tocsin_callout(poll | {"urgency": "urgent"})  # no tocsin namespace
-    other = poll | {"urgency": "urgent", "@context": [{"tocsin": "https://evil.example/ns#"}]}
-    assert not is_tocsin_callout(other)
-    assert not is_tocsin_callout(poll | {"type": "Note", "urgency": "urgent", "@context": CONTEXT})
-    assert is_tocsin_callout(
-        poll | {"urgency": "urgent", "@context": [{"tocsin": {"@id": "https://w3id.org/tocsin#"}}]}
-    )
-
-
-def test_remote_callout_junk_values_fall_back() -> None:
-    doc = document(callout_to_as(make_callout(), URLS, ACTOR, now=NOW))
-    doc |= {
-        "urgency": "PANIC",
-        "peopleNeeded": True,
-        "calloutStatus": 5,
-        "contact": ["x"],
-        "needed": {},
-    }
-    doc["oneOf"] = [{"name": "I can come", "replies": 7}, "junk", {"name": 5}]
-    values = as_question_to_remote_callout(doc)
-    assert values["urgency"] == "soon"
-    assert values["people_needed"] is None
-    assert values["status"] == "open"
-    assert values["contact"] == values["needed"] == ""
-    assert values["come_count"] == values["help_count"] == 0
-    doc["peopleNeeded"] = "12"
-    assert as_question_to_remote_callout(doc)["people_needed"] == 12
-
-
-def test_remote_callout_needs_an_end() -> None:
-    doc = document(callout_to_as(make_callout(), URLS, ACTOR, now=NOW))
-    del doc["endTime"]
-    with pytest.raises(MalformedError, match="endTime"):
-        as_question_to_remote_callout(doc)
 
 
 # -- safety ---------------------------------------------------------------------------
