@@ -27,13 +27,15 @@ from starlette.routing import Route
 from node.ap.actors import group_to_as, instance_actor_to_as
 from node.ap.collections import PAGE_SIZE, ordered_collection, ordered_collection_page
 from node.identity import group_actor, instance_actor
-from node.models import Follower, Following, LocalActor, OutboundActivity, RemoteActor
+from node.models import Follower, Following, LocalActor, RemoteActor
+from node.outbox import current_activities
 from node.web.context import ctx
 from node.web.pagecache import Rendered, serve
 from node.web.public import render_home
 from node.web.responses import AS2_TYPE, as2_response, json_error, wants_activity_json
 
 ACTOR_LAG = 1.0  # seconds an actor document may be behind an edit of the profile
+MAX_PAGE = 10**9  # far past any real collection; keeps OFFSET inside every integer type
 
 
 async def _named_group(request: Request) -> LocalActor | None:
@@ -90,12 +92,15 @@ async def instance(request: Request) -> Response:
 
 
 def _page_number(request: Request) -> int | None:
-    """The requested page, None for the collection itself; raises ValueError on junk."""
+    """The requested page, None for the collection itself; raises ValueError on junk
+    (anything but plain ASCII digits from 1 to ``MAX_PAGE``)."""
     raw = request.query_params.get("page")
     if raw is None:
         return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_PAGE)):
+        raise ValueError
     page = int(raw)
-    if page < 1:
+    if not 1 <= page <= MAX_PAGE:
         raise ValueError
     return page
 
@@ -118,14 +123,6 @@ def _following_query(actor: LocalActor) -> Select[Any]:
     )
 
 
-def _outbox_query(actor: LocalActor) -> Select[Any]:
-    return (
-        select(OutboundActivity.body)
-        .where(OutboundActivity.local_actor_id == actor.id, OutboundActivity.public.is_(True))
-        .order_by(OutboundActivity.id.desc())
-    )
-
-
 async def _collection(
     request: Request,
     collection_id: str,
@@ -135,7 +132,7 @@ async def _collection(
     try:
         page = _page_number(request)
     except ValueError:
-        return json_error(400, "page must be a whole number from 1")
+        return json_error(400, f"page must be a whole number from 1 to {MAX_PAGE}")
     async with ctx(request).sessions() as session:
         total = int(
             await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
@@ -187,7 +184,7 @@ routes = [
     Route("/actors/{username:str}", group),
     Route(
         "/actors/{username:str}/outbox",
-        _collection_route("outbox", _outbox_query, _embedded_activity),
+        _collection_route("outbox", current_activities, _embedded_activity),
     ),
     Route("/actors/{username:str}/followers", _collection_route("followers", _followers_query)),
     Route("/actors/{username:str}/following", _collection_route("following", _following_query)),
