@@ -4,8 +4,6 @@ numbers must not overflow SQLite's or PostgreSQL's integers)."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support.nodes import Node
 
 AS2 = "application/activity+json"
