@@ -25,10 +25,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from node.ap.actors import group_to_as, instance_actor_to_as
-from node.ap.collections import PAGE_SIZE, ordered_collection, ordered_collection_page
+from node.ap.collections import (
+    PAGE_SIZE,
+    hidden_collection,
+    ordered_collection,
+    ordered_collection_page,
+)
 from node.identity import group_actor, instance_actor
 from node.models import Follower, Following, LocalActor, RemoteActor
 from node.outbox import current_activities
+from node.settings_store import get_setting
 from node.web.context import ctx
 from node.web.pagecache import Rendered, serve
 from node.web.public import render_home
@@ -65,7 +71,10 @@ async def _group_document(request: Request) -> Response:
     async def render(_: object) -> Rendered:
         async with context.sessions() as session:
             actor = await group_actor(session)
-        return _as2_rendered(group_to_as(actor, context.urls))
+            switches = {
+                k: bool(await get_setting(session, k)) for k in ("discoverable", "indexable")
+            }
+        return _as2_rendered(group_to_as(actor, context.urls, **switches))
 
     return await serve(request, "group", render, actors=True, max_lag=ACTOR_LAG)
 
@@ -128,16 +137,26 @@ async def _collection(
     collection_id: str,
     query: Select[Any],
     transform: Callable[[Any], Any] | None,
+    *,
+    hideable: bool = False,
 ) -> Response:
+    """A collection or one of its pages. A ``hideable`` one (followers, following)
+    answers with its size only while the admin hides the network, and its pages
+    with 403, as Mastodon does for an account that hides its network."""
     try:
         page = _page_number(request)
     except ValueError:
         return json_error(400, f"page must be a whole number from 1 to {MAX_PAGE}")
     async with ctx(request).sessions() as session:
+        hidden = hideable and bool(await get_setting(session, "hide_network"))
+        if hidden and page is not None:
+            return json_error(403, "this network's followers and following are hidden")
         total = int(
             await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
             or 0
         )
+        if hidden:
+            return as2_response(hidden_collection(collection_id, total), vary=False)
         if page is None:
             return as2_response(ordered_collection(collection_id, total), vary=False)
         rows = await session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
@@ -165,7 +184,8 @@ def _collection_route(
             return json_error(404, "no such actor")
         urls = ctx(request).urls
         collection_id = getattr(urls, kind)(actor.username)
-        return await _collection(request, collection_id, make_query(actor), transform)
+        query, hideable = make_query(actor), kind != "outbox"
+        return await _collection(request, collection_id, query, transform, hideable=hideable)
 
     endpoint.__name__ = kind
     return endpoint
