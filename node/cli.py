@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -15,6 +14,7 @@ from node.cli_content import add_commands as add_content_commands
 from node.cli_federation import COMMANDS as FEDERATION_COMMANDS
 from node.cli_federation import add_commands as add_federation_commands
 from node.config import ConfigError, Settings, load_settings
+from node.logs import setup_logging
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -64,6 +64,7 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
         forwarded_allow_ips=settings.trusted_proxies or None,
         lifespan="on",
         log_level="info",
+        ws="none",  # no websockets here; an upgrade attempt is plain HTTP, and not logged
     )
     await uvicorn.Server(config).serve()
 
@@ -168,9 +169,7 @@ def _loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.fanout import Recipient, delivery_inboxes
@@ -22,6 +22,7 @@ from federation.retry import UNREACHABLE_RETRY_INTERVAL
 from node.allowlist import load_policy
 from node.ap.context import document
 from node.blocks import covers
+from node.content.models import Tombstone
 from node.models import (
     Delivery,
     DomainBlock,
@@ -114,3 +115,66 @@ async def _unreachable(session: AsyncSession, domains: set[str]) -> set[str]:
         )
         found.update(rows.all())
     return found
+
+
+# -- what is served: only the current version of what still exists --------------------
+
+
+def _subject() -> Any:
+    """What an activity is about: its object, or the activity itself when it has none."""
+    return func.coalesce(OutboundActivity.object_uri, OutboundActivity.uri)
+
+
+def current_activities(actor: LocalActor) -> Select[Any]:
+    """The outbox: per object, its newest public activity; nothing of deleted objects.
+
+    Like Mastodon's outbox (one ``Create`` per status, showing the status as it
+    is now), an edited object is listed once, as its latest ``Create``/``Update``,
+    and a deleted object (a tombstone) is not listed at all, its ``Delete``
+    included: the outbox serves only what is current.
+    """
+    newest = (
+        select(func.max(OutboundActivity.id))
+        .where(OutboundActivity.local_actor_id == actor.id, OutboundActivity.public.is_(True))
+        .group_by(_subject())
+    )
+    deleted = select(Tombstone.uri).where(Tombstone.uri == OutboundActivity.object_uri)
+    return (
+        select(OutboundActivity.body)
+        .where(OutboundActivity.id.in_(newest), ~deleted.exists())
+        .order_by(OutboundActivity.id.desc())
+    )
+
+
+async def is_deleted(session: AsyncSession, row: OutboundActivity) -> bool:
+    """Whether the object ``row`` is about was deleted (its ``Delete`` itself excepted)."""
+    if row.object_uri is None or row.type == "Delete":
+        return False
+    return await session.get(Tombstone, row.object_uri) is not None
+
+
+async def current_body(session: AsyncSession, row: OutboundActivity) -> dict[str, Any]:
+    """``row``'s document, carrying its object as last published.
+
+    A superseded ``Create`` or ``Update`` keeps its own id and envelope but shows
+    the object as its newest activity does — as Mastodon serves a status's
+    ``Create`` at its activity URL with the status as it is now — so an address
+    edited out of a callout cannot be read back from an older activity.
+    """
+    doc: dict[str, Any] = json.loads(row.body)
+    if row.object_uri is None or row.type not in ("Create", "Update"):
+        return doc
+    newest = await session.scalar(
+        select(OutboundActivity.body)
+        .where(
+            OutboundActivity.object_uri == row.object_uri,
+            OutboundActivity.local_actor_id == row.local_actor_id,
+            OutboundActivity.type.in_(("Create", "Update")),
+            OutboundActivity.id > row.id,
+        )
+        .order_by(OutboundActivity.id.desc())
+        .limit(1)
+    )
+    if newest is not None:
+        doc["object"] = json.loads(newest)["object"]
+    return doc

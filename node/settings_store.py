@@ -11,6 +11,10 @@ from node.models import NodeSetting
 DEFAULTS: dict[str, Any] = {
     "allowlist_mode": False,
     "require_totp_for_admins": False,
+    # privacy of the network's actor (admin federation page)
+    "hide_network": False,  # followers/following answer with their size only
+    "discoverable": True,
+    "indexable": True,
 }
 
 

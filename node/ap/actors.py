@@ -29,8 +29,11 @@ def _summary_html(text: str) -> str:
     return "".join(f"<p>{escape(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
 
-def group_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
-    """The network's Group actor, as Mastodon, Misskey and Mobilizon read it."""
+def group_to_as(
+    actor: LocalActor, urls: Urls, *, discoverable: bool = True, indexable: bool = True
+) -> dict[str, Any]:
+    """The network's Group actor, as Mastodon, Misskey and Mobilizon read it;
+    ``discoverable`` and ``indexable`` are the admin's switches."""
     actor_id = urls.actor(actor.username)
     extra: dict[str, Any] = {}
     if actor.region:
@@ -52,8 +55,8 @@ def group_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
             "upcomingEvents": f"{actor_id}/events",
             "publicKey": _public_key(urls, actor_id, actor),
             "manuallyApprovesFollowers": actor.manually_approves_followers,
-            "discoverable": True,
-            "indexable": True,
+            "discoverable": discoverable,
+            "indexable": indexable,
             "url": urls.home,
             "published": _iso(actor),
             **extra,

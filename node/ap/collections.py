@@ -28,6 +28,11 @@ def ordered_collection(
     )
 
 
+def hidden_collection(collection_id: str, total: int) -> dict[str, Any]:
+    """A collection whose items are not shown: its size only, no pages."""
+    return document({"id": collection_id, "type": "OrderedCollection", "totalItems": total})
+
+
 def ordered_collection_page(
     collection_id: str,
     page: int,

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Text, case, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,12 +26,20 @@ from node.ap.callouts import callout_to_as
 from node.ap.events import tombstone_to_as
 from node.content import validation as v
 from node.content.events import set_fields
-from node.content.models import Callout, CalloutResponse, Tombstone
+from node.content.models import Callout, CalloutResponse, RemoteNote, Tombstone
 from node.content.publish import publish
 from node.context import NodeContext
 from node.db import dialect_insert
 from node.identity import group_actor
-from node.models import RemoteActor
+from node.models import (
+    Delivery,
+    Follower,
+    Following,
+    InboundActivity,
+    OutboundActivity,
+    RemoteActor,
+    RemoteKey,
+)
 
 TALLY_INTERVAL = timedelta(seconds=5)  # at most one tally Update per callout this often
 
@@ -202,10 +210,81 @@ async def _take_tally(session: AsyncSession, callout: Callout, now: datetime) ->
 
 
 async def delete_callout(node: NodeContext, session: AsyncSession, callout: Callout) -> None:
+    """Delete for good, with every record of who answered (``forget_voters``)."""
     now = datetime.now(UTC)
+    await forget_voters(session, callout)
     session.add(Tombstone(uri=callout.uri, former_type="Question", deleted_at=now))
     await session.delete(callout)
     await publish(node, session, "Delete", tombstone_to_as(callout.uri, "Question", now))
+
+
+async def forget_voters(session: AsyncSession, callout: Callout) -> None:
+    """Remove every trace of the accounts that answered ``callout``: their
+    responses, their received vote payloads (processed ones; a pending one is
+    dropped when processed and purged later), the callout's earlier activities
+    and their deliveries (to followers and voters), notes in reply to it, and the
+    cached actor and key of a voter the node has no other business with."""
+    voters = set(
+        (
+            await session.scalars(
+                select(CalloutResponse.actor_uri).where(CalloutResponse.callout_id == callout.id)
+            )
+        ).all()
+    )
+    vote_ids = select(CalloutResponse.activity_uri).where(CalloutResponse.callout_id == callout.id)
+    quoted = _json_string_pattern(callout.uri)
+    await session.execute(
+        delete(InboundActivity)
+        .where(InboundActivity.state != "pending")
+        .where(
+            InboundActivity.uri.in_(vote_ids)
+            | (InboundActivity.type == "Create")
+            & cast(InboundActivity.payload, Text).like(quoted, escape="\\")
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(delete(CalloutResponse).where(CalloutResponse.callout_id == callout.id))
+    earlier = select(OutboundActivity.id).where(OutboundActivity.object_uri == callout.uri)
+    await session.execute(delete(Delivery).where(Delivery.activity_id.in_(earlier)))
+    await session.execute(
+        delete(OutboundActivity).where(OutboundActivity.object_uri == callout.uri)
+    )
+    await session.execute(delete(RemoteNote).where(RemoteNote.in_reply_to == callout.uri))
+    await _forget_remote_actors(session, voters)
+
+
+def _json_string_pattern(value: str) -> str:
+    """A LIKE pattern (escape ``\\``) for ``value`` as a whole JSON string in a document."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f'%"{escaped}"%'
+
+
+async def _forget_remote_actors(session: AsyncSession, uris: set[str]) -> None:
+    """Drop cached actors (and keys) among ``uris`` that neither follow us, nor are
+    followed, nor answered another callout."""
+    if not uris:
+        return
+    kept = set(
+        (
+            await session.scalars(
+                select(CalloutResponse.actor_uri).where(CalloutResponse.actor_uri.in_(uris))
+            )
+        ).all()
+    )
+    for model in (Follower, Following):
+        kept.update(
+            (
+                await session.scalars(
+                    select(RemoteActor.uri)
+                    .join(model, model.remote_actor_id == RemoteActor.id)
+                    .where(RemoteActor.uri.in_(uris))
+                )
+            ).all()
+        )
+    gone = uris - kept
+    if gone:
+        await session.execute(delete(RemoteKey).where(RemoteKey.owner_uri.in_(gone)))
+        await session.execute(delete(RemoteActor).where(RemoteActor.uri.in_(gone)))
 
 
 # -- responses -------------------------------------------------------------------------

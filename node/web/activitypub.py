@@ -25,15 +25,23 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from node.ap.actors import group_to_as, instance_actor_to_as
-from node.ap.collections import PAGE_SIZE, ordered_collection, ordered_collection_page
+from node.ap.collections import (
+    PAGE_SIZE,
+    hidden_collection,
+    ordered_collection,
+    ordered_collection_page,
+)
 from node.identity import group_actor, instance_actor
-from node.models import Follower, Following, LocalActor, OutboundActivity, RemoteActor
+from node.models import Follower, Following, LocalActor, RemoteActor
+from node.outbox import current_activities
+from node.settings_store import get_setting
 from node.web.context import ctx
 from node.web.pagecache import Rendered, serve
 from node.web.public import render_home
 from node.web.responses import AS2_TYPE, as2_response, json_error, wants_activity_json
 
 ACTOR_LAG = 1.0  # seconds an actor document may be behind an edit of the profile
+MAX_PAGE = 10**9  # far past any real collection; keeps OFFSET inside every integer type
 
 
 async def _named_group(request: Request) -> LocalActor | None:
@@ -63,7 +71,10 @@ async def _group_document(request: Request) -> Response:
     async def render(_: object) -> Rendered:
         async with context.sessions() as session:
             actor = await group_actor(session)
-        return _as2_rendered(group_to_as(actor, context.urls))
+            switches = {
+                k: bool(await get_setting(session, k)) for k in ("discoverable", "indexable")
+            }
+        return _as2_rendered(group_to_as(actor, context.urls, **switches))
 
     return await serve(request, "group", render, actors=True, max_lag=ACTOR_LAG)
 
@@ -90,12 +101,15 @@ async def instance(request: Request) -> Response:
 
 
 def _page_number(request: Request) -> int | None:
-    """The requested page, None for the collection itself; raises ValueError on junk."""
+    """The requested page, None for the collection itself; raises ValueError on junk
+    (anything but plain ASCII digits from 1 to ``MAX_PAGE``)."""
     raw = request.query_params.get("page")
     if raw is None:
         return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_PAGE)):
+        raise ValueError
     page = int(raw)
-    if page < 1:
+    if not 1 <= page <= MAX_PAGE:
         raise ValueError
     return page
 
@@ -118,29 +132,31 @@ def _following_query(actor: LocalActor) -> Select[Any]:
     )
 
 
-def _outbox_query(actor: LocalActor) -> Select[Any]:
-    return (
-        select(OutboundActivity.body)
-        .where(OutboundActivity.local_actor_id == actor.id, OutboundActivity.public.is_(True))
-        .order_by(OutboundActivity.id.desc())
-    )
-
-
 async def _collection(
     request: Request,
     collection_id: str,
     query: Select[Any],
     transform: Callable[[Any], Any] | None,
+    *,
+    hideable: bool = False,
 ) -> Response:
+    """A collection or one of its pages. A ``hideable`` one (followers, following)
+    answers with its size only while the admin hides the network, and its pages
+    with 403, as Mastodon does for an account that hides its network."""
     try:
         page = _page_number(request)
     except ValueError:
-        return json_error(400, "page must be a whole number from 1")
+        return json_error(400, f"page must be a whole number from 1 to {MAX_PAGE}")
     async with ctx(request).sessions() as session:
+        hidden = hideable and bool(await get_setting(session, "hide_network"))
+        if hidden and page is not None:
+            return json_error(403, "this network's followers and following are hidden")
         total = int(
             await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
             or 0
         )
+        if hidden:
+            return as2_response(hidden_collection(collection_id, total), vary=False)
         if page is None:
             return as2_response(ordered_collection(collection_id, total), vary=False)
         rows = await session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
@@ -168,7 +184,8 @@ def _collection_route(
             return json_error(404, "no such actor")
         urls = ctx(request).urls
         collection_id = getattr(urls, kind)(actor.username)
-        return await _collection(request, collection_id, make_query(actor), transform)
+        query, hideable = make_query(actor), kind != "outbox"
+        return await _collection(request, collection_id, query, transform, hideable=hideable)
 
     endpoint.__name__ = kind
     return endpoint
@@ -187,7 +204,7 @@ routes = [
     Route("/actors/{username:str}", group),
     Route(
         "/actors/{username:str}/outbox",
-        _collection_route("outbox", _outbox_query, _embedded_activity),
+        _collection_route("outbox", current_activities, _embedded_activity),
     ),
     Route("/actors/{username:str}/followers", _collection_route("followers", _followers_query)),
     Route("/actors/{username:str}/following", _collection_route("following", _following_query)),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from node.content.calendar import upcoming_events
 from node.content.models import Callout, Event, Tombstone
 from node.identity import group_actor
 from node.models import OutboundActivity
+from node.outbox import current_body, is_deleted
 from node.web.context import ctx
 from node.web.public import item_page, render_item, row_id, templates
 from node.web.responses import as2_response, json_error, wants_activity_json
@@ -98,17 +99,45 @@ async def upcoming(request: Request) -> Response:
     return as2_response(doc, vary=False, max_age=60)
 
 
+ACTIVITY_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
 async def activity_page(request: Request) -> Response:
-    """An activity of ours, for people: what it did, and a link to its object."""
-    uri = ctx(request).urls.activity(request.path_params["token"])
+    """An activity of ours, for people: what it did, and a link to its object.
+
+    Only what is current is served: an activity about a deleted object answers
+    410 (its ``Delete`` stays, it carries no content), an older ``Create`` or
+    ``Update`` shows the object as it is now (``node.outbox.current_body``), and
+    activities that were never public (an ``Accept`` naming a follower) are not
+    served at all.
+    """
+    token = request.path_params["token"]
+    if not ACTIVITY_TOKEN.fullmatch(token):
+        return await _not_found(request)
+    uri = ctx(request).urls.activity(token)
     async with ctx(request).sessions() as session:
         row = await session.scalar(select(OutboundActivity).where(OutboundActivity.uri == uri))
-    if row is None:
-        return await _not_found(request)
-    if wants_activity_json(request):
-        return as2_response(json.loads(row.body), max_age=300)
+        if row is None or not row.public:
+            return await _not_found(request)
+        if await is_deleted(session, row):
+            return await _deleted_activity(request)
+        doc = await current_body(session, row) if wants_activity_json(request) else None
+    if doc is not None:
+        return as2_response(doc, max_age=60)
     return templates.TemplateResponse(
         request, "activity.html", {"activity": row}, headers={"Vary": "Accept"}
+    )
+
+
+async def _deleted_activity(request: Request) -> Response:
+    if wants_activity_json(request):
+        return json_error(410, "what this activity was about was deleted by its publisher")
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status_code": 410, "title": "Deleted", "message": "This was deleted by its publisher."},
+        status_code=410,
+        headers={"Vary": "Accept"},
     )
 
 

@@ -22,8 +22,9 @@ from node import follows
 from node.allowlist import load_policy
 from node.audit import audit
 from node.identity import group_actor
-from node.models import Follower, Following, RemoteActor
+from node.models import Follower, Following, RemoteActor, utcnow
 from node.sanitize import html_to_text
+from node.settings_store import get_setting, set_setting
 from node.web.admin.replies import done, form_text, not_found, notice
 from node.web.admin.session import render, require
 from node.web.context import ctx
@@ -55,8 +56,11 @@ async def _federation_page(
             .order_by(Following.state.desc(), Following.id.desc())  # pending first
         )
         following = [(f, r, _handle_of(r)) for f, r in rows.all()]
+        switches = {name: bool(await get_setting(session, name)) for name in PRIVACY_SWITCHES}
     context = {
         "following": following,
+        "privacy": switches,
+        "privacy_saved": request.query_params.get("done") == "privacy",
         "values": values or {},
         "errors": errors or {},
         "notice": notice(request),
@@ -68,6 +72,27 @@ async def _federation_page(
 @require("admin")
 async def federation(request: Request) -> Response:
     return await _federation_page(request)
+
+
+PRIVACY_SWITCHES = ("hide_network", "discoverable", "indexable")
+
+
+@require("admin")
+async def privacy(request: Request) -> Response:
+    """Save the network's privacy switches (an unticked box is off), audited.
+
+    The actor's ``updated_at`` is touched in the same transaction, so every
+    process serves the renewed actor document at once (``node.content.changes``).
+    """
+    form = request.state.form
+    switches = {name: form.get(name) == "on" for name in PRIVACY_SWITCHES}
+    async with ctx(request).sessions() as session, session.begin():
+        for name, value in switches.items():
+            await set_setting(session, name, value)
+        (await group_actor(session)).updated_at = utcnow()
+        summary = ", ".join(f"{name}={'on' if on else 'off'}" for name, on in switches.items())
+        audit(session, request.state.user, "network.privacy", summary)
+    return done("/admin/federation", "privacy")
 
 
 async def _target_problem(request: Request, target: str) -> str | None:
