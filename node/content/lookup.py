@@ -23,3 +23,9 @@ async def find_local(session: AsyncSession, model: type[T], ref: str) -> T:
     if found is None:
         raise NotFound(f"no {model.__name__.lower()} of this node is {ref!r}")
     return found
+
+
+def as_item(found: object) -> Event | Callout | None:
+    """``found`` as an event or a callout, or None: what a query over a model
+    chosen at run time (``type[Event] | type[Callout]``) returns, typed."""
+    return found if isinstance(found, Event | Callout) else None

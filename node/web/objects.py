@@ -17,6 +17,7 @@ from node.ap.collections import ordered_collection_page
 from node.ap.context import document
 from node.ap.events import event_to_as, tombstone_to_as
 from node.content.calendar import upcoming_events
+from node.content.lookup import as_item
 from node.content.models import Callout, Event, Tombstone
 from node.identity import group_actor
 from node.models import OutboundActivity
@@ -63,7 +64,7 @@ def _object_route(model: type[Event] | type[Callout], prefix: str) -> Any:
             if page is not None:
                 return page
         async with context.sessions() as session:
-            item = await session.scalar(select(model).where(model.uri == uri))
+            item = as_item(await session.scalar(select(model).where(model.uri == uri)))
             if item is None:
                 tombstone = await session.get(Tombstone, uri)
                 return await (_gone(request, tombstone) if tombstone else _not_found(request))

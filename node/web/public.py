@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from node.content.calendar import Entry, open_callouts, origins, upcoming_events
 from node.content.changes import Counters, read_counters
+from node.content.lookup import as_item
 from node.content.models import Callout, Event
 from node.models import Following, RemoteActor
 from node.web import public_feeds
@@ -87,7 +88,8 @@ async def _render_home(request: Request, counters: Counters | None) -> Rendered:
         "follow_handle": "",
         "follow_error": None,
     }
-    expires = earliest([item.ends_at for item in [*callouts, *events]], now)
+    items: list[Event | Callout] = [*callouts, *events]
+    expires = earliest([item.ends_at for item in items], now)
     return render_page("home.html", values, expires=expires)
 
 
@@ -316,7 +318,7 @@ async def render_item(
     model, key = type(item), item.id
 
     async def render() -> Rendered:
-        current = await session.get(model, key, populate_existing=True)
+        current = as_item(await session.get(model, key, populate_existing=True))
         if current is None:  # deleted meanwhile
             raise HTTPException(404)
         return await _render_item(request, session, current, as_url)
@@ -345,7 +347,7 @@ async def item_page(
 
     async def render(_: Counters | None) -> Rendered:
         async with ctx(request).sessions() as session:
-            item = await session.scalar(select(model).where(model.uri == uri))
+            item = as_item(await session.scalar(select(model).where(model.uri == uri)))
             if item is None:
                 raise _Missing(uri)
             return await _render_item(request, session, item, uri)
@@ -364,7 +366,7 @@ def _copy_route(model: type[Event] | type[Callout]) -> Any:
 
         async def render(_: Counters | None) -> Rendered:
             async with ctx(request).sessions() as session:
-                item = await session.get(model, key)
+                item = as_item(await session.get(model, key))
                 if item is None:
                     raise HTTPException(404)
                 if item.local:

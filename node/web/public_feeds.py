@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from node.content.calendar import origins, upcoming_events
 from node.content.changes import Counters
+from node.content.lookup import as_item
 from node.content.models import Callout, Event
 from node.feeds.atom import FeedEntry, FeedInfo, callout_entry, event_entry, render_feed
 from node.feeds.ical import CalendarInfo, entries_to_ical
@@ -108,7 +109,7 @@ async def _render_atom(request: Request, model: type[Event] | type[Callout]) -> 
             .order_by(model.updated_at.desc(), model.id.desc())
             .limit(ATOM_LIMIT)
         )
-        items = list(rows.all())
+        items = [item for item in map(as_item, rows.all()) if item is not None]
         entries = await origins(session, items, site.host)
     is_event = model is Event
     kind = "events" if is_event else "callouts"

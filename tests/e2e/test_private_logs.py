@@ -21,7 +21,7 @@ from node.db import make_engine, make_sessionmaker
 from node.users import create_user
 from tests.e2e.conftest import eventually
 from tests.e2e.test_events_callouts import vote
-from tests.node.test_admin_content import CALLOUT
+from tests.support.admin import CALLOUT_FORM as CALLOUT
 from tests.support.admin import login, post_form
 from tests.support.databases import migrated_database
 from tests.support.fediverse import FakeServer

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from node.identity import group_actor
 from node.models import AuditEntry, Follower, RemoteActor
-from tests.node.test_admin_federation import logged_in
 from tests.support.admin import post_form
+from tests.support.admin_federation import logged_in
 from tests.support.nodes import Node
 
 AS2 = "application/activity+json"
