@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.hosts import url_authority
-from node.ap.context import document
 from node.ap.events import event_to_as, tombstone_to_as
 from node.content import validation as v
 from node.content.models import Event, Tombstone
@@ -160,7 +159,3 @@ async def delete_event(node: NodeContext, session: AsyncSession, event: Event) -
     session.add(Tombstone(uri=event.uri, former_type="Event", deleted_at=now))
     await session.delete(event)
     await publish(node, session, "Delete", tombstone_to_as(event.uri, "Event", now))
-
-
-def event_document(event: Event, node: NodeContext, actor_id: str) -> dict[str, Any]:
-    return document(event_to_as(event, node.urls, actor_id))
