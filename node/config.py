@@ -49,10 +49,6 @@ class Settings:
     def https(self) -> bool:
         return self.base_url.startswith("https://")
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def _base_url(value: str) -> str:
     parts = urlsplit(value)
