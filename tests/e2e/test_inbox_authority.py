@@ -1,7 +1,7 @@
 """Who may do what through a node's inbox: blocked servers are refused before
 any fetch, only the followed actor answers a Follow, only an actor updates or
-deletes itself; and what is accepted but has no effect (INTEROP.md sections 4
-and 9). Helpers: ``tests.support.inbox``.
+deletes itself; and what is accepted but has no effect (docs/interop.md, "Origin rules"
+and "Follows"). Helpers: ``tests.support.inbox``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """What a node's inbox refuses for the body's size, format and JSON, and for
-routes that are no inbox (INTEROP.md sections 8 and 9).
+routes that are no inbox (docs/interop.md, "Incoming verification" and
+"Inbox, deduplication and retries").
 
 Each case checks the status, the short JSON ``error`` a sender gets, and that
 the database holds nothing. Helpers: ``tests.support.inbox``.

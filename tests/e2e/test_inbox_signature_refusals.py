@@ -1,5 +1,5 @@
 """What a node's inbox refuses for the request's signature, Digest, clock and
-signer (INTEROP.md sections 4 and 8).
+signer (docs/interop.md, "Incoming verification").
 
 Each case checks the status, the short JSON ``error`` a sender gets, and that
 the database holds no trace beyond the signer's cached actor and key, when the

@@ -146,7 +146,7 @@ def test_fep_terms_use_the_fep_namespace() -> None:
 
 
 def test_mastodon_readers_get_date_time_zone_and_place_in_the_summary() -> None:
-    """Mastodon shows only name, summary and a link to url (EVENTS-ANCHORS.md e)."""
+    """Mastodon shows only name, summary and a link to url (docs/events.md, "Mastodon")."""
     doc = event_to_as(make_event(), URLS, ACTOR)
     assert doc["summary"] == (
         "Tue 3 Feb 2026, 19:00\u201321:00 (Europe/London) \u00b7 Town Hall, 1 High St, London N15"
