@@ -175,7 +175,7 @@ def test_announce_references_the_shared_object_by_id_and_is_public() -> None:
         "object": shared,
     }
     parsed = received(announce)
-    assert parsed.is_public and parsed.object is None and parsed.object_id == shared
+    assert PUBLIC in parsed.to and parsed.object is None and parsed.object_id == shared
 
 
 def test_undo_of_an_announce_embeds_it_and_keeps_its_date() -> None:
@@ -220,7 +220,7 @@ def test_publication_embeds_our_object_publicly(kind: Any) -> None:
         "object": obj,
     }
     parsed = received(activity)
-    assert parsed.is_public and parsed.object_id == obj["id"]
+    assert PUBLIC in parsed.to and parsed.object_id == obj["id"]
 
 
 def test_delete_has_the_fields_of_mastodons_delete() -> None:
