@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+from typing import TextIO
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET = ("httpx", "httpcore", "hpack", "aiohttp", "asyncio", "websockets", "uvicorn.access")
@@ -54,14 +56,30 @@ class PrivacyFilter(logging.Filter):
         return True
 
 
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to ``sys.stderr`` as it is when a record is emitted, not as it was
+    when the handler was made (a command run in-process, as tests do, may be
+    given a stream that is closed afterwards)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def setup_logging(level: int = logging.INFO) -> None:
-    """The logging of every ``tocsin`` command (called once, from ``node.cli``)."""
+    """The logging of every ``tocsin`` command (called from ``node.cli``; calling
+    it again replaces its own handler, and leaves other handlers alone)."""
     privacy = PrivacyFilter()
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(privacy)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    kept = [h for h in root.handlers if not isinstance(h, StderrHandler)]
+    root.handlers[:] = [*kept, handler]
     root.setLevel(level)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
