@@ -27,7 +27,8 @@ class Worker:
         self.context = context
         self.inbound = context.inbound
         self.deliveries = DeliveryWorker(
-            SqlDeliveryStore(context.sessions, context.urls), context.delivery_http
+            SqlDeliveryStore(context.sessions, context.urls, context.leases),
+            context.delivery_http,
         )
 
     async def run_once(self) -> int:
