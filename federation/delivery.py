@@ -13,8 +13,8 @@ pass that fails gives back (``DeliveryStore.release``) what it could not finish.
 One pass (``run_once``) keeps up to ``concurrency`` POSTs in flight and claims
 the next batch while they run, until nothing is due or the pass's limit is
 reached. Each outcome is written as soon as it comes: whichever delivery
-finishes while no write is running writes everything finished so far in one
-call, so a thousand outcomes take a few transactions, not a thousand, and a
+finishes while fewer than ``writers`` writes are running writes everything
+finished so far in one call, so a thousand outcomes take a few transactions, not a thousand, and a
 worker killed mid fan-out leaves few POSTs unrecorded (sent again: a
 duplicate the receiver drops by activity id).
 """
@@ -142,6 +142,7 @@ class DeliveryWorker:
         client: DeliveryClient,
         *,
         concurrency: int = 128,
+        writers: int = 1,
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
@@ -149,13 +150,14 @@ class DeliveryWorker:
         self.store = store
         self.client = client
         self.concurrency = concurrency
+        self.writers = writers  # outcome writes at once (more than one: PostgreSQL)
         self.lease = lease
         self.clock = clock or (lambda: datetime.now(UTC))
         self.rng = rng
         self._slots = asyncio.Semaphore(concurrency)
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
         self._finished: list[Outcome] = []
-        self._writing = False
+        self._writing = 0  # writes under way
         self._unrecorded: dict[int, DeliveryJob] = {}  # claimed, outcome not yet written
 
     def _key(self, pem: str) -> rsa.RSAPrivateKey:
@@ -226,11 +228,11 @@ class DeliveryWorker:
         await self._write_finished()
 
     async def _write_finished(self) -> None:
-        """Write every finished outcome not yet written, unless a write is under way
-        (that write's loop picks these up when it is done)."""
-        if self._writing:
+        """Write every finished outcome not yet written, unless ``writers`` writes
+        are under way (their loops pick these up when they are done)."""
+        if self._writing >= self.writers:
             return
-        self._writing = True
+        self._writing += 1
         try:
             while self._finished:
                 outcomes, self._finished = self._finished, []
@@ -238,7 +240,7 @@ class DeliveryWorker:
                 for outcome in outcomes:
                     self._unrecorded.pop(outcome.job.id, None)
         finally:
-            self._writing = False
+            self._writing -= 1
 
 
 def _raise_first(done: set[asyncio.Task[None]]) -> None:
