@@ -175,7 +175,7 @@ async def _database_down(url: str, down: bool) -> None:
     admin_dsn = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
     admin = await asyncpg.connect(admin_dsn)
     try:
-        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(not down)}')
+        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {not down!s}')
         if down:
             await admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name

@@ -100,7 +100,7 @@ async def test_the_heartbeat_extends_only_what_this_process_still_holds(
 ) -> None:
     me = Leases()
     await me.start(sessions)
-    held, finished, other = await add_activities(sessions, [me.owner, me.owner, "other"])
+    held, finished, _other = await add_activities(sessions, [me.owner, me.owner, "other"])
     me.hold(InboundActivity, [held, finished])
     me.drop(InboundActivity, [finished])
     before = await locks(sessions)

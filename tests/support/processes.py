@@ -45,7 +45,7 @@ async def start_worker(
         )
     async with asyncio.timeout(30):
         while True:
-            assert process.poll() is None, log.read_text()[-2000:]
+            assert process.poll() is None, f"tocsin worker stopped: see {log}"
             async with sessions() as session:
                 pids = (await session.scalars(select(WorkerProcess.pid))).all()
             if process.pid in pids:
