@@ -7,12 +7,16 @@ into a retry decision with the pure policy in ``retry.py``.
 
 A claimed row carries a lease (``locked_until``): a worker that dies
 mid-delivery loses nothing, the row is claimed again when the lease expires.
+The lease is short; the store keeps it alive while its process lives, and a
+pass that fails gives back (``DeliveryStore.release``) what it could not finish.
 
 One pass (``run_once``) keeps up to ``concurrency`` POSTs in flight and claims
 the next batch while they run, until nothing is due or the pass's limit is
-reached. Outcomes are written in groups: whichever delivery finishes while
-no write is running writes everything finished so far in one call, so a
-thousand outcomes take a few transactions, not a thousand.
+reached. Each outcome is written as soon as it comes: whichever delivery
+finishes while fewer than ``writers`` writes are running writes everything
+finished so far in one call, so a thousand outcomes take a few transactions, not a thousand, and a
+worker killed mid fan-out leaves few POSTs unrecorded (sent again: a
+duplicate the receiver drops by activity id).
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from federation.retry import RetryDecision, next_attempt
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LEASE = timedelta(minutes=5)
+# short: the store renews it while the worker lives, so a dead worker's claims
+# come back within seconds
+DEFAULT_LEASE = timedelta(seconds=20)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,11 @@ class DeliveryStore(Protocol):
     async def record_many(self, outcomes: Sequence[Outcome]) -> None:
         """Store each outcome (done, retry later, or given up) if its row is still
         under the lease it was claimed with; a late outcome is dropped."""
+        ...
+
+    async def release(self, jobs: Sequence[DeliveryJob]) -> None:
+        """Give back claims whose outcome will not be recorded (the pass failed),
+        so that any worker may claim them at once."""
         ...
 
 
@@ -131,6 +142,7 @@ class DeliveryWorker:
         client: DeliveryClient,
         *,
         concurrency: int = 128,
+        writers: int = 1,
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
@@ -138,13 +150,15 @@ class DeliveryWorker:
         self.store = store
         self.client = client
         self.concurrency = concurrency
+        self.writers = writers  # outcome writes at once (more than one: PostgreSQL)
         self.lease = lease
         self.clock = clock or (lambda: datetime.now(UTC))
         self.rng = rng
         self._slots = asyncio.Semaphore(concurrency)
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
         self._finished: list[Outcome] = []
-        self._writing = False
+        self._writing = 0  # writes under way
+        self._unrecorded: dict[int, DeliveryJob] = {}  # claimed, outcome not yet written
 
     def _key(self, pem: str) -> rsa.RSAPrivateKey:
         key = self._keys.get(pem)
@@ -164,6 +178,7 @@ class DeliveryWorker:
                 if not jobs:
                     break
                 attempted += len(jobs)
+                self._unrecorded.update((job.id, job) for job in jobs)
                 running.update(asyncio.create_task(self._deliver(job)) for job in jobs)
                 # claim the next batch once every claimed job has a slot
                 while len(running) > self.concurrency:
@@ -176,7 +191,15 @@ class DeliveryWorker:
         finally:
             for task in running:
                 task.cancel()
+            await self._give_back_unrecorded()
         return attempted
+
+    async def _give_back_unrecorded(self) -> None:
+        """After a failed pass: what was claimed and not recorded goes back."""
+        if not self._unrecorded:
+            return
+        jobs, self._unrecorded, self._finished = list(self._unrecorded.values()), {}, []
+        await self.store.release(jobs)
 
     async def _deliver(self, job: DeliveryJob) -> None:
         async with self._slots:
@@ -205,17 +228,19 @@ class DeliveryWorker:
         await self._write_finished()
 
     async def _write_finished(self) -> None:
-        """Write every finished outcome not yet written, unless a write is under way
-        (that write's loop picks these up when it is done)."""
-        if self._writing:
+        """Write every finished outcome not yet written, unless ``writers`` writes
+        are under way (their loops pick these up when they are done)."""
+        if self._writing >= self.writers:
             return
-        self._writing = True
+        self._writing += 1
         try:
             while self._finished:
                 outcomes, self._finished = self._finished, []
                 await self.store.record_many(outcomes)
+                for outcome in outcomes:
+                    self._unrecorded.pop(outcome.job.id, None)
         finally:
-            self._writing = False
+            self._writing -= 1
 
 
 def _raise_first(done: set[asyncio.Task[None]]) -> None:

@@ -16,6 +16,7 @@ from federation.delivery_client import DeliveryClient
 from node.blocks import BlockList
 from node.config import Settings
 from node.inbound import InboundProcessor
+from node.leases import Leases
 from node.recorder import InboxRecorder
 from node.remote import RemoteDirectory
 from node.urls import Urls
@@ -34,6 +35,7 @@ class NodeContext:
     recorder: InboxRecorder  # stores what the inbox verified, before its 202
     inbound: InboundProcessor[Inbound]  # processes what was recorded (this process's share)
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
+    leases: Leases = field(default_factory=Leases)  # what this process holds (node.leases)
 
     def wake(self) -> None:
         """Tell an in-process worker that new work was committed."""

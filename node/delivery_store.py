@@ -5,6 +5,11 @@ that sets a lease, so any number of workers on any number of machines share
 the queue on PostgreSQL without ever holding the same row at once. (SQLite
 serialises writers and ignores the lock clause; one process uses it.)
 
+The lease names its holder (``locked_by``): the store's ``Leases`` keep what it
+holds alive while the process lives (``node.leases``), an outcome is kept only
+while its row is still held by this store, and claims a worker could not finish
+are given back at once.
+
 Outcomes also tell how each host is doing; that is kept by ``node.host_health``,
 in the same transaction as the outcomes.
 """
@@ -22,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from federation.delivery import DeliveryJob, Outcome
 from federation.retry import UNREACHABLE_RETRY_INTERVAL, is_host_failure
 from node.host_health import clear_failures, lock_health, note_failure
+from node.leases import Leases
 from node.models import (
     Delivery,
     LocalActor,
@@ -35,9 +41,17 @@ log = logging.getLogger(__name__)
 
 
 class SqlDeliveryStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], urls: Urls) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        urls: Urls,
+        leases: Leases | None = None,
+    ) -> None:
+        """``leases``: the process's (renewed by its heartbeat); by default the
+        store's own, which nothing renews."""
         self._sessions = sessions
         self._urls = urls
+        self._leases = leases or Leases()
 
     async def claim(self, *, limit: int, now: datetime, lease: timedelta) -> list[DeliveryJob]:
         due = (
@@ -56,13 +70,14 @@ class SqlDeliveryStore:
             claimed = await session.execute(
                 update(Delivery)
                 .where(Delivery.id.in_(due.scalar_subquery()))
-                .values(locked_until=leased_until)
+                .values(locked_until=leased_until, locked_by=self._leases.owner)
                 .returning(Delivery.id)
                 .execution_options(synchronize_session=False)
             )
             ids = [row[0] for row in claimed.all()]
             if not ids:
                 return []
+            self._leases.hold(Delivery, ids)
             rows = await session.execute(
                 select(
                     Delivery.id,
@@ -93,29 +108,34 @@ class SqlDeliveryStore:
     def _actor_id(self, username: str, kind: str) -> str:
         return self._urls.instance_actor if kind == "application" else self._urls.actor(username)
 
+    async def release(self, jobs: Sequence[DeliveryJob]) -> None:
+        await self._leases.give_back(self._sessions, Delivery, [job.id for job in jobs])
+
     async def record_many(self, outcomes: Sequence[Outcome]) -> None:
         """Write a group of outcomes in one transaction: lock the rows, drop the
-        outcomes whose lease ran out, note host failures and successes once per
-        host, then update every kept row with one executemany."""
+        outcomes of rows this store no longer holds, note host failures and
+        successes once per host, then update every kept row with one executemany."""
         if not outcomes:
             return
         by_id = {o.job.id: o for o in outcomes}
+        await self._record(by_id)
+        self._leases.drop(Delivery, by_id)
+
+    async def _record(self, by_id: dict[int, Outcome]) -> None:
         async with self._sessions() as session, session.begin():
             rows = await session.execute(
-                select(Delivery.id, Delivery.state, Delivery.locked_until, Delivery.domain)
+                select(Delivery.id, Delivery.state, Delivery.locked_by, Delivery.domain)
                 .where(Delivery.id.in_(list(by_id)))
                 .order_by(Delivery.id)
                 .with_for_update()
             )
             kept: list[tuple[str, Outcome]] = []
             for row in rows.all():  # a missing row was deleted meanwhile (domain blocked)
-                outcome = by_id[row.id]
-                lease = outcome.job.lease
-                if row.state != "pending" or (lease is not None and row.locked_until != lease):
+                if row.state != "pending" or row.locked_by != self._leases.owner:
                     # this worker's lease ran out and another worker took the row over
                     log.warning("dropping a late outcome for delivery %s", row.id)
                     continue
-                kept.append((row.domain, outcome))
+                kept.append((row.domain, by_id[row.id]))
             if not kept:
                 return
             failed = _latest_per_host(kept, failed=True)
@@ -136,6 +156,7 @@ _RECORD = (
     .where(_DELIVERIES.c.id == bindparam("_id"))
     .values(
         locked_until=None,
+        locked_by=None,
         state=bindparam("_state"),
         last_status=bindparam("_status"),
         last_error=bindparam("_error"),

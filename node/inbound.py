@@ -6,6 +6,10 @@ effect) and kicks this process's ``InboundProcessor``, which claims recorded
 rows with a lease and runs their handlers in the transaction that marks them
 done, so an activity is processed exactly once even across crashes: a row
 whose lease ran out is simply claimed again, by this process or a worker.
+The lease is short and names its holder (``node.leases``): the process's
+heartbeat keeps it alive while the batch is being processed, a batch that
+fails half-way (the database connection dropped) gives back what it did not
+finish, and a process that died is replaced by one that frees its claims.
 
 Rows are claimed and processed in batches: one statement claims up to a
 hundred (payloads included); on PostgreSQL their handlers share one
@@ -24,7 +28,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import or_, select, update
@@ -34,11 +38,11 @@ from federation.as2 import parse_activity
 from federation.errors import FederationError, MalformedError
 from federation.inbox import ActivityRouter
 from federation.retry import next_inbound_attempt
+from node.leases import LEASE, Leases
 from node.models import InboundActivity
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
 BATCH = 100
 # how long one transaction keeps taking handlers: bounds how long a batch holds
 # its locks (SQLite's single writer lock above all) when handlers are slow
@@ -63,6 +67,7 @@ class InboundProcessor(Generic[C]):
     ``on_processed`` is called after a batch (its handlers may have queued work).
     ``shared_transactions``: whether handlers of one batch share a transaction
     (not on SQLite, whose single write lock would be held across their fetches).
+    ``leases``: the process's, renewed by its heartbeat (by default its own).
     """
 
     def __init__(
@@ -73,8 +78,10 @@ class InboundProcessor(Generic[C]):
         *,
         shared_transactions: bool,
         on_processed: Callable[[], None],
+        leases: Leases | None = None,
     ) -> None:
         self._sessions = sessions
+        self.leases = leases or Leases()
         self._router = router
         self._handler_context = handler_context
         self._on_processed = on_processed
@@ -127,19 +134,27 @@ class InboundProcessor(Generic[C]):
             result = await session.execute(
                 update(InboundActivity)
                 .where(InboundActivity.id.in_(due.scalar_subquery()))
-                .values(locked_until=now + LEASE, attempts=InboundActivity.attempts + 1)
+                .values(
+                    locked_until=now + LEASE,
+                    locked_by=self.leases.owner,
+                    attempts=InboundActivity.attempts + 1,
+                )
                 .returning(InboundActivity.id, InboundActivity.payload, InboundActivity.attempts)
                 .execution_options(synchronize_session=False)
             )
             claimed = [Claimed(row_id, payload, attempts) for row_id, payload, attempts in result]
+        self.leases.hold(InboundActivity, (item.id for item in claimed))
         return sorted(claimed, key=lambda item: item.id)
 
     async def run_once(self, limit: int = BATCH) -> int:
         """Claim and process one batch; returns how many activities it held."""
         async with self._lock:
             claimed = await self.claim(limit=limit)
-            if claimed:
+            try:
                 await self._process(claimed)
+            finally:  # what is not finished (an error escaped) goes back at once
+                ids = [item.id for item in claimed]
+                await self.leases.give_back(self._sessions, InboundActivity, ids)
         if claimed:
             self._on_processed()
         return len(claimed)
@@ -162,6 +177,7 @@ class InboundProcessor(Generic[C]):
                         )
                         outcomes[item.id] = "done" if handled else "ignored"
                     await _mark(session, outcomes)
+                self.leases.drop(InboundActivity, outcomes)
             except Exception as exc:
                 if end - start == 1:
                     await self._failed(items[start], exc)
@@ -194,9 +210,11 @@ class InboundProcessor(Generic[C]):
                     state="failed" if decision.give_up else "pending",
                     # retry after a growing pause
                     locked_until=decision.retry_at,
+                    locked_by=None,
                 )
                 .execution_options(synchronize_session=False)
             )
+        self.leases.drop(InboundActivity, [item.id])
 
 
 async def _mark(session: AsyncSession, outcomes: dict[int, str]) -> None:
@@ -207,6 +225,8 @@ async def _mark(session: AsyncSession, outcomes: dict[int, str]) -> None:
             await session.execute(
                 update(InboundActivity)
                 .where(InboundActivity.id.in_(ids))
-                .values(state=state, processed_at=now, locked_until=None, error=None)
+                .values(
+                    state=state, processed_at=now, locked_until=None, locked_by=None, error=None
+                )
                 .execution_options(synchronize_session=False)
             )

@@ -9,6 +9,9 @@ PostgreSQL). The processor runs the handlers of ``node.handlers``; when a
 batch is done, or a commit queues deliveries (``NotifyingSession``), the
 in-process worker is woken through ``NodeContext.wake``, and workers in other
 processes through the ``LISTEN`` connection (``node.wakeup``).
+
+Every process records itself and frees the claims of its dead predecessors at
+start, then keeps what it claims alive with a heartbeat (``node.leases``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from node.db import make_engine, make_sessionmaker
 from node.handlers import build_router
 from node.identity import instance_actor
 from node.inbound import InboundProcessor
+from node.leases import Leases, keep_alive
 from node.recorder import InboxRecorder
 from node.remote import RemoteDirectory
 from node.urls import Urls
@@ -68,6 +72,8 @@ async def node_context(
     )
     sqlite = engine.dialect.name == "sqlite"
     work_available = asyncio.Event()
+    leases = Leases()
+    await leases.start(sessions)
 
     def handler_context(session: AsyncSession) -> Inbound:
         return Inbound(context, session)  # `context` is bound below, before any activity
@@ -78,6 +84,7 @@ async def node_context(
         handler_context,
         shared_transactions=not sqlite,
         on_processed=work_available.set,  # handlers may have queued deliveries
+        leases=leases,
     )
     if process_inbox or sqlite:
         recorder = InboxRecorder(sessions, on_recorded=inbound.kick)
@@ -95,12 +102,16 @@ async def node_context(
         recorder=recorder,
         inbound=inbound,
         work_available=work_available,
+        leases=leases,
     )
+    heartbeat = asyncio.create_task(keep_alive(sessions, leases), name="lease-heartbeat")
     try:
         async with listening(engine, context.wake):
             yield context
     finally:
         await context.stop_background()
+        heartbeat.cancel()
+        await leases.stop(sessions)
         await http.aclose()
         await delivery_http.aclose()
         await engine.dispose()

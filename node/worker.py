@@ -27,7 +27,10 @@ class Worker:
         self.context = context
         self.inbound = context.inbound
         self.deliveries = DeliveryWorker(
-            SqlDeliveryStore(context.sessions, context.urls), context.delivery_http
+            SqlDeliveryStore(context.sessions, context.urls, context.leases),
+            context.delivery_http,
+            # PostgreSQL writes outcomes side by side, so few wait unrecorded
+            writers=1 if context.engine.dialect.name == "sqlite" else 4,
         )
 
     async def run_once(self) -> int:

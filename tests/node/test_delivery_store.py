@@ -1,6 +1,6 @@
 """The SQL delivery store's grouped writes and its memory of healthy hosts,
-on SQLite and PostgreSQL: outcomes are kept only under the lease they were
-claimed with, and a host known healthy costs no query."""
+on SQLite and PostgreSQL: outcomes are kept only while this store holds the
+row's lease, and a host known healthy costs no query."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ async def test_a_group_of_outcomes_is_written_and_late_ones_are_dropped(node: No
         await session.execute(
             update(Delivery)
             .where(Delivery.inbox_url == "https://c.example/inbox")
-            .values(locked_until=t0 + 2 * LEASE)
+            .values(locked_until=t0 + 2 * LEASE, locked_by="elsewhere:1:another")
         )
         d = await session.scalar(select(Delivery).where(Delivery.inbox_url.contains("d.")))
         await session.delete(d)
