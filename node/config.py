@@ -38,6 +38,7 @@ class Settings:
     allow_private_addresses: bool
     timezone: str = "UTC"
     trusted_proxies: str = ""  # uvicorn forwarded_allow_ips; empty: ignore X-Forwarded-For
+    retention_days: int = 7  # who answered a callout is forgotten this long after it ends
 
     @property
     def host(self) -> str:
@@ -115,6 +116,14 @@ def _proxies(value: str) -> str:
     return value
 
 
+def _retention_days(value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= 3650:
+        raise ConfigError(
+            f"TOCSIN_RETENTION_DAYS must be a whole number of days from 1 to 3650, not {value!r}"
+        )
+    return int(value)
+
+
 def _database_url(value: str, data_dir: Path) -> str:
     if not value:
         return f"sqlite+aiosqlite:///{data_dir.resolve() / 'tocsin.db'}"
@@ -171,4 +180,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         timezone=_timezone(env.get("TOCSIN_TIMEZONE", "UTC") or "UTC"),
         trusted_proxies=_proxies(env.get("TOCSIN_TRUSTED_PROXIES", "")),
+        retention_days=_retention_days(env.get("TOCSIN_RETENTION_DAYS", "7") or "7"),
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from node.content.callouts import publish_due_tallies
+from node.content.responders import purge_responders
 from node.context import NodeContext
 
 
@@ -25,6 +26,8 @@ class Job:
 JOBS: tuple[Job, ...] = (
     # coalesced tally Updates: at most one per callout every few seconds
     Job("tally updates", publish_due_tallies),
+    # who answered a callout, forgotten TOCSIN_RETENTION_DAYS after it ended
+    Job("callout responders purge", purge_responders),
 )
 
 
