@@ -103,7 +103,7 @@ async def activity_page(request: Request) -> Response:
     uri = ctx(request).urls.activity(request.path_params["token"])
     async with ctx(request).sessions() as session:
         row = await session.scalar(select(OutboundActivity).where(OutboundActivity.uri == uri))
-    if row is None:
+    if row is None or not row.public:  # a direct message is its recipient's alone
         return await _not_found(request)
     if wants_activity_json(request):
         return as2_response(json.loads(row.body), max_age=300)
