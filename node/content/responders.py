@@ -23,7 +23,7 @@ from node.content.callout_publish import publish_callout_update
 from node.content.callout_states import after_dispatch_change
 from node.content.models import Callout, CalloutMessage, CalloutResponse
 from node.context import NodeContext
-from node.models import Delivery, OutboundActivity
+from node.models import Delivery, OutboundActivity, RemoteActor
 
 ROLE_ORDER = {"confirmed": 0, "standby": 1, None: 2, "removed": 3}
 
@@ -120,6 +120,17 @@ async def _purge(session: AsyncSession, callout_id: int, now: datetime) -> None:
     sent = select(CalloutMessage.activity_uri).where(CalloutMessage.callout_id == callout_id)
     activities = select(OutboundActivity.id).where(OutboundActivity.uri.in_(sent))
     await session.execute(delete(Delivery).where(Delivery.activity_id.in_(activities)))
+    # the Updates sent to each responder's own inbox name them too
+    about = select(Callout.uri).where(Callout.id == callout_id).scalar_subquery()
+    inboxes = (
+        select(RemoteActor.inbox)
+        .join(CalloutResponse, CalloutResponse.actor_uri == RemoteActor.uri)
+        .where(CalloutResponse.callout_id == callout_id)
+    )
+    updates = select(OutboundActivity.id).where(OutboundActivity.object_uri == about)
+    await session.execute(
+        delete(Delivery).where(Delivery.activity_id.in_(updates), Delivery.inbox_url.in_(inboxes))
+    )
     await session.execute(delete(OutboundActivity).where(OutboundActivity.uri.in_(sent)))
     await session.execute(delete(CalloutMessage).where(CalloutMessage.callout_id == callout_id))
     await session.execute(delete(CalloutResponse).where(CalloutResponse.callout_id == callout_id))
