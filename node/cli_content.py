@@ -18,8 +18,11 @@ from node.config import Settings
 from node.content import callouts as co
 from node.content import events as ev
 from node.content.calendar import Entry, open_callouts, origins, upcoming_events
+from node.content.callout_states import apply_action
+from node.content.callout_text import state_words
 from node.content.lookup import NotFound, find_local
 from node.content.models import Callout, Event
+from node.content.responders import ResponderReport, remove_responder, responder_report
 from node.content.shares import ShareError, share, unshare
 from node.content.validation import ContentError
 from node.context import NodeContext
@@ -53,10 +56,16 @@ def _callout_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title")
     parser.add_argument("--needed", help="what is needed, in a sentence or two")
     parser.add_argument("--people", help="how many people are needed")
-    parser.add_argument("--start", help="from when (default: now)")
+    parser.add_argument("--start", "--at", dest="start", help="people needed from (default: now)")
     parser.add_argument("--until", help="until when, e.g. '2026-12-03 09:00'")
     parser.add_argument("--urgency", choices=["urgent", "soon", "ongoing"])
     parser.add_argument("--contact", help="how to reach the organisers")
+    parser.add_argument("--area", help="the public part of where, e.g. 'Tottenham, N15'")
+    parser.add_argument(
+        "--private-address",
+        dest="private_address",
+        help="the exact address: sent only to confirmed responders, never published",
+    )
     _place_flags(parser)
 
 
@@ -73,17 +82,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
 
     callout = sub.add_parser("callout", help="publish and manage callouts (urgent calls)")
     verbs = callout.add_subparsers(dest="callout_command", required=True, metavar="ACTION")
-    _callout_flags(verbs.add_parser("create", help="publish a new callout"))
+    create = verbs.add_parser("create", help="publish a new callout")
+    _callout_flags(create)
+    create.add_argument(
+        "--unverified", action="store_true", help="publish as being checked; go with confirm"
+    )
     update = verbs.add_parser("update", help="change a callout (only the flags given)")
     update.add_argument("id")
     _callout_flags(update)
-    for verb, text in [
-        ("close", "mark met: enough people came"),
-        ("cancel", "call it off"),
-        ("delete", "delete"),
-        ("responses", "who answered (for the organisers only)"),
-    ]:
+    for verb, text in CALLOUT_VERBS.items():
         verbs.add_parser(verb, help=text).add_argument("id")
+    remove = verbs.add_parser("remove-responder", help="take a responder off; standby moves up")
+    remove.add_argument("id")
+    remove.add_argument("actor", help="the responder's actor URL, as `responses` shows it")
     verbs.add_parser("list", help="this node's open callouts")
 
     calendar = sub.add_parser("calendar", help="upcoming events of this node and those it follows")
@@ -93,6 +104,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         "url"
     )
     sub.add_parser("unshare", help="take a share back (Undo)").add_argument("url")
+
+
+CALLOUT_VERBS = {
+    "confirm": "the report is checked: go (confirmed responders get the address)",
+    "enough": "enough people: the rest stand down",
+    "reopen": "more people needed again (or undo a close within 10 minutes)",
+    "close": "all clear: it is over (met)",
+    "false-alarm": "the report was wrong: do not go",
+    "cancel": "call it off",
+    "delete": "delete",
+    "responses": "who answered (for the organisers only)",
+}
+STATE_ACTIONS = {"confirm", "enough", "reopen", "close", "false-alarm", "cancel"}
 
 
 def _form(cls: type[Any], args: argparse.Namespace) -> Any:
@@ -115,11 +139,26 @@ def _callout_line(entry: Entry) -> str:
     callout = entry.item
     assert isinstance(callout, Callout)
     until = callout.ends_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        f"{callout.urgency.upper():<8} until {until}  {callout.title}  "
-        f"[{callout.come_count} coming, {callout.help_count} helping]  "
-        f"({entry.origin.handle})  {callout.url}"
+    confirmed = f"{callout.confirmed_count} of {callout.people_needed} confirmed, " * (
+        callout.people_needed is not None
     )
+    return (
+        f"{callout.urgency.upper():<8} {state_words(callout.status)}  until {until}  "
+        f"{callout.title}  [{confirmed}{callout.come_count} coming, "
+        f"{callout.help_count} helping]  ({entry.origin.handle})  {callout.url}"
+    )
+
+
+def _responses_text(report: ResponderReport) -> str:
+    lines = []
+    for r in report.responders:
+        answered = r.answered_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        told = f"  messaged: {', '.join(r.messaged)}" if r.messaged else ""
+        lines.append(f"{r.label:<9} {answered}  {r.actor_uri}{told}")
+    if not lines:
+        return "(no responses yet)"
+    servers = ", ".join(f"{domain} {n}" for domain, n in report.per_server)
+    return "\n".join([*lines, f"per server: {servers}"])
 
 
 async def _event_action(args: argparse.Namespace, node: NodeContext) -> str:
@@ -147,7 +186,8 @@ async def _callout_action(args: argparse.Namespace, node: NodeContext) -> str:
     verb = args.callout_command
     async with node.sessions() as session, session.begin():
         if verb == "create":
-            callout = await co.create_callout(node, session, _form(co.CalloutForm, args))
+            form = _form(co.CalloutForm, args)
+            callout = await co.create_callout(node, session, form, unverified=args.unverified)
             return callout.url
         if verb == "list":
             items = await open_callouts(session, datetime.now(UTC), local_only=True)
@@ -156,12 +196,13 @@ async def _callout_action(args: argparse.Namespace, node: NodeContext) -> str:
         callout = await find_local(session, Callout, args.id)
         if verb == "update":
             await co.update_callout(node, session, callout, _form(co.CalloutForm, args))
-        elif verb in ("close", "cancel"):
-            await co.set_status(node, session, callout, "met" if verb == "close" else "cancelled")
+        elif verb in STATE_ACTIONS:
+            await apply_action(node, session, callout, verb, now=datetime.now(UTC))
+            return f"{state_words(callout.status)}: {callout.url}"
+        elif verb == "remove-responder":
+            await remove_responder(node, session, callout, args.actor)
         elif verb == "responses":
-            rows = await co.responses(session, callout)
-            lines = [f"{r.option:<5} {r.actor_uri}" for r in rows]
-            return "\n".join(lines) or "(no responses yet)"
+            return _responses_text(await responder_report(session, callout))
         else:
             await co.delete_callout(node, session, callout)
             return f"Deleted {callout.uri}"
@@ -177,7 +218,7 @@ async def _calendar(args: argparse.Namespace, node: NodeContext) -> str:
 
 async def _callouts(args: argparse.Namespace, node: NodeContext) -> str:
     async with node.sessions() as session:
-        items = await open_callouts(session, datetime.now(UTC))
+        items = await open_callouts(session, datetime.now(UTC), include_ended=True)
         entries = await origins(session, list(items), node.settings.host)
     return "\n".join(map(_callout_line, entries)) or "(no open callouts)"
 
@@ -215,7 +256,7 @@ COMMANDS = {
     },
     **{
         f"callout {verb}": _runner(_callout_action)
-        for verb in ("create", "update", "close", "cancel", "delete", "list", "responses")
+        for verb in ("create", "update", "list", "remove-responder", *CALLOUT_VERBS)
     },
     "calendar": _runner(_calendar),
     "callouts": _runner(_callouts),

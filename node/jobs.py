@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from node.content.callouts import publish_due_tallies
+from node.content.responders import purge_responders
 from node.context import NodeContext
 from node.retention import purge_expired
 
@@ -28,6 +29,8 @@ JOBS: tuple[Job, ...] = (
     Job("tally updates", publish_due_tallies),
     # processed received activities past the retention window
     Job("retention purge", purge_expired),
+    # who answered a callout, forgotten TOCSIN_RETENTION_DAYS after it ended
+    Job("callout responders purge", purge_responders),
 )
 
 

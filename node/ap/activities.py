@@ -6,9 +6,11 @@ new id is due (docs/interop.md#follows: every Follow gets a fresh one) and
 tests can compare whole documents.
 
 Two addressings occur. Follows and their answers go to one actor only
-(``to`` = that actor). Content and profile changes are public: Public in
-``to``, our followers collection in ``cc`` (docs/interop.md#content), which is
-what Mastodon reads as a public post.
+(``to`` = that actor), and so do direct messages to a callout's responders
+(with a ``Mention``, so that Mastodon shows them as private mentions).
+Content and profile changes are public: Public in ``to``, our followers
+collection in ``cc`` (docs/interop.md#content), which is what Mastodon reads
+as a public post.
 """
 
 from __future__ import annotations
@@ -132,3 +134,66 @@ def actor_update_to_as(
     """``Update`` of our actor with its whole document (without ``@context``), so
     that followers refresh name, summary and key without fetching it again."""
     return _public("Update", activity_id, actor_doc["id"], followers, actor_doc, None)
+
+
+def state_note_to_as(
+    *,
+    note_id: str,
+    actor: str,
+    followers: str,
+    in_reply_to: str,
+    content: str,
+    url: str,
+    published: datetime,
+) -> dict[str, Any]:
+    """A short public post about one of our objects (``in_reply_to``): a callout's
+    new state, an event moved or called off. Sent as the object of a ``Create``
+    (``publication_to_as``), so that timelines show the news, not only the poll."""
+    return {
+        "id": note_id,
+        "type": "Note",
+        "attributedTo": actor,
+        "inReplyTo": in_reply_to,
+        "content": content,
+        "mediaType": "text/html",
+        "url": url,
+        "published": iso_utc(published),
+        "to": [AS_PUBLIC],
+        "cc": [followers],
+    }
+
+
+def direct_note_to_as(
+    *,
+    activity_id: str,
+    actor: str,
+    recipient: str,
+    mention: str,
+    content: str,
+    in_reply_to: str,
+    published: datetime,
+) -> dict[str, Any]:
+    """``Create`` of a ``Note`` for ``recipient`` alone: no Public, no followers,
+    and a ``Mention`` tag (``mention`` is ``@user@host``), which is what Mastodon
+    shows as a private mention. The Note's id is the activity's with ``#note``."""
+    note = {
+        "id": f"{activity_id}#note",
+        "type": "Note",
+        "attributedTo": actor,
+        "inReplyTo": in_reply_to,
+        "content": content,
+        "mediaType": "text/html",
+        "published": iso_utc(published),
+        "to": [recipient],
+        "cc": [],
+        "tag": [{"type": "Mention", "href": recipient, "name": mention}],
+    }
+    return {
+        "id": activity_id,
+        "type": "Create",
+        "actor": actor,
+        "published": iso_utc(published),
+        "to": [recipient],
+        "cc": [],
+        "object": note,
+    }

@@ -22,7 +22,11 @@ from node.content.models import Callout
 from node.content.text import callout_content_html, zone_name
 from node.urls import Urls
 
+# The option names never change in a callout's life: Mastodon resets the votes
+# when an Update (with a newer ``updated``) brings different options.
 CALLOUT_OPTIONS: dict[str, str] = {"come": "I can come", "help": "I can help another way"}
+# states after which the poll is closed (``node.content.callout_states.FINAL``)
+CLOSED_STATES = frozenset({"met", "false-alarm", "cancelled"})
 CALLOUT_TAG = "callout"
 _BY_NAME = {" ".join(text.casefold().split()): key for key, text in CALLOUT_OPTIONS.items()}
 
@@ -45,18 +49,24 @@ def _option(key: str, total: int) -> dict[str, Any]:
 def closed_at(callout: Callout, now: datetime) -> datetime | None:
     """When the poll closed, or None while it is open.
 
-    Expired: its end. Met or cancelled before its end: the last update, so that
-    Mastodon (which takes ``closed`` over ``endTime``) stops taking votes now.
+    Expired: its end. Met, a false alarm or cancelled before its end: when that
+    happened, so that Mastodon (which takes ``closed`` over ``endTime``) stops
+    taking votes now. ``unverified`` and ``enough`` polls stay open: answers are
+    collected while a report is checked, and taken as standby once enough.
     """
     if callout.ends_at <= now:
         return callout.ends_at
-    if callout.status != "open":
-        return min(callout.updated_at, now)
+    if callout.status in CLOSED_STATES:
+        return min(callout.ended_at or callout.updated_at, now)
     return None
 
 
 def callout_to_as(callout: Callout, urls: Urls, actor_id: str, *, now: datetime) -> dict[str, Any]:
-    """The ``Question`` for ``callout``, without ``@context``."""
+    """The ``Question`` for ``callout``, without ``@context``.
+
+    Never carries ``private_address``: ``location`` is the public place, and only
+    the area when the exact address is private (``public_location``).
+    """
     doc: dict[str, Any] = {
         "id": callout.uri,
         "type": "Question",
@@ -76,6 +86,7 @@ def callout_to_as(callout: Callout, urls: Urls, actor_id: str, *, now: datetime)
         "urgency": callout.urgency,
         "needed": callout.needed,
         "calloutStatus": callout.status,
+        "peopleConfirmed": callout.confirmed_count,
         "contact": callout.contact,
         **audience(urls, actor_id),
     }
@@ -84,13 +95,17 @@ def callout_to_as(callout: Callout, urls: Urls, actor_id: str, *, now: datetime)
         doc["closed"] = iso_utc(closed)
     if callout.people_needed is not None:
         doc["peopleNeeded"] = callout.people_needed
-    location = location_to_as(
-        callout.location_name,
-        callout.location_address,
-        callout.latitude,
-        callout.longitude,
-        callout.online_url,
-    )
+    location = public_location(callout)
     if location is not None:
         doc["location"] = location
     return doc
+
+
+def public_location(callout: Callout) -> dict[str, Any] | list[dict[str, Any]] | None:
+    """The ``Place`` anyone may read: with a private address, the area alone."""
+    if callout.private_address:
+        return location_to_as(callout.area, "", None, None, callout.online_url)
+    address = ", ".join(p for p in (callout.location_address, callout.area) if p)
+    return location_to_as(
+        callout.location_name, address, callout.latitude, callout.longitude, callout.online_url
+    )

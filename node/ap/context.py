@@ -12,16 +12,22 @@ namespace, ``tocsin:`` = ``https://w3id.org/tocsin#``. They sit on a
 ``Question`` (a Mastodon poll) beside the text that carries the same facts for
 people:
 
-=================  =========================  =========================================
-term               IRI                        value
-=================  =========================  =========================================
-``urgency``        ``tocsin:urgency``         ``"urgent"``, ``"soon"`` or ``"ongoing"``
-``needed``         ``tocsin:needed``          plain text: what is needed
-``peopleNeeded``   ``tocsin:peopleNeeded``    xsd:integer: how many people (absent when
-                                              not counted)
-``calloutStatus``  ``tocsin:calloutStatus``   ``"open"``, ``"met"`` or ``"cancelled"``
-``contact``        ``tocsin:contact``         plain text: who to contact and how
-=================  =========================  =========================================
+===================  ===========================  ===================================
+term                 IRI                          value
+===================  ===========================  ===================================
+``urgency``          ``tocsin:urgency``           ``"urgent"``, ``"soon"`` or
+                                                  ``"ongoing"``
+``needed``           ``tocsin:needed``            plain text: what is needed
+``peopleNeeded``     ``tocsin:peopleNeeded``      xsd:integer: how many people
+                                                  (absent when not counted)
+``peopleConfirmed``  ``tocsin:peopleConfirmed``   xsd:integer: responders confirmed
+``calloutStatus``    ``tocsin:calloutStatus``     ``"unverified"`` (being checked),
+                                                  ``"open"`` (go), ``"enough"``,
+                                                  ``"met"`` (all clear),
+                                                  ``"false-alarm"`` or ``"cancelled"``;
+                                                  an unknown value reads as open
+``contact``          ``tocsin:contact``           plain text: who to contact and how
+===================  ===========================  ===================================
 
 A receiver recognises a Tocsin callout by a ``Question`` whose context defines
 ``tocsin`` as that IRI and which carries ``urgency``
@@ -71,6 +77,7 @@ TERMS: dict[str, Any] = {
     "needed": "tocsin:needed",
     "peopleNeeded": {"@id": "tocsin:peopleNeeded", "@type": _XSD_INTEGER},
     "calloutStatus": "tocsin:calloutStatus",
+    "peopleConfirmed": {"@id": "tocsin:peopleConfirmed", "@type": _XSD_INTEGER},
     "contact": "tocsin:contact",
 }
 

@@ -34,7 +34,8 @@ from node.ap.parse import (
 MAX_TEXT = 5_000
 MAX_CONTACT = 500
 MAX_COUNT = 10_000_000
-_CALLOUT_STATUSES = frozenset({"open", "met", "cancelled"})
+_CALLOUT_STATUSES = frozenset({"unverified", "open", "enough", "met", "false-alarm", "cancelled"})
+_CLOSED_STATUSES = frozenset({"met", "false-alarm", "cancelled"})
 _URGENCIES = frozenset({"urgent", "soon", "ongoing"})
 
 
@@ -75,12 +76,20 @@ def _tallies(doc: dict[str, Any]) -> dict[str, int]:
 
 
 def _callout_status(doc: dict[str, Any], ends_at: datetime) -> str:
-    """``calloutStatus`` when valid; else a poll closed before its end counts as met."""
+    """``calloutStatus`` when known; a poll closed before its end is at least ended.
+
+    An unknown status (a newer Tocsin's, say) reads as ``open``, unless ``closed``
+    says the poll ended early: then ``met``. A status still taking answers with
+    an early ``closed`` is read as ``met`` too, since nobody can vote any more.
+    """
     status = clean_text(doc.get("calloutStatus"), 16).lower()
-    if status in _CALLOUT_STATUSES:
-        return status
     closed = utc_time(doc.get("closed"), "UTC")
-    return "met" if closed is not None and closed < ends_at else "open"
+    ended_early = closed is not None and closed < ends_at
+    if status in _CLOSED_STATUSES:
+        return status
+    if ended_early:
+        return "met"
+    return status if status in _CALLOUT_STATUSES else "open"
 
 
 def as_question_to_remote_callout(doc: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +110,7 @@ def as_question_to_remote_callout(doc: dict[str, Any]) -> dict[str, Any]:
         "title": title_of(doc, fallback=needed),
         "needed": needed,
         "people_needed": bounded_int(doc.get("peopleNeeded"), 1, MAX_COUNT),
+        "confirmed_count": bounded_int(doc.get("peopleConfirmed"), 0, MAX_COUNT) or 0,
         "contact": clean_text(doc.get("contact"), MAX_CONTACT),
         "urgency": urgency if urgency in _URGENCIES else "soon",
         "starts_at": min(starts_at, ends_at),

@@ -22,6 +22,10 @@ from node.identity import group_actor
 from node.models import RemoteActor
 
 URGENCY_RANK = {"urgent": 0, "soon": 1, "ongoing": 2}
+# people are still needed first; enough next; ended ones (all clear, false alarm,
+# cancelled) last: none of those sorts as urgent, whatever its urgency
+STATUS_RANK = {"open": 0, "unverified": 0, "enough": 1}
+TAKING_PEOPLE = ("unverified", "open", "enough")
 
 
 @dataclass(frozen=True)
@@ -86,14 +90,26 @@ async def upcoming_events(
 
 
 async def open_callouts(
-    session: AsyncSession, now: datetime, *, limit: int = 100, local_only: bool = False
+    session: AsyncSession,
+    now: datetime,
+    *,
+    limit: int = 100,
+    local_only: bool = False,
+    include_ended: bool = False,
 ) -> list[Callout]:
-    """Not met, not cancelled, not expired; most urgent first, then soonest to end."""
+    """Not expired and still taking answers (being checked, open, or enough), or with
+    ``include_ended`` also those ended before their time (so that "all clear" and
+    "false alarm" stay visible until then); people needed first, then enough, then
+    ended, each most urgent first, then soonest to end."""
+    state = case(STATUS_RANK, value=Callout.status, else_=2)
     rank = case(URGENCY_RANK, value=Callout.urgency, else_=3)
-    query = select(Callout).where(Callout.status == "open", Callout.ends_at > now)
+    query = select(Callout).where(Callout.ends_at > now)
+    if not include_ended:
+        query = query.where(Callout.status.in_(TAKING_PEOPLE))
     if local_only:
         query = query.where(Callout.local.is_(True))
-    rows = await session.scalars(query.order_by(rank, Callout.ends_at, Callout.id).limit(limit))
+    order = (state, rank, Callout.ends_at, Callout.id)
+    rows = await session.scalars(query.order_by(*order).limit(limit))
     return list(rows.all())
 
 

@@ -17,20 +17,21 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, case, cast, delete, func, select, update
+from sqlalchemy import Text, case, cast, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from federation.hosts import url_authority
 from node.ap.callouts import callout_to_as
 from node.ap.events import tombstone_to_as
 from node.content import validation as v
+from node.content.callout_publish import actor_id, publish_callout_update
+from node.content.callout_states import after_dispatch_change, apply_action
 from node.content.events import set_fields
 from node.content.models import Callout, CalloutResponse, RemoteNote, Tombstone
 from node.content.publish import publish
+from node.content.responders import purge_callout_responders
 from node.context import NodeContext
 from node.db import dialect_insert
-from node.identity import group_actor
 from node.models import (
     Delivery,
     Follower,
@@ -59,6 +60,8 @@ class CalloutForm:
     latitude: str | None = None
     longitude: str | None = None
     online_url: str | None = None
+    area: str | None = None  # public: "Tottenham, N15"
+    private_address: str | None = None  # only confirmed responders are told it
 
     def merged_into(self, base: CalloutForm) -> CalloutForm:
         return CalloutForm(**{**asdict(base), **set_fields(self)})
@@ -71,8 +74,13 @@ def callout_values(form: CalloutForm, default_timezone: str, now: datetime) -> d
     tz = v.zone(tz_name)
     starts_at = v.moment(form.start, "start", tz) if (form.start or "").strip() else now
     ends_at = v.moment(form.until, "until", tz)
+    if ends_at <= now:
+        raise v.ContentError("until", "is in the past")
     if ends_at <= starts_at:
-        raise v.ContentError("until", "must be after the start")
+        raise v.ContentError("until", "must be after the start (from)")
+    private = v.text(form.private_address, "private_address", limit=v.MAX_ADDRESS)
+    if private:
+        _no_public_place(form)
     return {
         "title": title,
         "needed": needed,
@@ -87,7 +95,18 @@ def callout_values(form: CalloutForm, default_timezone: str, now: datetime) -> d
         "latitude": v.coordinate(form.latitude, "latitude", 90),
         "longitude": v.coordinate(form.longitude, "longitude", 180),
         "online_url": v.web_url(form.online_url, "online_url"),
+        "area": v.text(form.area, "area", limit=v.MAX_LINE),
+        "private_address": private,
     }
+
+
+def _no_public_place(form: CalloutForm) -> None:
+    """With a private address, nothing public may say where exactly: only the area."""
+    for name in ("location", "address", "latitude", "longitude"):
+        if (getattr(form, name) or "").strip():
+            raise v.ContentError(
+                name, "must be empty when the address is private: give the public part as area"
+            )
 
 
 def form_of(callout: Callout) -> CalloutForm:
@@ -107,26 +126,25 @@ def form_of(callout: Callout) -> CalloutForm:
         latitude=None if callout.latitude is None else str(callout.latitude),
         longitude=None if callout.longitude is None else str(callout.longitude),
         online_url=callout.online_url or "",
+        area=callout.area,
+        private_address=callout.private_address,
     )
 
 
-async def _actor_id(node: NodeContext, session: AsyncSession) -> str:
-    return node.urls.actor((await group_actor(session)).username)
-
-
-async def create_callout(node: NodeContext, session: AsyncSession, form: CalloutForm) -> Callout:
+async def create_callout(
+    node: NodeContext, session: AsyncSession, form: CalloutForm, *, unverified: bool = False
+) -> Callout:
+    """Publish a callout: ``open`` (go), or ``unverified`` while the report is checked."""
     now = datetime.now(UTC)
     values = callout_values(form, node.settings.timezone, now)
-    if values["ends_at"] <= now:
-        raise v.ContentError("until", "is already past")
-    actor_id = await _actor_id(node, session)
+    actor = await actor_id(node, session)
     callout = Callout(
         uri="",
         url="",
         local=True,
-        actor_uri=actor_id,
+        actor_uri=actor,
         origin_domain=url_authority(node.urls.base),
-        status="open",
+        status="unverified" if unverified else "open",
         content_html="",
         come_count=0,
         help_count=0,
@@ -135,84 +153,38 @@ async def create_callout(node: NodeContext, session: AsyncSession, form: Callout
     session.add(callout)
     await session.flush()
     callout.uri = callout.url = f"{node.urls.base}/callouts/{callout.id}"
-    await publish(node, session, "Create", callout_to_as(callout, node.urls, actor_id, now=now))
+    await publish(node, session, "Create", callout_to_as(callout, node.urls, actor, now=now))
     return callout
 
 
 async def update_callout(
     node: NodeContext, session: AsyncSession, callout: Callout, changes: CalloutForm
 ) -> Callout:
+    """Change what was given; more people needed moves standby responders up, in order."""
     now = datetime.now(UTC)
     values = callout_values(changes.merged_into(form_of(callout)), node.settings.timezone, now)
+    needed_before = callout.people_needed
     for name, value in values.items():
         setattr(callout, name, value)
+    more_or_fewer = callout.people_needed != needed_before
+    if more_or_fewer and await after_dispatch_change(node, session, callout, promote=True):
+        return callout  # now enough: its Update is out
     return await publish_callout_update(node, session, callout)
 
 
 async def set_status(
     node: NodeContext, session: AsyncSession, callout: Callout, status: str
 ) -> Callout:
-    """``met`` (the call was answered) or ``cancelled``; either closes the poll."""
-    if callout.status != "open":
-        raise v.ContentError("status", f"this callout is already {callout.status}")
-    callout.status = status
-    return await publish_callout_update(node, session, callout)
-
-
-async def publish_callout_update(
-    node: NodeContext, session: AsyncSession, callout: Callout
-) -> Callout:
-    now = datetime.now(UTC)
-    callout.updated_at = now
-    await session.flush()
-    await _take_tally(session, callout, now)
-    actor_id = await _actor_id(node, session)
-    voters = await _voters(session, callout)
-    await publish(
-        node,
-        session,
-        "Update",
-        callout_to_as(callout, node.urls, actor_id, now=now),
-        extra_recipients=voters,
-    )
-    return callout
-
-
-def _count(option: str) -> Any:
-    return (
-        select(func.count())
-        .where(CalloutResponse.callout_id == Callout.id, CalloutResponse.option == option)
-        .scalar_subquery()
-    )
-
-
-async def _take_tally(session: AsyncSession, callout: Callout, now: datetime) -> None:
-    """Count the responses and store the totals being published, in one statement.
-
-    One statement reads one snapshot: a vote committed after it is not in these
-    totals, so the counts differ again and a later Update carries it.
-    """
-    counts = (
-        await session.execute(
-            update(Callout)
-            .where(Callout.id == callout.id)
-            .values(come_count=_count("come"), help_count=_count("help"), tally_published_at=now)
-            .returning(Callout.come_count, Callout.help_count)
-            .execution_options(synchronize_session=False)
-        )
-    ).one()
-    for name, value in (
-        ("come_count", counts.come_count),
-        ("help_count", counts.help_count),
-        ("tally_published_at", now),
-    ):
-        set_committed_value(callout, name, value)
+    """``met`` (the call was answered) or ``cancelled``, through the state machine."""
+    action = {"met": "close", "cancelled": "cancel"}.get(status, status)
+    return await apply_action(node, session, callout, action, now=datetime.now(UTC))
 
 
 async def delete_callout(node: NodeContext, session: AsyncSession, callout: Callout) -> None:
     """Delete for good, with every record of who answered (``forget_voters``)."""
     now = datetime.now(UTC)
-    await forget_voters(session, callout)
+    await forget_voters(session, callout)  # reads the responses: before they go
+    await purge_callout_responders(session, callout.id, now)  # the direct messages
     session.add(Tombstone(uri=callout.uri, former_type="Question", deleted_at=now))
     await session.delete(callout)
     await publish(node, session, "Delete", tombstone_to_as(callout.uri, "Question", now))
@@ -293,7 +265,9 @@ async def _forget_remote_actors(session: AsyncSession, uris: set[str]) -> None:
 async def record_response(
     session: AsyncSession, callout: Callout, actor_uri: str, option: str, activity_uri: str
 ) -> bool:
-    """Count ``actor_uri``'s answer once; False if that account had answered already."""
+    """Count ``actor_uri``'s answer once; False if that account had answered already.
+
+    Only the response row is written; ``answer_callout`` also dispatches."""
     inserted = await session.scalar(
         dialect_insert(session)(CalloutResponse)
         .values(
@@ -309,14 +283,33 @@ async def record_response(
     return inserted is not None
 
 
-async def _voters(session: AsyncSession, callout: Callout) -> list[RemoteActor]:
-    """Accounts that answered, so their poll shows the new totals too."""
-    rows = await session.scalars(
-        select(RemoteActor)
-        .join(CalloutResponse, CalloutResponse.actor_uri == RemoteActor.uri)
-        .where(CalloutResponse.callout_id == callout.id)
-    )
-    return list(rows.all())
+async def answer_callout(
+    node: NodeContext,
+    session: AsyncSession,
+    callout: Callout,
+    actor_uri: str,
+    option: str,
+    activity_uri: str,
+) -> bool:
+    """A vote: recorded once and, for "I can come" on an open or enough callout,
+    given its role in the same transaction (confirmed while there is room, else
+    standby), which may make the callout ``enough``.
+
+    Dispatching locks the callout row, so that two votes at once cannot both take
+    the last place; "I can help another way" and votes while the callout is
+    checked only insert their row.
+    """
+    counted = await record_response(session, callout, actor_uri, option, activity_uri)
+    if counted and option == "come" and callout.status in ("open", "enough"):
+        locked = await session.scalar(
+            select(Callout)
+            .where(Callout.id == callout.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+        if locked is not None:
+            await after_dispatch_change(node, session, locked, promote=False)
+    return counted
 
 
 async def publish_due_tallies(node: NodeContext, now: datetime) -> int:
@@ -337,7 +330,7 @@ async def publish_due_tallies(node: NodeContext, now: datetime) -> int:
         .join(counted, counted.c.callout_id == Callout.id)
         .where(
             Callout.local.is_(True),
-            Callout.status == "open",
+            Callout.status.in_(("unverified", "open", "enough")),
             (counted.c.come != Callout.come_count) | (counted.c.help != Callout.help_count),
             (Callout.tally_published_at.is_(None))
             | (Callout.tally_published_at <= now - TALLY_INTERVAL),

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from html import escape
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.hosts import url_authority
+from node.ap.activities import state_note_to_as
 from node.ap.events import event_to_as, tombstone_to_as
 from node.content import validation as v
 from node.content.models import Event, Tombstone
 from node.content.publish import publish
+from node.content.text import format_when, format_where
 from node.context import NodeContext
 from node.identity import group_actor
+from node.outbox import new_activity_id
 from node.sanitize import markdown_to_html
 
 
@@ -132,17 +136,51 @@ async def create_event(node: NodeContext, session: AsyncSession, form: EventForm
 async def update_event(
     node: NodeContext, session: AsyncSession, event: Event, changes: EventForm
 ) -> Event:
+    """Change what was given; moving it later or elsewhere is also posted as news."""
     values = event_values(changes.merged_into(form_of(event)), node.settings.timezone)
+    start, place = event.starts_at, _where(event)
     for name, value in values.items():
         setattr(event, name, value)
-    return await _publish_update(node, session, event)
+    await _publish_update(node, session, event)
+    if event.starts_at > start:
+        await _publish_news(node, session, event, "POSTPONED")
+    elif _where(event) != place:
+        await _publish_news(node, session, event, "MOVED")
+    return event
 
 
 async def cancel_event(node: NodeContext, session: AsyncSession, event: Event) -> Event:
     if event.status == "cancelled":
         raise v.ContentError("status", "this event is already cancelled")
     event.status = "cancelled"
-    return await _publish_update(node, session, event)
+    await _publish_update(node, session, event)
+    await _publish_news(node, session, event, "CANCELLED")
+    return event
+
+
+def _where(event: Event) -> str:
+    return format_where(event.location_name, event.location_address, event.online_url)
+
+
+async def _publish_news(node: NodeContext, session: AsyncSession, event: Event, word: str) -> None:
+    """A public Note in reply to the event: Mastodon before 4.5 ignores an
+    ``Update`` of an ``Event``, so followers would otherwise never hear of it."""
+    when = format_when(event.starts_at, event.ends_at, event.timezone, event.all_day)
+    lines = [f"<strong>{word}</strong>: {escape(event.title)}", f"When: {escape(when)}"]
+    if where := _where(event):
+        lines.append(f"Where: {escape(where)}")
+    lines.append(f'<a href="{escape(event.url)}">{escape(event.url)}</a>')
+    local = await group_actor(session)
+    note = state_note_to_as(
+        note_id=new_activity_id(node.urls),
+        actor=node.urls.actor(local.username),
+        followers=node.urls.followers(local.username),
+        in_reply_to=event.uri,
+        content="".join(f"<p>{line}</p>" for line in lines),
+        url=event.url,
+        published=datetime.now(UTC),
+    )
+    await publish(node, session, "Create", note)
 
 
 async def _publish_update(node: NodeContext, session: AsyncSession, event: Event) -> Event:

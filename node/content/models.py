@@ -81,13 +81,20 @@ class Callout(_Placed, _Federated, Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open|met|cancelled
+    # unverified|open|enough|met|false-alarm|cancelled (node.content.callout_states)
+    status: Mapped[str] = mapped_column(String(16), default="open")
     content_html: Mapped[str] = mapped_column(Text, default="")  # remote callouts' text
     # a remote callout's totals as its origin sent them; for ours, the totals last
     # published (the responses are counted when the next Update goes out)
     come_count: Mapped[int] = mapped_column(Integer, default=0)
     help_count: Mapped[int] = mapped_column(Integer, default=0)
     tally_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    area: Mapped[str] = mapped_column(String(300), default="")  # public: "Tottenham, N15"
+    # told only to confirmed responders, in direct messages; never on a public path
+    private_address: Mapped[str] = mapped_column(String(500), default="")
+    confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # final state
+    responders_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CalloutResponse(Base):
@@ -102,6 +109,22 @@ class CalloutResponse(Base):
     option: Mapped[str] = mapped_column(String(16))  # come|help
     activity_uri: Mapped[str] = mapped_column(String(2048))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # confirmed|standby|removed; None for "help" and while the callout is unverified
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class CalloutMessage(Base):
+    """A direct message sent to a responder (organisers only; purged with the responses)."""
+
+    __tablename__ = "callout_messages"
+    __table_args__ = (UniqueConstraint("callout_id", "actor_uri", "kind"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    callout_id: Mapped[int] = mapped_column(ForeignKey("callouts.id", ondelete="CASCADE"))
+    actor_uri: Mapped[str] = mapped_column(String(2048))
+    kind: Mapped[str] = mapped_column(String(16))  # confirmed|standby|called-off
+    activity_uri: Mapped[str] = mapped_column(String(2048))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RemoteNote(Base):

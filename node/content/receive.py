@@ -26,7 +26,7 @@ from node.ap.callouts import option_from_name
 from node.ap.parse import note_columns
 from node.ap.remote_callouts import as_question_to_remote_callout, is_tocsin_callout
 from node.ap.remote_events import as_event_to_remote_event
-from node.content.callouts import record_response
+from node.content.callouts import answer_callout
 from node.content.models import Callout, Event, RemoteNote, Tombstone
 from node.context import NodeContext
 from node.follows import send_to_actor
@@ -37,6 +37,8 @@ from node.outbox import new_activity_id
 log = logging.getLogger(__name__)
 
 Stored = Event | Callout | RemoteNote
+# a callout being checked collects answers; an enough one takes them as standby
+TAKES_ANSWERS = frozenset({"unverified", "open", "enough"})
 
 
 # Built once: these run for nearly every received activity, and building a
@@ -193,10 +195,10 @@ async def _receive_vote(
         return False
     if id_of(note.get("attributedTo")) not in (None, activity.actor):
         return True
-    if callout.status != "open" or callout.ends_at <= datetime.now(UTC):
+    if callout.status not in TAKES_ANSWERS or callout.ends_at <= datetime.now(UTC):
         log.info("ignoring a vote on closed callout %s", callout.uri)
         return True
-    counted = await record_response(session, callout, activity.actor, option, activity.id)
+    counted = await answer_callout(node, session, callout, activity.actor, option, activity.id)
     log.info(
         "vote from %s on %s %s", activity.actor, callout.uri, "counted" if counted else "repeated"
     )

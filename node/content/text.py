@@ -25,6 +25,14 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DASH = "\u2013"  # en dash, between the ends of a span
 URGENCY_LABELS = {"urgent": "URGENT", "soon": "Soon", "ongoing": "Ongoing"}
+# a callout's content opens with this line when it is not simply open
+STATE_LINES = {
+    "unverified": "UNVERIFIED — being checked: get ready, do not go yet",
+    "enough": "ENOUGH PEOPLE — stand down unless you were confirmed",
+    "met": "ALL CLEAR — thank you",
+    "false-alarm": "FALSE ALARM — do not go",
+    "cancelled": "CANCELLED — do not go",
+}
 CALLOUT_POLL_LINE = (
     "Answer the poll to say you can come or can help another way. "
     "Only the organisers see who answered."
@@ -126,10 +134,8 @@ def event_summary(event: Event) -> str:
 
 def callout_state(callout: Callout, now: datetime) -> str | None:
     """The line shown when a callout is no longer open, else None."""
-    if callout.status == "met":
-        return "MET — thank you"
-    if callout.status == "cancelled":
-        return "CANCELLED"
+    if callout.status in STATE_LINES:
+        return STATE_LINES[callout.status]
     if callout.ends_at <= now:
         return "closed"
     return None
@@ -150,7 +156,12 @@ def _link(url: str, text: str) -> str:
 
 
 def _place_html(callout: Callout) -> str:
-    place = escape(_place(callout.location_name or "", callout.location_address or ""))
+    """The public place: the exact address, when private, is never in it (only the area)."""
+    place = _place(callout.location_name or "", callout.location_address or "")
+    area = callout.area or ""
+    if area and area not in place:
+        place = f"{place}, {area}" if place else area
+    place = escape(place)
     if callout.latitude is None or callout.longitude is None:
         return place
     map_link = _link(osm_url(callout.latitude, callout.longitude), "map")
@@ -203,7 +214,7 @@ def callout_content_html(
             f"Until: {escape(format_moment(callout.ends_at, tz))}"
         ),
         _paragraph(f"Contact: {escape(callout.contact)}" if callout.contact else ""),
-        _paragraph(escape(CALLOUT_POLL_LINE)) if state is None else "",
+        _paragraph(escape(CALLOUT_POLL_LINE)) if _takes_answers(callout, now) else "",
         _paragraph(_hashtag_html(base, "callout")),
     ]
     return "".join(paragraphs)
@@ -217,3 +228,7 @@ def _hashtag_html(base: str, tag: str) -> str:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _takes_answers(callout: Callout, now: datetime) -> bool:
+    return callout.status in ("unverified", "open", "enough") and callout.ends_at > now

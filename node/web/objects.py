@@ -118,7 +118,7 @@ async def activity_page(request: Request) -> Response:
     uri = ctx(request).urls.activity(token)
     async with ctx(request).sessions() as session:
         row = await session.scalar(select(OutboundActivity).where(OutboundActivity.uri == uri))
-        if row is None or not row.public:
+        if row is None or not row.public:  # a direct message is its recipient's alone
             return await _not_found(request)
         if await is_deleted(session, row):
             return await _deleted_activity(request)

@@ -157,7 +157,11 @@ async def follow(request: Request) -> Response:
     except RemoteFollowError as exc:
         shown, status = handle.strip()[:300], exc.status_code
         return await _follow_page(
-            request, site, handle=shown, error=exc.message, status=status,
+            request,
+            site,
+            handle=shown,
+            error=exc.message,
+            status=status,
             retry_after=exc.retry_after,
         )
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
@@ -255,7 +259,7 @@ async def callouts(request: Request) -> Response:
         now = datetime.now(UTC)
         async with context.sessions() as session:
             site = await site_of(session, context)
-            found = await open_callouts(session, now, limit=100)
+            found = await open_callouts(session, now, limit=100, include_ended=True)
             entries = await origins(session, list(found), site.host)
         values = {"site": site, "nav": "/callouts", "callouts": entries}
         expires = earliest([callout.ends_at for callout in found], now)

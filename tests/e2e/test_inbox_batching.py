@@ -164,7 +164,8 @@ async def test_a_vote_is_counted_while_its_callout_row_is_locked(
         transaction = await locker.begin()
         await locker.execute(
             # the lock an edit or the tally job takes
-            text("SELECT id FROM callouts WHERE id = :id FOR NO KEY UPDATE"), {"id": callout.id}
+            text("SELECT id FROM callouts WHERE id = :id FOR NO KEY UPDATE"),
+            {"id": callout.id},
         )
         vote_ = vote(alice, callout.uri, "I can come")
         assert await post_all(node, [(alice, vote_)]) == [202]

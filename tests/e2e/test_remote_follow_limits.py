@@ -94,4 +94,3 @@ async def test_lookups_from_many_clients_run_a_few_at_a_time(
     answers = await asyncio.gather(*(follow_from(node, handle, source) for source in sources))
     assert [answer.status_code for answer in answers] == [303] * 12
     assert mastodon.most_at_once == LOOKUP_SLOTS
-

@@ -124,7 +124,8 @@ def test_expired_callout_closed_at_its_end() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "line"), [("met", "MET \u2014 thank you"), ("cancelled", "CANCELLED")]
+    ("status", "line"),
+    [("met", "ALL CLEAR \u2014 thank you"), ("cancelled", "CANCELLED \u2014 do not go")],
 )
 def test_met_or_cancelled_callout_is_closed_now_not_at_its_end(status: str, line: str) -> None:
     """Mastodon takes ``closed`` over ``endTime``, so voting stops when the need is met."""

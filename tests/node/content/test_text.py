@@ -249,8 +249,8 @@ def test_callout_online_link_and_missing_optional_lines() -> None:
 @pytest.mark.parametrize(
     ("changes", "line"),
     [
-        ({"status": "met"}, "MET \u2014 thank you"),
-        ({"status": "cancelled"}, "CANCELLED"),
+        ({"status": "met"}, "ALL CLEAR \u2014 thank you"),
+        ({"status": "cancelled"}, "CANCELLED \u2014 do not go"),
         ({"ends_at": NOW - timedelta(minutes=1)}, "closed"),
     ],
 )

@@ -138,7 +138,7 @@ async def test_cancelled_and_ended_events_say_so(node: Node) -> None:
 
 
 async def test_closed_callout_pages_show_their_state(node: Node) -> None:
-    for status, shown in [("met", "<strong>Met.</strong>"), ("cancelled", "<strong>Cancelled.")]:
+    for status, shown in [("met", "<strong>ALL CLEAR"), ("cancelled", "<strong>CANCELLED")]:
         callout = await make_callout(node)
         await set_callout_status(node, callout, status)
         page = (await get_page(node, urlsplit_path(callout.uri))).text
