@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.content import dispatch
 from node.content.callout_publish import publish_callout_update, publish_state_note
 from node.content.models import Callout
+from node.content.validation import ContentError
 from node.context import NodeContext
 
 STATES = ("unverified", "open", "enough", "met", "false-alarm", "cancelled")
@@ -64,14 +65,14 @@ _ONLY = {
 }
 
 
-class CalloutStateError(ValueError):
+class CalloutStateError(ContentError):
     """A move the table does not allow; the message says what to do instead."""
 
-    field = "status"
+    def __init__(self, message: str) -> None:
+        super().__init__("status", message)
 
-    @property
-    def message(self) -> str:
-        return str(self)
+    def __str__(self) -> str:
+        return self.message
 
 
 def target_status(callout: Callout, action: str, now: datetime) -> str:

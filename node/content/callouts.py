@@ -185,9 +185,30 @@ async def delete_callout(node: NodeContext, session: AsyncSession, callout: Call
     now = datetime.now(UTC)
     await forget_voters(session, callout)  # reads the responses: before they go
     await purge_callout_responders(session, callout.id, now)  # the direct messages
+    await _delete_state_notes(node, session, callout, now)
     session.add(Tombstone(uri=callout.uri, former_type="Question", deleted_at=now))
     await session.delete(callout)
     await publish(node, session, "Delete", tombstone_to_as(callout.uri, "Question", now))
+
+
+async def _delete_state_notes(
+    node: NodeContext, session: AsyncSession, callout: Callout, now: datetime
+) -> None:
+    """The public Notes that told followers of the callout's changes name it and
+    its title: they go with it, and a Delete of each follows them out."""
+    notes = await session.execute(
+        select(OutboundActivity.id, OutboundActivity.object_uri).where(
+            OutboundActivity.type == "Create",
+            OutboundActivity.public.is_(True),
+            OutboundActivity.object_uri != callout.uri,
+            OutboundActivity.body.like(_json_string_pattern(callout.uri), escape="\\"),
+        )
+    )
+    for row_id, note_uri in notes.all():
+        await session.execute(delete(Delivery).where(Delivery.activity_id == row_id))
+        await session.execute(delete(OutboundActivity).where(OutboundActivity.id == row_id))
+        if note_uri:
+            await publish(node, session, "Delete", tombstone_to_as(note_uri, "Note", now))
 
 
 async def forget_voters(session: AsyncSession, callout: Callout) -> None:
