@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from node.models import InboundActivity
@@ -224,6 +225,19 @@ HOSTILE_QUERIES = [
 ]
 
 
+# 5xx the fuzz found outside this change's files: each has its own strict xfail below
+KNOWN_5XX = {
+    f"/actors/network/{name}?page=99999999999999999999999"
+    for name in ("outbox", "followers", "following")
+}
+
+
+def hostile_gets() -> list[str]:
+    """Every GET route with every hostile query string, and the hostile paths."""
+    targets = [f"{path}?{query}" for path in GET_TARGETS for query in HOSTILE_QUERIES]
+    return [t for t in [*targets, *HOSTILE_PATHS] if t not in KNOWN_5XX]
+
+
 async def raw_get(node: Node, target: str) -> int:
     """A GET sent byte for byte (httpx would normalise ``..`` and escapes)."""
     host, port = node.settings.listen_host, node.settings.listen_port
@@ -250,7 +264,7 @@ async def test_hostile_activities_headers_and_paths_get_no_5xx_and_leave_no_trac
     accepted: set[str] = set()
     failures: list[str] = []
     async with httpx.AsyncClient() as client:
-        for doc in mutated_activities(rng, alice, node, 120):
+        for doc in mutated_activities(rng, alice, node, 80):
             body = json.dumps(doc).encode()
             response = await client.post(
                 inbox, content=body, headers=alice.signed_headers(inbox, body)
@@ -259,7 +273,7 @@ async def test_hostile_activities_headers_and_paths_get_no_5xx_and_leave_no_trac
                 failures.append(f"POST inbox {body[:200]!r}: {response.status_code}")
             if response.status_code == 202 and isinstance(doc, dict):
                 accepted.add(str(doc.get("id")))
-        for _ in range(60):
+        for _ in range(40):
             doc = alice.follow(node.actor_id)
             body = json.dumps(doc).encode()
             headers = hostile_headers(rng, alice.signed_headers(inbox, body))
@@ -268,11 +282,10 @@ async def test_hostile_activities_headers_and_paths_get_no_5xx_and_leave_no_trac
                 failures.append(f"POST inbox headers {headers!r:.300}: {response.status_code}")
             if response.status_code == 202:
                 accepted.add(doc["id"])
-    for target in GET_TARGETS + HOSTILE_PATHS:
-        for query in ["", *rng.sample(HOSTILE_QUERIES, 3)]:
-            status = await raw_get(node, f"{target}?{query}" if query else target)
-            if status >= 500:
-                failures.append(f"GET {target}?{query}: {status}")
+    for target in hostile_gets():
+        status = await raw_get(node, target)
+        if status >= 500:
+            failures.append(f"GET {target}: {status}")
     assert failures == []
     async with node.ctx.sessions() as session:
         recorded = set((await session.scalars(select(InboundActivity.uri))).all())
@@ -283,3 +296,16 @@ async def test_hostile_activities_headers_and_paths_get_no_5xx_and_leave_no_trac
         lambda r: r.activity["type"] == "Accept" and r.activity["object"]["id"] == follow["id"]
     )
     assert urlsplit(accept.signer_key_id).netloc == urlsplit(node.base_url).netloc
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="node/web/activitypub.py _collection: OFFSET (page - 1) * 20 overflows the "
+    "database integer (SQLite OverflowError, PostgreSQL DataError) -> 500",
+)
+@pytest.mark.parametrize("target", sorted(KNOWN_5XX))
+async def test_huge_collection_page_number_is_no_server_error(
+    start_node: NodeFactory, target: str
+) -> None:
+    node = await start_node()
+    assert await raw_get(node, target) < 500
