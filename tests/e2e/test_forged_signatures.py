@@ -215,7 +215,9 @@ async def test_non_ascii_bytes_in_a_signed_header_are_refused_with_4xx(
     signed = alice.signed_headers(inbox(node), body)
     for name in ("Date", "Digest", "Content-Type", "Host", "Signature"):
         for value in ("café".encode(), b"\xe9\xff"):
-            headers = [(k.encode(), v.encode()) for k, v in signed.items() if k.lower() != name.lower()]
+            headers = [
+                (k.encode(), v.encode()) for k, v in signed.items() if k.lower() != name.lower()
+            ]
             response = await post(node, body, [*headers, (name.encode(), value)])
             assert 400 <= response.status_code < 500, (name, value, response.text)
     assert await inbound_rows(node) == 0
