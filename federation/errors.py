@@ -4,6 +4,7 @@
     ├── MalformedError         400  the payload is not usable JSON / AS2
     │   └── TooLargeError      413  body over the limit
     ├── SignatureError         401  missing, malformed or invalid HTTP signature
+    │   └── KeyUnavailableError 401 the signer's key could not be fetched
     ├── ForbiddenError         403  blocked domain, origin mismatch
     ├── UnsupportedMediaTypeError  415  a body in a content type we do not read
     └── FetchError             502  a remote fetch failed
@@ -37,6 +38,12 @@ class TooLargeError(MalformedError):
 class SignatureError(FederationError):
     status_code = 401
     default_message = "invalid or missing HTTP signature"
+
+
+class KeyUnavailableError(SignatureError):
+    """The signing key could not be had (its server failed, or failed a moment ago)."""
+
+    default_message = "could not fetch the signing key"
 
 
 class ForbiddenError(FederationError):

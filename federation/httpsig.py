@@ -8,6 +8,13 @@ one holds what must not differ between them, so a request is judged the same
 either way: the body size cap, Mastodon's clock window, the key lookup and the
 key-rotation retry, and "the key is on the owner's host".
 
+Verification is split so that a caller can refuse a forged request before it
+costs anything: :func:`claim_of` checks all that needs no key (header syntax, the
+clock window, the body's digest) and says which key is claimed; the caller may
+then check that claim against what the body says (the inbox wants the key on the
+actor's host) before :func:`verify_claim` fetches the key. :func:`verify_request`
+does both at once.
+
 Everything here is pure: verification takes a plain
 :class:`~federation.signed.SignedRequest`, an injected ``now`` and a
 :class:`~federation.signed.KeyLookup`, and returns who signed or raises
@@ -23,7 +30,9 @@ cached key again or raises ``SignatureError``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -36,6 +45,19 @@ CLOCK_SKEW = timedelta(hours=1)
 DEFAULT_VALIDITY = timedelta(minutes=5)
 MAX_VALIDITY = timedelta(hours=12)
 DEFAULT_MAX_BODY = 1_048_576
+
+
+@dataclass(frozen=True)
+class SignatureClaim:
+    """A signature that passed every check a key is not needed for.
+
+    Its header parsed, its date inside the clock window, its digest matched
+    against the body: all that is left is to fetch ``key_id`` and check the bytes.
+    """
+
+    key_id: str
+    scheme: Literal["cavage", "rfc9421"]
+    verifies: Callable[[rsa.RSAPublicKey], bool]
 
 
 async def verify_request(
@@ -51,19 +73,34 @@ async def verify_request(
     Raises ``SignatureError`` with a short reason, or ``TooLargeError`` for a body over
     ``max_body`` (callers should also cap the body while reading it).
     """
+    return await verify_claim(claim_of(req, now=now, max_body=max_body), key_lookup)
+
+
+def claim_of(
+    req: SignedRequest, *, now: datetime, max_body: int = DEFAULT_MAX_BODY
+) -> SignatureClaim:
+    """Check everything about a request's signature that needs no key, cheaply:
+    header syntax, the covered headers, the clock window and the body's digest.
+
+    Raises ``SignatureError`` (or ``TooLargeError``) at the first thing wrong.
+    """
     if len(req.body) > max_body:
         raise TooLargeError(f"body of {len(req.body)} bytes exceeds {max_body}")
     now = cavage.as_utc(now)
     if "signature-input" in req.fields:
-        return await _verify_rfc9421(req, key_lookup, now)
+        return _rfc9421_claim(req, now)
     if "signature" in req.fields:
-        return await _verify_cavage(req, key_lookup, now)
+        return _cavage_claim(req, now)
     raise SignatureError("request is not signed")
 
 
-async def _verify_cavage(
-    req: SignedRequest, key_lookup: KeyLookup, now: datetime
-) -> VerifiedSignature:
+async def verify_claim(claim: SignatureClaim, key_lookup: KeyLookup) -> VerifiedSignature:
+    """Fetch the claimed key (with the rotation retry) and check the signature with it."""
+    info = await _verify_with_rotation(claim.key_id, key_lookup, claim.verifies)
+    return VerifiedSignature(key_id=claim.key_id, owner=info.owner, scheme=claim.scheme)
+
+
+def _cavage_claim(req: SignedRequest, now: datetime) -> SignatureClaim:
     sig = cavage.parse_request(req)
     _check_clock_window(sig.created, sig.expires, now)
     if "digest" in sig.names:
@@ -76,19 +113,15 @@ async def _verify_cavage(
     def attempt(key: rsa.RSAPublicKey) -> bool:
         return any(cavage.rsa_verifies(key, sig.signature, text) for text in texts)
 
-    info = await _verify_with_rotation(sig.key_id, key_lookup, attempt)
-    return VerifiedSignature(key_id=sig.key_id, owner=info.owner, scheme="cavage")
+    return SignatureClaim(sig.key_id, "cavage", attempt)
 
 
-async def _verify_rfc9421(
-    req: SignedRequest, key_lookup: KeyLookup, now: datetime
-) -> VerifiedSignature:
+def _rfc9421_claim(req: SignedRequest, now: datetime) -> SignatureClaim:
     parsed = rfc9421.parse_request(req)
     _check_clock_window(parsed.created, parsed.expires, now)
-    info = await _verify_with_rotation(
-        parsed.key_id, key_lookup, lambda key: rfc9421.signature_verifies(req, key)
+    return SignatureClaim(
+        parsed.key_id, "rfc9421", lambda key: rfc9421.signature_verifies(req, key)
     )
-    return VerifiedSignature(key_id=parsed.key_id, owner=info.owner, scheme="rfc9421")
 
 
 async def _verify_with_rotation(

@@ -25,8 +25,11 @@ class SignedRequest:
     ``path`` is the raw (percent-encoded) path as it was on the wire, ``query`` the raw
     query string without ``?`` (empty when there is none), ``body`` the exact bytes
     received. ``headers`` may be any mapping or list of pairs; it is normalised to a
-    case-insensitive ``httpx.Headers``. ``scheme`` is the scheme the client used (behind
-    a TLS proxy, ``https``); only RFC 9421 ``@target-uri`` depends on it.
+    case-insensitive ``httpx.Headers`` of the bytes as sent (a ``str`` read as latin-1,
+    the way ASGI servers hand header bytes over, so any byte is accepted; a value
+    outside ASCII then fails verification with a 401, never an encoding error).
+    ``scheme`` is the scheme the client used (behind a TLS proxy, ``https``); only
+    RFC 9421 ``@target-uri`` depends on it.
     """
 
     method: str
@@ -38,7 +41,7 @@ class SignedRequest:
 
     def __post_init__(self) -> None:
         if not isinstance(self.headers, httpx.Headers):
-            object.__setattr__(self, "headers", httpx.Headers(self.headers))
+            object.__setattr__(self, "headers", httpx.Headers(_as_bytes(self.headers)))
 
     @property
     def fields(self) -> httpx.Headers:
@@ -73,3 +76,18 @@ class KeyLookup(Protocol):
     """
 
     async def __call__(self, key_id: str, *, refresh: bool) -> PublicKeyInfo: ...
+
+
+def _as_bytes(headers: HeaderInput) -> list[tuple[bytes, bytes]]:
+    """Header pairs as bytes: httpx would encode ``str`` values as ASCII and raise."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    return [(_wire(name), _wire(value)) for name, value in pairs]
+
+
+def _wire(text: str | bytes) -> bytes:
+    if isinstance(text, bytes):
+        return text
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")

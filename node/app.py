@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -64,6 +65,24 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return json_error(exc.status_code, message, headers=exc.headers)
 
 
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """503 with ``Retry-After`` while the database cannot be reached, and one log line.
+
+    The node recovers by itself: the pool drops the dead connections and the next
+    request opens new ones. Any other database error is a bug, and left to be one.
+    """
+    if isinstance(exc, DBAPIError) and not (
+        exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    ):
+        raise exc
+    log.warning(
+        "%s %s: database unavailable (%s)", request.method, request.url.path, type(exc).__name__
+    )
+    return json_error(
+        503, "the server is briefly unavailable; try again later", {"Retry-After": "30"}
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -111,7 +130,11 @@ def create_app(
                 https_only=settings.https,
             ),
         ],
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={
+            HTTPException: http_error,
+            OSError: database_unavailable,  # connecting to it: refused, reset, timed out
+            DBAPIError: database_unavailable,
+        },
         lifespan=lifespan,
     )
     app.state.login_throttle = LoginThrottle()

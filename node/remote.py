@@ -8,8 +8,11 @@ once per host every few minutes when a signature fails (key rotation).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +20,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.actors import Actor, parse_actor, parse_public_key
-from federation.errors import FederationError, ForbiddenError, SignatureError
+from federation.errors import (
+    FederationError,
+    ForbiddenError,
+    KeyUnavailableError,
+    SignatureError,
+)
 from federation.fetch import Fetcher
 from federation.hosts import url_authority
 from federation.keys import load_public_key
@@ -33,6 +41,66 @@ REFRESH_COOLDOWN = 300.0  # seconds between forced key refetches per remote host
 ACTOR_MAX_AGE = timedelta(days=1)
 KEY_MEMORY_SECONDS = 600.0
 KEY_MEMORY_SIZE = 10_000
+KEY_FAILURE_SECONDS = 300.0  # a key that could not be fetched is not asked for again before
+KEY_FAILURE_SIZE = 10_000
+KEY_FETCHES_PER_HOST = 2  # one slow or hostile server holds at most this many inbox requests
+KEY_FETCH_HOSTS = 1_000  # hosts with key fetches in flight at once; beyond, refused
+
+
+class KeyFailures:
+    """Key ids whose fetch failed a moment ago, and why: refused again without a request.
+
+    Bounded: when full, forgotten entries go first, then all of them.
+    """
+
+    def __init__(self) -> None:
+        self._failed: dict[str, tuple[float, SignatureError]] = {}
+
+    def note(self, key_id: str, error: SignatureError) -> None:
+        if len(self._failed) >= KEY_FAILURE_SIZE:
+            now = time.monotonic()
+            self._failed = {
+                k: v for k, v in self._failed.items() if now - v[0] < KEY_FAILURE_SECONDS
+            }
+            if len(self._failed) >= KEY_FAILURE_SIZE:
+                self._failed.clear()
+        self._failed[key_id] = (time.monotonic(), error)
+
+    def check(self, key_id: str) -> None:
+        """Raise again the error of a recent failure to fetch ``key_id``."""
+        failed = self._failed.get(key_id)
+        if failed is None:
+            return
+        if time.monotonic() - failed[0] >= KEY_FAILURE_SECONDS:
+            del self._failed[key_id]
+            return
+        error = failed[1]
+        raise type(error)(f"{key_id} failed recently: {error}", public_message=error.public_message)
+
+
+class HostGates:
+    """At most ``KEY_FETCHES_PER_HOST`` key fetches at once to any one host.
+
+    A host's semaphore lives only while requests use it, so the dict holds only
+    hosts with fetches in flight, and at most ``KEY_FETCH_HOSTS`` of them.
+    """
+
+    def __init__(self) -> None:
+        self._gates: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+
+    @asynccontextmanager
+    async def hold(self, host: str) -> AsyncIterator[None]:
+        if host not in self._gates and len(self._gates) >= KEY_FETCH_HOSTS:
+            raise KeyUnavailableError(f"key fetches to {KEY_FETCH_HOSTS} hosts already in flight")
+        gate, users = self._gates.setdefault(host, (asyncio.Semaphore(KEY_FETCHES_PER_HOST), [0]))
+        users[0] += 1
+        try:
+            async with gate:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._gates[host]
 
 
 class RemoteDirectory:
@@ -50,6 +118,8 @@ class RemoteDirectory:
         self._scheme = scheme
         self._last_refresh: dict[str, float] = {}
         self._keys: dict[str, tuple[float, PublicKeyInfo]] = {}
+        self._failures = KeyFailures()
+        self._gates = HostGates()
 
     # -- actors -------------------------------------------------------------------------
 
@@ -131,28 +201,50 @@ class RemoteDirectory:
 
     async def __call__(self, key_id: str, *, refresh: bool) -> PublicKeyInfo:
         if not refresh or not self._may_refresh(key_id):
-            remembered = self._keys.get(key_id)
-            if remembered is not None and time.monotonic() - remembered[0] < KEY_MEMORY_SECONDS:
-                return remembered[1]
-            async with self._sessions() as session:
-                cached = await session.get(RemoteKey, key_id)
-            if cached is not None:
-                info = PublicKeyInfo(
-                    key_id, cached.owner_uri, load_public_key(cached.public_key_pem)
-                )
-                return self._remember(info)
+            known = await self._known_key(key_id)
+            if known is not None:
+                return known
             if refresh:
                 raise SignatureError("key refetch is rate-limited; try again later")
+        self._failures.check(key_id)
+        async with self._gates.hold(url_authority(key_id)):
+            self._failures.check(key_id)  # it may have failed while we waited
+            known = None if refresh else self._remembered(key_id)
+            return known or await self._fetch_and_remember(key_id)
+
+    async def _known_key(self, key_id: str) -> PublicKeyInfo | None:
+        remembered = self._remembered(key_id)
+        if remembered is not None:
+            return remembered
+        async with self._sessions() as session:
+            cached = await session.get(RemoteKey, key_id)
+        if cached is None:
+            return None
+        info = PublicKeyInfo(key_id, cached.owner_uri, load_public_key(cached.public_key_pem))
+        return self._remember(info)
+
+    def _remembered(self, key_id: str) -> PublicKeyInfo | None:
+        remembered = self._keys.get(key_id)
+        if remembered is not None and time.monotonic() - remembered[0] < KEY_MEMORY_SECONDS:
+            return remembered[1]
+        return None
+
+    async def _fetch_and_remember(self, key_id: str) -> PublicKeyInfo:
         try:
             return self._remember(await self._fetch_key(key_id))
-        except (SignatureError, ForbiddenError):
-            raise  # a refused key or actor says why (401, 403), unlike a failed fetch
+        except ForbiddenError:
+            raise  # a blocked or unlisted server: refused without any request
+        except SignatureError as exc:  # a refused key or actor says why (401)
+            self._failures.note(key_id, exc)
+            raise
         except FederationError as exc:
             log.info("could not fetch key %s: %s", key_id, exc)
-            raise SignatureError(
+            failure = KeyUnavailableError(
                 f"could not fetch key {key_id}: {exc}",
                 public_message="could not fetch the signing key",
-            ) from exc
+            )
+            self._failures.note(key_id, failure)
+            raise failure from exc
 
     def _remember(self, info: PublicKeyInfo) -> PublicKeyInfo:
         """Keep parsed keys in memory for a while: most inbox POSTs come from

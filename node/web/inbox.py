@@ -17,7 +17,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation.as2 import id_of
-from federation.errors import FederationError, MalformedError, SignatureError
+from federation.errors import (
+    FederationError,
+    KeyUnavailableError,
+    MalformedError,
+    SignatureError,
+)
 from federation.inbox import check_inbox_content_type, read_inbox_body, verify_inbox_post
 from federation.jsonlimits import loads_limited
 from federation.signed import SignedRequest
@@ -25,6 +30,7 @@ from node.web.context import ctx
 from node.web.responses import json_error
 
 log = logging.getLogger(__name__)
+
 
 def _is_self_delete(body: bytes) -> bool:
     """A Delete of an actor by itself: once the actor is gone its key cannot be
@@ -67,7 +73,8 @@ async def receive(request: Request) -> Response:
             is_blocked=partial(context.blocks.refuses, own_host=context.settings.host),
         )
     except SignatureError as exc:
-        if _is_self_delete(body):
+        # only once the signature was well-formed and the body matched its digest
+        if isinstance(exc, KeyUnavailableError) and _is_self_delete(body):
             return Response(status_code=202)
         log.info("inbox refused a request: %s", exc)
         return json_error(401, exc.public_message)

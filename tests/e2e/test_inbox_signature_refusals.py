@@ -99,7 +99,7 @@ async def key_on_another_host(world: World) -> Sent:
     alice = world.fediverse.add_account("alice")
     mallory = world.elsewhere.add_account("mallory", key_index=1)
     response = await mallory.post(inbox(world.node), alice.follow(world.node.actor_id))
-    return Sent(response, cached=[mallory.id])
+    return Sent(response)  # refused before mallory's key was fetched
 
 
 async def key_on_another_host_claiming_the_actor(world: World) -> Sent:
@@ -148,8 +148,9 @@ REFUSED = {
         actor_signed_by_another, 401, NOT_THE_OWNER, settle=True
     ),
     "key-on-another-host-401": Refused(key_on_another_host, 401, NOT_THE_OWNER),
-    "key-on-another-host-claiming-the-actor-403": Refused(
-        key_on_another_host_claiming_the_actor, 403, "publicKey owner is not on the key's host"
+    # the keyId's host is not the actor's: refused before the key is fetched
+    "key-on-another-host-claiming-the-actor-401": Refused(
+        key_on_another_host_claiming_the_actor, 401, NOT_THE_OWNER
     ),
     "activity-id-on-another-host-than-its-actor-403": Refused(
         activity_id_on_another_host, 403, "activity id is not on the actor's host"
