@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from node.alerts.sender import send_due_alerts
 from node.content.callouts import publish_due_tallies
 from node.context import NodeContext
 
@@ -25,6 +26,8 @@ class Job:
 JOBS: tuple[Job, ...] = (
     # coalesced tally Updates: at most one per callout every few seconds
     Job("tally updates", publish_due_tallies),
+    # Web Push and e-mail alerts of callouts and events, sent concurrently
+    Job("alerts", send_due_alerts),
 )
 
 

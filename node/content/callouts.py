@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from federation.hosts import url_authority
+from node.alerts.queue import queue_callout_alerts
 from node.ap.callouts import callout_to_as
 from node.ap.events import tombstone_to_as
 from node.content import validation as v
@@ -128,6 +129,7 @@ async def create_callout(node: NodeContext, session: AsyncSession, form: Callout
     await session.flush()
     callout.uri = callout.url = f"{node.urls.base}/callouts/{callout.id}"
     await publish(node, session, "Create", callout_to_as(callout, node.urls, actor_id, now=now))
+    await queue_callout_alerts(node, session, callout, "published")
     return callout
 
 
@@ -148,6 +150,7 @@ async def set_status(
     if callout.status != "open":
         raise v.ContentError("status", f"this callout is already {callout.status}")
     callout.status = status
+    await queue_callout_alerts(node, session, callout, status)
     return await publish_callout_update(node, session, callout)
 
 
