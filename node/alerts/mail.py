@@ -17,7 +17,7 @@ import aiosmtplib
 
 from node.config import SmtpSettings
 
-POOL_SIZE = 8
+POOL_SIZE = 16
 TIMEOUT = 30.0
 
 

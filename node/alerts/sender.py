@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from node.alerts.deliver import Attempt, Courier
@@ -44,6 +45,7 @@ class Claimed:
     subscription: AlertSubscription
     alert: AlertText | None  # None: its callout or event was deleted meanwhile
     attempts: int
+    next_attempt_at: datetime
     lease: datetime
 
 
@@ -102,7 +104,10 @@ async def _claim(node: NodeContext, now: datetime) -> list[Claimed]:
             )
         ).all()
         texts = await _texts(session, node.urls.base, [job for job, _ in rows])
-    return [Claimed(job.id, sub, texts.get(job.id), job.attempts, lease) for job, sub in rows]
+    return [
+        Claimed(job.id, sub, texts.get(job.id), job.attempts, job.next_attempt_at, lease)
+        for job, sub in rows
+    ]
 
 
 async def _texts(session: AsyncSession, base: str, jobs: list[AlertJob]) -> dict[int, AlertText]:
@@ -135,37 +140,52 @@ async def _texts(session: AsyncSession, base: str, jobs: list[AlertJob]) -> dict
     return texts
 
 
+_JOBS = cast(Table, AlertJob.__table__)
+_RECORD = (
+    update(_JOBS)
+    .where(_JOBS.c.id == bindparam("_id"), _JOBS.c.locked_until == bindparam("_lease"))
+    .values(
+        locked_until=None,
+        last_status=bindparam("_status"),
+        state=bindparam("_state"),
+        attempts=bindparam("_attempts"),
+        next_attempt_at=bindparam("_next"),
+        finished_at=bindparam("_finished"),
+    )
+)
+
+
 async def _record(
     sessions: async_sessionmaker[AsyncSession],
     results: list[tuple[Claimed, Attempt]],
     now: datetime,
 ) -> None:
-    """Write every outcome whose lease still holds, in one transaction."""
-    gone: set[int] = set()
+    """Write every outcome whose lease still holds: one executemany, one transaction."""
+    gone = sorted({job.subscription.id for job, attempt in results if attempt.gone})
     async with sessions() as session, session.begin():
-        for job, attempt in results:
-            values = _outcome(job, attempt, now)
-            if attempt.gone:
-                gone.add(job.subscription.id)
+        if results:
             await session.execute(
-                update(AlertJob)
-                .where(AlertJob.id == job.id, AlertJob.locked_until == job.lease)
-                .values(**values)
-                .execution_options(synchronize_session=False)
+                _RECORD, [_outcome(job, attempt, now) for job, attempt in results]
             )
         if gone:
             log.info("push services dropped %d subscriptions; forgetting them", len(gone))
-            await session.execute(
-                delete(AlertSubscription).where(AlertSubscription.id.in_(sorted(gone)))
-            )
+            await session.execute(delete(AlertSubscription).where(AlertSubscription.id.in_(gone)))
 
 
 def _outcome(job: Claimed, attempt: Attempt, now: datetime) -> dict[str, object]:
-    values: dict[str, object] = {"locked_until": None, "last_status": attempt.status}
+    values: dict[str, object] = {
+        "_id": job.id,
+        "_lease": job.lease,
+        "_status": attempt.status,
+        "_state": "pending",
+        "_attempts": job.attempts,
+        "_next": job.next_attempt_at,
+        "_finished": None,
+    }
     if attempt.ok:
-        return {**values, "state": "done", "finished_at": now}
+        return {**values, "_state": "done", "_finished": now}
     if attempt.final or job.alert is None:
-        return {**values, "state": "gave_up", "finished_at": now}
+        return {**values, "_state": "gave_up", "_finished": now}
     decision = next_alert_attempt(
         job.attempts + 1,
         status=attempt.status if job.subscription.channel == "push" else None,
@@ -173,11 +193,7 @@ def _outcome(job: Claimed, attempt: Attempt, now: datetime) -> dict[str, object]
         now=now,
         deadline=job.alert.ends_at,
     )
-    values["attempts"] = job.attempts + 1
+    values["_attempts"] = job.attempts + 1
     if decision.give_up:
-        return {**values, "state": "gave_up", "finished_at": now}
-    return {**values, "next_attempt_at": decision.retry_at}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+        return {**values, "_state": "gave_up", "_finished": now}
+    return {**values, "_next": decision.retry_at}
