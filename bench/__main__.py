@@ -5,7 +5,7 @@
     python -m bench votes --profile votes   # py-spy on the node during that workload
     python -m bench reads --no-floors
 
-Workloads: floors, inbox, fanout, votes, reads. Figures are printed, never
+Workloads: floors, inbox, fanout, votes, reads, alerts. Figures are printed, never
 asserted; the exit status is non-zero only when a correctness check fails
 (an accepted activity lost, a delivery missing, a tally off).
 """
@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import fanout, floors, harness, inbox, reads, votes
+from bench import alerts, fanout, floors, harness, inbox, reads, votes
 from bench.harness import Bench, Row, ensure_tools, log, wait_quiet
 from bench.payloads import make_keys
 
@@ -35,6 +35,7 @@ WORKLOADS = {
     "fanout": fanout.run,
     "votes": votes.run,
     "reads": reads.run,
+    "alerts": alerts.run,
 }
 KEYS = 100
 

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from node.config import Settings
 from node.context import NodeContext
 from node.runtime import node_context
-from node.web import activitypub, inbox, objects, public, wellknown
+from node.web import activitypub, alerts, inbox, objects, public, wellknown
 from node.web.admin import routes as admin_routes
 from node.web.admin.throttle import LoginThrottle
 from node.web.limits import BodyLimitMiddleware
@@ -116,6 +116,7 @@ def create_app(
             *inbox.routes,
             *objects.routes,
             *public.routes,
+            *alerts.routes,
             *admin_routes.routes,
         ],
         middleware=[

@@ -6,6 +6,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 
 from federation.keys import generate_key_pair
+from node.alerts.vapid import ensure_vapid_key
 from node.config import Settings
 from node.db import make_engine, make_sessionmaker
 from node.identity import KeyPairSource, ensure_local_actors
@@ -34,6 +35,7 @@ async def prepare(
         sessions = make_sessionmaker(engine)
         async with sessions() as session:
             await ensure_local_actors(session, settings.node_name, new_key_pair=new_key_pair)
+            await ensure_vapid_key(session)  # the Web Push key pair, made once
             if not first_admin or await count_users(session) > 0:
                 return None
             password = generate_password()

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$")
@@ -24,6 +24,18 @@ FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 class ConfigError(Exception):
     """A setting is wrong; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where alert e-mails go out: ``smtps`` is TLS from the first byte; ``smtp``
+    upgrades with STARTTLS when the server offers it."""
+
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+    implicit_tls: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,8 @@ class Settings:
     timezone: str = "UTC"
     trusted_proxies: str = ""  # uvicorn forwarded_allow_ips; empty: ignore X-Forwarded-For
     retention_days: int = 7  # processed received activities are purged after this
+    smtp: SmtpSettings | None = None  # None: alerts by push only
+    mail_from: str = ""
 
     @property
     def host(self) -> str:
@@ -125,6 +139,38 @@ def _retention_days(value: str) -> int:
             f"{MAX_RETENTION_DAYS}, such as 7, not {value!r}"
         )
     return int(value)
+def _smtp(value: str) -> SmtpSettings | None:
+    value = value.strip()
+    if not value:
+        return None
+    problem = "TOCSIN_SMTP_URL must look like smtp://user:pass@host:port or smtps://…"
+    parts = urlsplit(value)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ConfigError(f"{problem}, not a URL with scheme {parts.scheme!r}")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment:
+        raise ConfigError(f"{problem} (no path, query or fragment)")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{problem}: the port is not a number from 1 to 65535") from exc
+    implicit = parts.scheme == "smtps"
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port or (465 if implicit else 587),
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        implicit_tls=implicit,
+    )
+
+
+def _mail_from(value: str, smtp: SmtpSettings | None, node_name: str, base_url: str) -> str:
+    value = value.strip()
+    if not value:
+        return f"{node_name}@{urlsplit(base_url).hostname}" if smtp else ""
+    local, _, domain = value.rpartition("@")
+    if not local or "." not in domain or any(c.isspace() or c in "<>,;\"" for c in value):
+        raise ConfigError(f"TOCSIN_MAIL_FROM must be an e-mail address, not {value!r}")
+    return value
 
 
 def _database_url(value: str, data_dir: Path) -> str:
@@ -165,6 +211,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"TOCSIN_NODE_NAME must be 1-64 letters, digits, '_', '-' or '.', "
             f"starting and ending with a letter, digit or '_', not {node_name!r}"
         )
+    smtp = _smtp(env.get("TOCSIN_SMTP_URL", ""))
     data_dir = Path(env.get("TOCSIN_DATA_DIR", "./data"))
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -184,4 +231,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timezone=_timezone(env.get("TOCSIN_TIMEZONE", "UTC") or "UTC"),
         trusted_proxies=_proxies(env.get("TOCSIN_TRUSTED_PROXIES", "")),
         retention_days=_retention_days(env.get("TOCSIN_RETENTION_DAYS", "7") or "7"),
+        smtp=smtp,
+        mail_from=_mail_from(env.get("TOCSIN_MAIL_FROM", ""), smtp, node_name, base_url),
     )

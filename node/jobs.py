@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from node.alerts.sender import send_due_alerts
 from node.content.callouts import publish_due_tallies
 from node.content.responders import purge_responders
 from node.context import NodeContext
@@ -31,6 +32,8 @@ JOBS: tuple[Job, ...] = (
     Job("retention purge", purge_expired),
     # who answered a callout, forgotten TOCSIN_RETENTION_DAYS after it ended
     Job("callout responders purge", purge_responders),
+    # Web Push and e-mail alerts of callouts and events, sent concurrently
+    Job("alerts", send_due_alerts),
 )
 
 

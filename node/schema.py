@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from node.alerts import models as _alerts  # noqa: F401 - registers the alert tables
 from node.content import models as _content  # noqa: F401 - registers the content tables
 from node.models import Base
 

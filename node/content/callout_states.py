@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.alerts.queue import queue_callout_alerts
 from node.content import dispatch
 from node.content.callout_publish import publish_callout_update, publish_state_note
 from node.content.models import Callout
@@ -127,7 +128,15 @@ async def apply_action(
         await dispatch.tell_called_off(node, session, callout)
     await publish_callout_update(node, session, callout)
     await publish_state_note(node, session, callout, headline)
+    await queue_callout_alerts(node, session, callout, _alert_change(action, headline))
     return callout
+
+
+def _alert_change(action: str, headline: str) -> str:
+    """The change subscribers are told of (``node.alerts.words.CALLOUT_CHANGES``)."""
+    if headline == "enough":
+        return "enough"
+    return {"confirm": "confirmed", "reopen": "reopened"}.get(action, headline)
 
 
 async def after_dispatch_change(
@@ -142,4 +151,5 @@ async def after_dispatch_change(
     if flipped:
         await publish_callout_update(node, session, callout)
         await publish_state_note(node, session, callout, "enough")
+        await queue_callout_alerts(node, session, callout, "enough")
     return flipped

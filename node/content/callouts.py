@@ -21,6 +21,7 @@ from sqlalchemy import Text, case, cast, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.hosts import url_authority
+from node.alerts.queue import queue_callout_alerts
 from node.ap.callouts import callout_to_as
 from node.ap.events import tombstone_to_as
 from node.content import validation as v
@@ -154,6 +155,7 @@ async def create_callout(
     await session.flush()
     callout.uri = callout.url = f"{node.urls.base}/callouts/{callout.id}"
     await publish(node, session, "Create", callout_to_as(callout, node.urls, actor, now=now))
+    await queue_callout_alerts(node, session, callout, "published")
     return callout
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.hosts import url_authority
+from node.alerts.queue import queue_event_alerts
 from node.ap.activities import state_note_to_as
 from node.ap.events import event_to_as, tombstone_to_as
 from node.content import validation as v
@@ -130,6 +131,7 @@ async def create_event(node: NodeContext, session: AsyncSession, form: EventForm
     await session.flush()
     event.uri = event.url = f"{node.urls.base}/events/{event.id}"
     await publish(node, session, "Create", event_to_as(event, node.urls, actor_id))
+    await queue_event_alerts(node, session, event)
     return event
 
 

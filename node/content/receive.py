@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.as2 import Activity, as_list, first_str, id_of
 from federation.errors import FederationError
 from federation.hosts import url_authority
+from node.alerts.queue import queue_received_alerts
 from node.ap.activities import ignore_to_as
 from node.ap.callouts import option_from_name
 from node.ap.parse import note_columns
@@ -126,6 +127,7 @@ async def store_object(
         setattr(row, name, value)
     if existing is None:
         session.add(row)
+    await queue_received_alerts(session, row)  # new or changed: alert who chose other networks
     return row
 
 

@@ -11,7 +11,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' https: http:"
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' https: http:; "
+    "worker-src 'self'; manifest-src 'self'"
 )
 
 BASE_HEADERS: list[tuple[bytes, bytes]] = [

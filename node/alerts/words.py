@@ -1,0 +1,56 @@
+"""What each change of a callout (or event) is called in an alert.
+
+``CALLOUT_CHANGES`` names every change the callout state machine may queue an
+alert for (see ``node.alerts.queue.queue_callout_alerts``); the words are what
+a person reads on a lock screen at 7am, so they say what to do, briefly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ChangeWords:
+    headline: str  # before the title: "New callout: Eviction at 7am"
+    state: str  # the state in words, one sentence
+
+
+CALLOUT_CHANGES: dict[str, ChangeWords] = {
+    "published": ChangeWords("New callout", "People are needed."),
+    "confirmed": ChangeWords("Confirmed", "The organisers confirmed it: this is happening."),
+    "enough": ChangeWords("Enough people", "Enough people are coming; answer to be on standby."),
+    "met": ChangeWords("Met", "Enough people answered. Thank you; no need to come."),
+    "false-alarm": ChangeWords("False alarm", "It was a false alarm. Please stand down."),
+    "cancelled": ChangeWords("Cancelled", "This callout was called off. Please stand down."),
+    "reopened": ChangeWords("Reopened", "People are needed again."),
+}
+
+EVENT_CHANGES: dict[str, ChangeWords] = {
+    "published": ChangeWords("New event", "A new event was published."),
+}
+
+
+def words_for(subject: str, change: str) -> ChangeWords:
+    """The words of ``change`` of a ``callout`` or ``event``; KeyError if unknown."""
+    table = CALLOUT_CHANGES if subject == "callout" else EVENT_CHANGES
+    return table[change]
+
+
+def callout_change(previous: str | None, status: str) -> str | None:
+    """The change a remote callout went through, from its previous status (None:
+    newly received) to ``status``; None when there is nothing to tell."""
+    if previous == status:
+        return None
+    if previous is None:
+        return "published" if status == "open" else None
+    if status == "open":
+        return "reopened"
+    return {
+        "met": "met",
+        "cancelled": "cancelled",
+        "false_alarm": "false-alarm",
+        "false-alarm": "false-alarm",
+        "enough": "enough",
+        "confirmed": "confirmed",
+    }.get(status)
