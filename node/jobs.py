@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from node.blocklist_subscriptions import refresh_due
 from node.content.callouts import publish_due_tallies
 from node.context import NodeContext
 from node.retention import purge_expired
@@ -28,6 +29,8 @@ JOBS: tuple[Job, ...] = (
     Job("tally updates", publish_due_tallies),
     # processed received activities past the retention window
     Job("retention purge", purge_expired),
+    # subscribed block lists, each every few hours
+    Job("block list refresh", refresh_due),
 )
 
 
