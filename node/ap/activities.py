@@ -132,3 +132,19 @@ def actor_update_to_as(
     """``Update`` of our actor with its whole document (without ``@context``), so
     that followers refresh name, summary and key without fetching it again."""
     return _public("Update", activity_id, actor_doc["id"], followers, actor_doc, None)
+
+
+# -- moving to a new domain (docs/moving.md) -----------------------------------------------
+
+
+def move_to_as(*, activity_id: str, actor: str, target: str, followers: str) -> dict[str, Any]:
+    """``actor`` has moved to ``target``, as Mastodon sends it for an account:
+    the object is the actor itself, addressed to its followers."""
+    return {
+        "id": activity_id,
+        "type": "Move",
+        "actor": actor,
+        "object": actor,
+        "target": target,
+        "to": [followers],
+    }
