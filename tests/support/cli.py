@@ -8,6 +8,7 @@ the environment, as in production.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 
 import pytest
@@ -35,4 +36,10 @@ async def tocsin(monkeypatch: pytest.MonkeyPatch, node: Node, *args: str) -> int
             monkeypatch.delenv(name)
     for name, value in node_env(node).items():
         monkeypatch.setenv(name, value)
-    return await asyncio.to_thread(main, list(args))
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return await asyncio.to_thread(main, list(args))
+    finally:  # main() sets the command's logging up; the test's capture comes back
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -23,19 +23,33 @@ from tests.support.nodes import Node, eventually, free_port, http_node, make_set
 KindNodeFactory = Callable[..., Awaitable[Node]]
 
 
+class Nodes:
+    """Real nodes, each on the database kind asked for (sqlite or postgres), any
+    of which can be stopped for good (a domain that is gone)."""
+
+    def __init__(self, stack: AsyncExitStack, tmp_path: Path) -> None:
+        self._stack, self._tmp_path = stack, tmp_path
+        self._own: dict[int, AsyncExitStack] = {}
+
+    async def __call__(self, name: str, kind: str = "sqlite") -> Node:
+        database_url = await self._stack.enter_async_context(
+            migrated_database(kind, self._tmp_path)
+        )
+        base_url = f"http://127.0.0.1:{free_port()}"
+        settings = make_settings(self._tmp_path, database_url, name=name, base_url=base_url)
+        own = await self._stack.enter_async_context(AsyncExitStack())
+        node = await own.enter_async_context(http_node(settings, background=[run_worker]))
+        self._own[id(node)] = own
+        return node
+
+    async def stop(self, node: Node) -> None:
+        await self._own.pop(id(node)).aclose()
+
+
 @asynccontextmanager
-async def nodes_on(tmp_path: Path) -> AsyncIterator[KindNodeFactory]:
-    """Start real nodes, each on the database kind asked for (sqlite or postgres)."""
+async def nodes_on(tmp_path: Path) -> AsyncIterator[Nodes]:
     async with AsyncExitStack() as stack:
-
-        async def start(name: str, kind: str = "sqlite") -> Node:
-            database_url = await stack.enter_async_context(migrated_database(kind, tmp_path))
-            port = free_port()
-            base_url = f"http://127.0.0.1:{port}"
-            settings = make_settings(tmp_path, database_url, name=name, base_url=base_url)
-            return await stack.enter_async_context(http_node(settings, background=[run_worker]))
-
-        yield start
+        yield Nodes(stack, tmp_path)
 
 
 def handle(node: Node) -> str:
