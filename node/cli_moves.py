@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from federation.errors import FederationError
 from node.config import Settings
 from node.export import ExportError, export_node
@@ -89,6 +91,9 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             report = await import_node(node, doc)
     except (ExportError, OSError) as exc:
         return _fail(str(exc) if isinstance(exc, ExportError) else f"{args.file}: {exc.strerror}")
+    except (SQLAlchemyError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        # one transaction: nothing of a damaged file was written
+        return _fail(f"{args.file} is damaged, nothing was imported ({type(exc).__name__})")
     print(
         f"Imported {report.events} events, {report.callouts} callouts, {report.blocks} blocks; "
         f"{report.follows_sent} follows sent again; {report.former_followers} followers of "

@@ -131,7 +131,7 @@ async def move_to(node: NodeContext, target: str) -> tuple[str, int]:
 async def receive_move(node: NodeContext, session: AsyncSession, activity: Activity) -> bool:
     """Follow an actor we follow to its new home, if the new actor confirms it."""
     old, target = activity.actor, id_of(activity.raw.get("target"))
-    if activity.object_id != old or target is None:
+    if activity.object_id != old or not (target or "").startswith(("https://", "http://")):
         log.info("ignoring Move %s: it does not move its own actor to a target", activity.id)
         return False
     local = await group_actor(session)
@@ -143,6 +143,7 @@ async def receive_move(node: NodeContext, session: AsyncSession, activity: Activ
     if following is None:
         log.info("ignoring Move %s: we do not follow %s", activity.id, old)
         return False
+    assert target is not None
     try:
         new = await node.directory.fetch_actor(target, session)
     except FederationError as exc:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from node.content.models import Callout, Event
+from node.export import is_empty
 from node.identity import group_actor
 from node.models import DomainBlock
 from node.settings_store import get_setting, set_setting
@@ -24,6 +25,7 @@ from tests.support.moving import (
     following_state,
     nodes_on,
     read_json,
+    write_json,
 )
 from tests.support.nodes import Node, eventually
 from tests.support.pages import make_callout, make_event
@@ -101,6 +103,29 @@ async def test_export_then_import_into_an_empty_node_restores_it_under_new_urls(
     (tmp_path / "junk.json").write_text('{"hello": 1}')
     assert await tocsin(monkeypatch, new, "import", str(tmp_path / "junk.json")) == 2
     assert "not a Tocsin export" in capsys.readouterr().err
+
+
+async def test_a_damaged_export_is_refused_and_leaves_the_node_empty(
+    start_node: NodeFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    old, new = await start_node("haringey", worker=False), await start_node("hackney", worker=False)
+    await make_event(old, title="Tenants' assembly")
+    path = tmp_path / "old.json"
+    assert await tocsin(monkeypatch, old, "export", str(path)) == 0
+    doc = read_json(path)
+    doc["events"][0]["starts_at"] = "next Tuesday"
+    doc["blocks"] = [{"domain": "a.example", "colour": "red"}]
+    for damage, message in (("events", "is damaged"), ("blocks", "unknown field 'colour'")):
+        broken = {**read_json(path), damage: doc[damage]}
+        write_json(tmp_path / "broken.json", broken)
+        assert await tocsin(monkeypatch, new, "import", str(tmp_path / "broken.json")) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("tocsin: ") and message in err and len(err.splitlines()) == 1
+    async with new.ctx.sessions() as session:
+        assert await is_empty(session)
 
 
 @pytest.mark.skipif(postgres_url() is None, reason="TOCSIN_TEST_POSTGRES_URL is not set")

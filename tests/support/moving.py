@@ -98,3 +98,7 @@ def file_mode(path: Path) -> int:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
+
+
+def write_json(path: Path, doc: Any) -> None:
+    path.write_text(json.dumps(doc))
