@@ -125,8 +125,7 @@ async def _refresh(node: NodeContext, _: str) -> int:
     return 0
 
 
-_ACTIONS = {
-    "list": _subscriptions,
+_ACTIONS = {  # "list" is the plain listing of node.cli_federation.cmd_blocks
     "import": _import,
     "export": _export,
     "publish": _publish,
