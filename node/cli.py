@@ -13,6 +13,8 @@ from node.cli_content import COMMANDS as CONTENT_COMMANDS
 from node.cli_content import add_commands as add_content_commands
 from node.cli_federation import COMMANDS as FEDERATION_COMMANDS
 from node.cli_federation import add_commands as add_federation_commands
+from node.cli_moves import COMMANDS as MOVE_COMMANDS
+from node.cli_moves import add_commands as add_move_commands
 from node.config import ConfigError, Settings, load_settings
 from node.logs import setup_logging
 
@@ -135,12 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_federation_commands(sub)
     add_content_commands(sub)
+    add_move_commands(sub)
     return parser
 
 
 COMMANDS: dict[str, Command] = {
     **FEDERATION_COMMANDS,
     **CONTENT_COMMANDS,
+    **MOVE_COMMANDS,
     "run": cmd_run,
     "web": cmd_web,
     "worker": cmd_worker,

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from sqlalchemy import Row, select
 
 from federation.errors import FederationError
-from node.blocks import block_domain, unblock_domain
+from node.blocklists import unblock_local
+from node.blocks import block_domain
+from node.cli_blocklists import BLOCKS_ACTIONS, run_blocks_action
 from node.config import Settings
 from node.follows import (
     FollowError,
@@ -44,7 +46,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     cmd.add_argument("--reason", default="")
     cmd = sub.add_parser("unblock", help="lift a server block")
     cmd.add_argument("domain")
-    sub.add_parser("blocks", help="list blocked servers")
+    cmd = sub.add_parser(
+        "blocks",
+        help="list blocked servers; import/export Mastodon CSV; publish or subscribe to lists",
+    )
+    cmd.add_argument("action", nargs="?", choices=BLOCKS_ACTIONS, default="list")
+    cmd.add_argument("arg", nargs="?", help="a CSV file, on|off, or a node (@name@host or URL)")
 
 
 def _fail(problem: str | Exception) -> int:
@@ -144,19 +151,22 @@ async def cmd_block(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_unblock(args: argparse.Namespace, settings: Settings) -> int:
     async with node_context(settings) as node, node.sessions() as session, session.begin():
-        if not await unblock_domain(session, args.domain):
+        if not await unblock_local(session, args.domain):
             return _fail(f"{args.domain} is not blocked")
     print(f"Unblocked {args.domain}.")
     return 0
 
 
 async def cmd_blocks(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action != "list":
+        return await run_blocks_action(args.action, args.arg, settings)
     async with node_context(settings) as node, node.sessions() as session:
         rows = (await session.scalars(select(DomainBlock).order_by(DomainBlock.domain))).all()
     if not rows:
         print("(no blocked servers)")
     for row in rows:
-        print(f"{row.domain}  {row.reason}".rstrip())
+        source = "" if row.source == "local" else f"  [from {row.source}]"
+        print(f"{row.domain}  {row.reason}{source}".rstrip())
     return 0
 
 

@@ -12,7 +12,7 @@ import logging
 from federation.actors import parse_actor
 from federation.as2 import ACTOR_TYPES, Activity
 from federation.inbox import ActivityRouter, Handler
-from node import follows
+from node import follows, moves
 from node.content import receive
 from node.context import Inbound
 
@@ -72,6 +72,10 @@ async def on_join(activity: Activity, inbound: Inbound) -> None:
     await receive.answer_join(inbound.node, inbound.session, activity)
 
 
+async def on_move(activity: Activity, inbound: Inbound) -> None:
+    await moves.receive_move(inbound.node, inbound.session, activity)
+
+
 HANDLERS: dict[str, Handler[Inbound]] = {
     "Follow": on_follow,
     "Undo": on_undo,
@@ -82,6 +86,7 @@ HANDLERS: dict[str, Handler[Inbound]] = {
     "Delete": on_delete,
     "Announce": on_announce,
     "Join": on_join,
+    "Move": on_move,
 }
 
 

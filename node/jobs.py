@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from node.alerts.sender import send_due_alerts
+from node.blocklist_subscriptions import refresh_due
 from node.content.callouts import publish_due_tallies
 from node.content.responders import purge_responders
 from node.context import NodeContext
@@ -34,6 +35,8 @@ JOBS: tuple[Job, ...] = (
     Job("callout responders purge", purge_responders),
     # Web Push and e-mail alerts of callouts and events, sent concurrently
     Job("alerts", send_due_alerts),
+    # subscribed block lists, each every few hours
+    Job("block list refresh", refresh_due),
 )
 
 

@@ -240,12 +240,47 @@ class DomainHealth(Base):
 
 
 class DomainBlock(Base):
-    """A server this node refuses to federate with."""
+    """A server this node refuses to federate with.
+
+    ``reason`` is for admins only; ``public_reason`` is published with a shared
+    block list. ``source`` says where the block came from: ``local``,
+    ``csv:<file>`` or the actor URL of a subscribed block list (``node.blocklists``).
+    """
 
     __tablename__ = "domain_blocks"
 
     domain: Mapped[str] = mapped_column(String(255), primary_key=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    severity: Mapped[str] = mapped_column(String(16), default="suspend")  # suspend|silence
+    public_reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(2048), default="local", index=True)
+
+
+class BlocklistSubscription(Base):
+    """A trusted node whose published block list this node follows."""
+
+    __tablename__ = "blocklist_subscriptions"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    actor_uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    collection_url: Mapped[str] = mapped_column(String(2048))
+    next_refresh_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlockOverride(Base):
+    """A local unblock of a domain a subscribed list blocks: the list's refresh
+    leaves the domain unblocked."""
+
+    __tablename__ = "block_overrides"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    source: Mapped[str] = mapped_column(String(2048), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -197,3 +197,19 @@ def direct_note_to_as(
         "cc": [],
         "object": note,
     }
+
+
+# -- moving to a new domain (docs/moving.md) -----------------------------------------------
+
+
+def move_to_as(*, activity_id: str, actor: str, target: str, followers: str) -> dict[str, Any]:
+    """``actor`` has moved to ``target``, as Mastodon sends it for an account:
+    the object is the actor itself, addressed to its followers."""
+    return {
+        "id": activity_id,
+        "type": "Move",
+        "actor": actor,
+        "object": actor,
+        "target": target,
+        "to": [followers],
+    }

@@ -11,6 +11,11 @@ from node.models import LocalActor
 from node.urls import Urls
 
 
+def block_list_url(actor_id: str) -> str:
+    """Where the Group actor ``actor_id`` publishes its block list."""
+    return f"{actor_id}/blocklist"
+
+
 def _iso(actor: LocalActor) -> str:
     return iso_utc(actor.created_at)
 
@@ -30,12 +35,27 @@ def _summary_html(text: str) -> str:
 
 
 def group_to_as(
-    actor: LocalActor, urls: Urls, *, discoverable: bool = True, indexable: bool = True
+    actor: LocalActor,
+    urls: Urls,
+    *,
+    discoverable: bool = True,
+    indexable: bool = True,
+    block_list: bool = False,
+    also_known_as: list[str] | None = None,
+    moved_to: str | None = None,
 ) -> dict[str, Any]:
     """The network's Group actor, as Mastodon, Misskey and Mobilizon read it;
-    ``discoverable`` and ``indexable`` are the admin's switches."""
+    ``discoverable`` and ``indexable`` are the admin's switches, ``block_list``
+    links the published block list, and ``also_known_as``/``moved_to`` are the
+    node's former and new actors (docs/moving.md)."""
     actor_id = urls.actor(actor.username)
     extra: dict[str, Any] = {}
+    if block_list:
+        extra["blockList"] = block_list_url(actor_id)
+    if also_known_as:
+        extra["alsoKnownAs"] = list(also_known_as)
+    if moved_to:
+        extra["movedTo"] = moved_to
     if actor.region:
         extra["attachment"] = [
             {"type": "PropertyValue", "name": "Region", "value": escape(actor.region)}

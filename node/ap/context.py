@@ -29,6 +29,13 @@ term                 IRI                          value
 ``contact``          ``tocsin:contact``           plain text: who to contact and how
 ===================  ===========================  ===================================
 
+The Group actor may link its published block list (``blockList``, an
+``OrderedCollection`` of ``DomainBlock`` items with ``domain``, ``severity``
+and ``publicReason``: ``node.ap.blocklist``). Moving to a new domain uses the
+terms Mastodon uses for accounts, ``alsoKnownAs`` and ``movedTo``
+(``as:`` terms outside the published ActivityStreams context, as Mastodon
+defines them).
+
 A receiver recognises a Tocsin callout by a ``Question`` whose context defines
 ``tocsin`` as that IRI and which carries ``urgency``
 (``node.ap.remote_callouts.is_tocsin_callout``).
@@ -79,6 +86,13 @@ TERMS: dict[str, Any] = {
     "calloutStatus": "tocsin:calloutStatus",
     "peopleConfirmed": {"@id": "tocsin:peopleConfirmed", "@type": _XSD_INTEGER},
     "contact": "tocsin:contact",
+    "blockList": {"@id": "tocsin:blockList", "@type": "@id"},
+    "DomainBlock": "tocsin:DomainBlock",
+    "domain": "tocsin:domain",
+    "severity": "tocsin:severity",
+    "publicReason": "tocsin:publicReason",
+    "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},
 }
 
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, TERMS]

@@ -24,13 +24,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node.ap.actors import group_to_as, instance_actor_to_as
+from node.actor_document import group_document
+from node.ap.actors import block_list_url, instance_actor_to_as
+from node.ap.blocklist import block_to_as
 from node.ap.collections import (
     PAGE_SIZE,
     hidden_collection,
     ordered_collection,
     ordered_collection_page,
 )
+from node.blocklists import is_published, own_blocks
 from node.identity import group_actor, instance_actor
 from node.models import Follower, Following, LocalActor, RemoteActor
 from node.outbox import current_activities
@@ -70,11 +73,8 @@ async def _group_document(request: Request) -> Response:
 
     async def render(_: object) -> Rendered:
         async with context.sessions() as session:
-            actor = await group_actor(session)
-            switches = {
-                k: bool(await get_setting(session, k)) for k in ("discoverable", "indexable")
-            }
-        return _as2_rendered(group_to_as(actor, context.urls, **switches))
+            doc = await group_document(session, context.urls)
+        return _as2_rendered(doc)
 
     return await serve(request, "group", render, actors=True, max_lag=ACTOR_LAG)
 
@@ -198,6 +198,38 @@ async def instance_outbox(request: Request) -> Response:
     return as2_response(ordered_collection(collection_id, 0), vary=False)
 
 
+BLOCK_LIST_PAGE_SIZE = 500
+
+
+async def block_list(request: Request) -> Response:
+    """The node's own blocks with their public reasons, when the admin publishes
+    them (``node.blocklists``); readable without a signature."""
+    actor = await _named_group(request)
+    if actor is None:
+        return json_error(404, "no such actor")
+    try:
+        page = _page_number(request)
+    except ValueError:
+        return json_error(400, f"page must be a whole number from 1 to {MAX_PAGE}")
+    collection_id = block_list_url(ctx(request).urls.actor(actor.username))
+    query = own_blocks()
+    async with ctx(request).sessions() as session:
+        if not await is_published(session):
+            return json_error(404, "this node does not publish its block list")
+        total = int(
+            await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+            or 0
+        )
+        if page is None:
+            doc = ordered_collection(collection_id, total, BLOCK_LIST_PAGE_SIZE)
+            return as2_response(doc, vary=False)
+        offset = (page - 1) * BLOCK_LIST_PAGE_SIZE
+        rows = await session.scalars(query.limit(BLOCK_LIST_PAGE_SIZE).offset(offset))
+        items = [block_to_as(row) for row in rows.all()]
+    doc = ordered_collection_page(collection_id, page, items, total, BLOCK_LIST_PAGE_SIZE)
+    return as2_response(doc, vary=False, max_age=60)
+
+
 routes = [
     Route("/actor", instance),
     Route("/actor/outbox", instance_outbox),
@@ -208,4 +240,5 @@ routes = [
     ),
     Route("/actors/{username:str}/followers", _collection_route("followers", _followers_query)),
     Route("/actors/{username:str}/following", _collection_route("following", _following_query)),
+    Route("/actors/{username:str}/blocklist", block_list),
 ]

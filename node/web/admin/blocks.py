@@ -16,24 +16,40 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from node.allowlist import drop_refused_deliveries, load_policy, validate_domain
+from node.ap.actors import block_list_url
 from node.audit import audit
-from node.blocks import block_domain, unblock_domain
-from node.models import DomainAllow, DomainBlock
+from node.blocklists import is_published, unblock_local
+from node.blocks import block_domain
+from node.models import BlocklistSubscription, DomainAllow, DomainBlock
 from node.settings_store import set_setting
 from node.web.admin.replies import done, form_text, not_found, notice
 from node.web.admin.session import render, require
 from node.web.context import ctx
 
 MAX_REASON = 500
+SHARED_NOTICES = {
+    "published-on": "This node's block list is published, linked from its actor.",
+    "published-off": "This node's block list is no longer published.",
+    "imported": "The CSV file was imported.",
+    "subscribed": "Subscribed: the list's blocks are applied and refreshed every few hours.",
+    "unsubscribed": "Unsubscribed: the blocks that came from that list are lifted.",
+}
 
 
-async def _blocks_page(
+async def blocks_page(
     request: Request, values: dict[str, str] | None = None, errors: dict[str, str] | None = None
 ) -> Response:
     async with ctx(request).sessions() as session:
         blocks = (await session.scalars(select(DomainBlock).order_by(DomainBlock.domain))).all()
         allows = (await session.scalars(select(DomainAllow).order_by(DomainAllow.domain))).all()
         policy = await load_policy(session)
+        published = await is_published(session)
+        subscriptions = (
+            await session.scalars(
+                select(BlocklistSubscription).order_by(BlocklistSubscription.actor_uri)
+            )
+        ).all()
+    actor_id = ctx(request).urls.actor(ctx(request).settings.node_name)
     context: dict[str, Any] = {
         "blocks": blocks,
         "allows": allows,
@@ -41,14 +57,17 @@ async def _blocks_page(
         "own_host": ctx(request).settings.host,
         "values": values or {},
         "errors": errors or {},
-        "notice": notice(request),
+        "notice": notice(request) or SHARED_NOTICES.get(request.query_params.get("done", "")),
+        "published": published,
+        "block_list_url": block_list_url(actor_id),
+        "subscriptions": subscriptions,
     }
     return render(request, "admin/blocks.html", context, 400 if errors else 200)
 
 
 @require("admin")
 async def blocks(request: Request) -> Response:
-    return await _blocks_page(request)
+    return await blocks_page(request)
 
 
 @require("admin")
@@ -77,7 +96,7 @@ async def block(request: Request) -> Response:
                 await block_domain(session, domain, values["reason"])
                 audit(session, request.state.user, "domain.block", domain)
     if errors:
-        return await _blocks_page(request, values, errors)
+        return await blocks_page(request, values, errors)
     node.blocks.invalidate()
     return done("/admin/federation/blocks", "blocked")
 
@@ -87,7 +106,7 @@ async def unblock(request: Request) -> Response:
     node = ctx(request)
     domain = form_text(request.state.form.get("domain"), 300)
     async with node.sessions() as session, session.begin():
-        if not domain or not await unblock_domain(session, domain):
+        if not domain or not await unblock_local(session, domain):
             return not_found(request, "That server is not blocked.", "/admin/federation/blocks")
         audit(session, request.state.user, "domain.unblock", domain)
     node.blocks.invalidate()
@@ -99,7 +118,7 @@ async def allowlist_mode(request: Request) -> Response:
     node = ctx(request)
     mode = request.state.form.get("mode")
     if mode not in ("on", "off"):
-        return await _blocks_page(request, errors={"mode": "Choose on or off."})
+        return await blocks_page(request, errors={"mode": "Choose on or off."})
     async with node.sessions() as session, session.begin():
         await set_setting(session, "allowlist_mode", mode == "on")
         await drop_refused_deliveries(session, node.settings.host)
@@ -115,14 +134,14 @@ async def allow(request: Request) -> Response:
     try:
         domain = validate_domain(values["allow_domain"])
     except ValueError as exc:
-        return await _blocks_page(request, values, {"allow_domain": str(exc)})
+        return await blocks_page(request, values, {"allow_domain": str(exc)})
     if domain == node.settings.host:
         message = "This node's own domain is always allowed."
-        return await _blocks_page(request, values, {"allow_domain": message})
+        return await blocks_page(request, values, {"allow_domain": message})
     async with node.sessions() as session, session.begin():
         if await session.get(DomainAllow, domain) is not None:
             message = f"{domain} is already on the allow list."
-            return await _blocks_page(request, values, {"allow_domain": message})
+            return await blocks_page(request, values, {"allow_domain": message})
         session.add(DomainAllow(domain=domain))
         audit(session, request.state.user, "allowlist.add", domain)
     node.blocks.invalidate()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
+from node.web.admin.blocklists import routes as blocklist_routes
 from node.web.admin.blocks import allow, allowlist_mode, block, blocks, disallow, unblock
 from node.web.admin.follows import (
     federation,
@@ -38,4 +39,5 @@ routes = [
     Route("/admin/federation/allowlist/mode", allowlist_mode, methods=["POST"]),
     Route("/admin/federation/allowlist/add", allow, methods=["POST"]),
     Route("/admin/federation/allowlist/remove", disallow, methods=["POST"]),
+    *blocklist_routes,
 ]

@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from node.actor_document import group_document
 from node.ap.activities import actor_update_to_as
-from node.ap.actors import group_to_as
 from node.ap.dates import iso_utc
 from node.audit import audit
 from node.context import NodeContext
@@ -112,7 +112,7 @@ async def _profile_values(session: AsyncSession) -> dict[str, Any]:
 
 async def send_actor_update(node: NodeContext, session: AsyncSession, local: LocalActor) -> None:
     """Queue ``Update{Group}`` with the whole actor document to every accepted follower."""
-    actor = group_to_as(local, node.urls)
+    actor = await group_document(session, node.urls)  # with aliases, movedTo, switches
     actor.pop("@context", None)  # the activity carries it
     activity = actor_update_to_as(
         activity_id=new_activity_id(node.urls),
