@@ -21,6 +21,7 @@ from federation.webfinger import parse_handle
 from node import follows
 from node.allowlist import load_policy
 from node.audit import audit
+from node.handles import handle_of
 from node.identity import group_actor
 from node.models import Follower, Following, RemoteActor, utcnow
 from node.sanitize import html_to_text
@@ -33,7 +34,7 @@ HANDLE_HINT = "A handle looks like @network@example.org."
 
 
 def _handle_of(remote: RemoteActor) -> str:
-    return f"@{remote.preferred_username}@{remote.domain}"
+    return handle_of(remote)
 
 
 def _sentence(message: str) -> str:
