@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from node.backfill import run_backfills
 from node.content.callouts import publish_due_tallies
 from node.context import NodeContext
 from node.retention import purge_expired
@@ -28,6 +29,8 @@ JOBS: tuple[Job, ...] = (
     Job("tally updates", publish_due_tallies),
     # processed received activities past the retention window
     Job("retention purge", purge_expired),
+    # a network whose Accept just arrived: fetch its upcoming events and open callouts
+    Job("backfill", run_backfills),
 )
 
 

@@ -49,8 +49,25 @@ _FOLLOWED = (
 )
 
 
-async def is_followed(session: AsyncSession, actor_uri: str) -> bool:
-    return await session.scalar(_FOLLOWED, {"uri": actor_uri}) is not None
+_ASKED = (
+    select(Following.id)
+    .join(RemoteActor, RemoteActor.id == Following.remote_actor_id)
+    .where(RemoteActor.uri == bindparam("uri"))
+    .limit(1)
+)
+
+
+async def is_followed(session: AsyncSession, actor_uri: str, *, or_asked: bool = False) -> bool:
+    """Whether we follow the actor; with ``or_asked``, also while our Follow is pending.
+
+    A ``Create`` is taken from an actor our Follow is still pending with: it
+    sent it to us, so it counts us among its followers, and its Accept may simply
+    be behind it in our inbox (processed in any order, retried). Dropping it
+    would lose it for good; the backfill after the Accept reads only the first
+    pages of the outbox.
+    """
+    query = _ASKED if or_asked else _FOLLOWED
+    return await session.scalar(query, {"uri": actor_uri}) is not None
 
 
 _MODELS: dict[str, type[Stored]] = {"event": Event, "callout": Callout, "note": RemoteNote}
@@ -143,7 +160,7 @@ async def receive_create(node: NodeContext, session: AsyncSession, activity: Act
         return
     if first_str(doc.get("type")) == "Note" and await _receive_vote(node, session, activity, doc):
         return
-    if not await is_followed(session, activity.actor):
+    if not await is_followed(session, activity.actor, or_asked=True):
         log.info("ignoring Create %s: %s is not followed", activity.id, activity.actor)
         return
     # a MalformedError is the inbound processor's to report: dropped once, with its reason

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import inspect
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -198,7 +199,10 @@ class FakeServer:
         found = self.documents.get(target)
         if found is None:
             return JSONResponse({"error": "not found"}, status_code=404)
-        return found() if callable(found) else JSONResponse(found, media_type=AS2)
+        if not callable(found):
+            return JSONResponse(found, media_type=AS2)
+        answer = found()
+        return await answer if inspect.isawaitable(answer) else answer
 
     async def _actor(self, request: Request) -> Response:
         name = request.path_params["name"]

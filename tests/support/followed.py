@@ -64,3 +64,19 @@ async def post_create(node: Node, account: Account, obj: dict[str, Any]) -> None
     }
     answer = await account.post(f"{node.actor_id}/inbox", create)
     assert answer.status_code == 202, answer.text
+
+
+def as_node_cli(monkeypatch: Any, node: Node) -> None:
+    """Point ``node.cli.main`` at ``node``'s configuration (run it in a thread:
+    it starts its own event loop)."""
+    settings = node.settings
+    for name, value in {
+        "TOCSIN_BASE_URL": settings.base_url,
+        "TOCSIN_LISTEN": f"{settings.listen_host}:{settings.listen_port}",
+        "TOCSIN_DATA_DIR": str(settings.data_dir),
+        "TOCSIN_DATABASE_URL": settings.database_url,
+        "TOCSIN_NODE_NAME": settings.node_name,
+        "TOCSIN_SECRET_KEY": settings.secret_key,
+        "TOCSIN_ALLOW_PRIVATE_ADDRESSES": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
