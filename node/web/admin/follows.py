@@ -75,7 +75,7 @@ async def federation(request: Request) -> Response:
     return await _federation_page(request)
 
 
-PRIVACY_SWITCHES = ("hide_network", "discoverable", "indexable")
+PRIVACY_SWITCHES = ("hide_network", "discoverable", "indexable", "federation_page")
 
 
 @require("admin")
