@@ -1,4 +1,5 @@
-"""``tocsin follow``, ``unfollow``, ``followers``, ``following``, ``block``, ``unblock``.
+"""``tocsin follow``, ``unfollow``, ``followers``, ``following``, ``discover``,
+``block``, ``unblock``.
 
 These queue activities; the running node's worker (or ``tocsin worker``)
 delivers them.
@@ -15,6 +16,7 @@ from sqlalchemy import Row, select
 from federation.errors import FederationError
 from node.blocks import block_domain, unblock_domain
 from node.config import Settings
+from node.discovery import discover
 from node.follows import (
     FollowError,
     approve_follower,
@@ -39,6 +41,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     )
     cmd.add_argument("actor", nargs="?", help="the follower's actor URL")
     sub.add_parser("following", help="list the actors this node follows, with their state")
+    cmd = sub.add_parser(
+        "discover", help="networks followed by the networks this node follows (two hops)"
+    )
+    cmd.add_argument("--refresh", action="store_true", help="ask again, not from the cache")
     cmd = sub.add_parser("block", help="block a server: drop its follows, refuse its requests")
     cmd.add_argument("domain")
     cmd.add_argument("--reason", default="")
@@ -131,6 +137,19 @@ def _print_rows(rows: Sequence[Row[str, str]], empty: str) -> None:
         print(f"{state:<9} {uri}")
 
 
+async def cmd_discover(args: argparse.Namespace, settings: Settings) -> int:
+    async with node_context(settings) as node:
+        found = await discover(node, refresh=args.refresh)
+    if not found:
+        print("(no networks found: none of the networks this node follows lists others)")
+    for candidate in found:
+        network = candidate.network
+        region = f"  ({network.region})" if network.region else ""
+        count = candidate.followed_by
+        print(f"{count:>3}  {network.name}  {network.handle}{region}  {network.url}")
+    return 0
+
+
 async def cmd_block(args: argparse.Namespace, settings: Settings) -> int:
     async with node_context(settings) as node:
         try:
@@ -165,6 +184,7 @@ COMMANDS = {
     "unfollow": cmd_unfollow,
     "followers": cmd_followers,
     "following": cmd_following,
+    "discover": cmd_discover,
     "block": cmd_block,
     "unblock": cmd_unblock,
     "blocks": cmd_blocks,

@@ -41,7 +41,12 @@ FEDERATION_POSTS = [
     "/admin/federation/allowlist/add",
     "/admin/federation/allowlist/remove",
 ]
-FEDERATION_PAGES = ["/admin/federation", "/admin/federation/followers", "/admin/federation/blocks"]
+FEDERATION_PAGES = [
+    "/admin/federation",
+    "/admin/federation/followers",
+    "/admin/federation/blocks",
+    "/admin/federation/nearby",
+]
 
 # -- helpers (the people tests use them too) ----------------------------------------------
 

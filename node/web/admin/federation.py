@@ -20,6 +20,7 @@ from node.web.admin.follows import (
     follow_lookup,
     follower_action,
     followers,
+    nearby,
     privacy,
     unfollow,
 )
@@ -30,6 +31,7 @@ routes = [
     Route("/admin/federation/follow/confirm", follow_confirm, methods=["POST"]),
     Route("/admin/federation/following/{id:int}/unfollow", unfollow, methods=["POST"]),
     Route("/admin/federation/privacy", privacy, methods=["POST"]),
+    Route("/admin/federation/nearby", nearby),
     Route("/admin/federation/followers", followers),
     Route("/admin/federation/followers/{id:int}/{action:str}", follower_action, methods=["POST"]),
     Route("/admin/federation/blocks", blocks),

@@ -21,6 +21,7 @@ from federation.webfinger import parse_handle
 from node import follows
 from node.allowlist import load_policy
 from node.audit import audit
+from node.discovery import discover
 from node.handles import handle_of
 from node.identity import group_actor
 from node.models import Follower, Following, RemoteActor, utcnow
@@ -195,6 +196,20 @@ async def unfollow(request: Request) -> Response:
         audit(session, request.state.user, "unfollow", remote.uri)
     node.wake()
     return done("/admin/federation", "unfollowed")
+
+
+@require("admin")
+async def nearby(request: Request) -> Response:
+    """Networks near yours (``node.discovery``), each with a follow button that
+    leads to the usual confirmation (CSRF-checked, audited)."""
+    node = ctx(request)
+    found = await discover(node, refresh=request.query_params.get("refresh") == "1")
+    async with node.sessions() as session:
+        uris = [candidate.network.uri for candidate in found]
+        query = select(RemoteActor.uri, RemoteActor.id).where(RemoteActor.uri.in_(uris))
+        ids = {uri: remote_id for uri, remote_id in (await session.execute(query)).all()}
+    rows = [(candidate, ids.get(candidate.network.uri)) for candidate in found]
+    return render(request, "admin/nearby.html", {"candidates": rows})
 
 
 # -- followers --------------------------------------------------------------------------
