@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.errors import FederationError
 from node.blocks import block_domain, unblock_domain
@@ -33,6 +34,13 @@ from node.runtime import node_context
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cmd = sub.add_parser("follow", help="follow a remote node or account (@name@host or URL)")
     cmd.add_argument("target")
+    cmd.add_argument(
+        "--relay-urgent",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="announce its urgent callouts to this node's followers (on a network "
+        "already followed: only switch this)",
+    )
     cmd = sub.add_parser("unfollow", help="stop following a remote actor (sends Undo)")
     cmd.add_argument("target")
     cmd = sub.add_parser("followers", help="list followers, or approve/reject/remove one")
@@ -64,15 +72,31 @@ async def cmd_follow(args: argparse.Namespace, settings: Settings) -> int:
         try:
             remote = await resolve_target(node, args.target)
             async with node.sessions() as session, session.begin():
-                await follow(node, session, remote)
+                row = await _following_of(session, remote)
+                if row is None or row.state != "accepted" or args.relay_urgent is None:
+                    row = await follow(node, session, remote)
+                    sent = True
+                else:
+                    sent = False
+                if args.relay_urgent is not None:
+                    row.relay_urgent = args.relay_urgent
+                relaying = row.relay_urgent
         except (FollowError, FederationError) as exc:
-            return _fail(
-                getattr(exc, "public_message", str(exc))
-                if isinstance(exc, FederationError)
-                else str(exc)
-            )
-    print(f"Follow request sent to {remote.uri} (pending until it accepts).")
+            return _fail(exc)
+    if sent:
+        print(f"Follow request sent to {remote.uri} (pending until it accepts).")
+    state = "on" if relaying else "off"
+    print(f"Relaying its urgent callouts to this node's followers: {state}.")
     return 0
+
+
+async def _following_of(session: AsyncSession, remote: RemoteActor) -> Following | None:
+    local = await group_actor(session)
+    return await session.scalar(
+        select(Following).where(
+            Following.local_actor_id == local.id, Following.remote_actor_id == remote.id
+        )
+    )
 
 
 async def cmd_unfollow(args: argparse.Namespace, settings: Settings) -> int:

@@ -22,6 +22,8 @@ from node.web.admin.follows import (
     followers,
     nearby,
     privacy,
+    relay_default,
+    relay_switch,
     unfollow,
 )
 
@@ -32,6 +34,8 @@ routes = [
     Route("/admin/federation/following/{id:int}/unfollow", unfollow, methods=["POST"]),
     Route("/admin/federation/privacy", privacy, methods=["POST"]),
     Route("/admin/federation/nearby", nearby),
+    Route("/admin/federation/following/{id:int}/relay", relay_switch, methods=["POST"]),
+    Route("/admin/federation/relay-default", relay_default, methods=["POST"]),
     Route("/admin/federation/followers", followers),
     Route("/admin/federation/followers/{id:int}/{action:str}", follower_action, methods=["POST"]),
     Route("/admin/federation/blocks", blocks),

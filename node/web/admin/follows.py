@@ -59,9 +59,11 @@ async def _federation_page(
         )
         following = [(f, r, _handle_of(r)) for f, r in rows.all()]
         switches = {name: bool(await get_setting(session, name)) for name in PRIVACY_SWITCHES}
+        relay_default = bool(await get_setting(session, "relay_urgent_default"))
     context = {
         "following": following,
         "privacy": switches,
+        "relay_default": relay_default,
         "privacy_saved": request.query_params.get("done") == "privacy",
         "values": values or {},
         "errors": errors or {},
@@ -196,6 +198,30 @@ async def unfollow(request: Request) -> Response:
         audit(session, request.state.user, "unfollow", remote.uri)
     node.wake()
     return done("/admin/federation", "unfollowed")
+
+
+@require("admin")
+async def relay_switch(request: Request) -> Response:
+    """Turn relaying of one followed network's urgent callouts on or off, audited."""
+    on = request.state.form.get("relay_urgent") == "on"
+    async with ctx(request).sessions() as session, session.begin():
+        row = await session.get(Following, request.path_params["id"])
+        remote = await session.get(RemoteActor, row.remote_actor_id) if row else None
+        if row is None or remote is None:
+            return not_found(request, "This node does not follow that actor.", "/admin/federation")
+        row.relay_urgent = on
+        audit(session, request.state.user, "relay.urgent", f"{remote.uri} {'on' if on else 'off'}")
+    return done("/admin/federation", "relay")
+
+
+@require("admin")
+async def relay_default(request: Request) -> Response:
+    """Whether new follows relay urgent callouts, audited."""
+    on = request.state.form.get("relay_urgent_default") == "on"
+    async with ctx(request).sessions() as session, session.begin():
+        await set_setting(session, "relay_urgent_default", on)
+        audit(session, request.state.user, "relay.default", "on" if on else "off")
+    return done("/admin/federation", "relay")
 
 
 @require("admin")
