@@ -40,6 +40,8 @@ FEDERATION_POSTS = [
     "/admin/federation/allowlist/mode",
     "/admin/federation/allowlist/add",
     "/admin/federation/allowlist/remove",
+    "/admin/federation/following/1/relay",
+    "/admin/federation/relay-default",
 ]
 FEDERATION_PAGES = [
     "/admin/federation",
