@@ -86,7 +86,7 @@ class Actor:
 
     id: str
     type: str
-    preferred_username: str
+    preferred_username: str  # "" when the document has none
     inbox: str
     name: str | None = None
     summary: str | None = None
@@ -110,6 +110,15 @@ def _actor_type(doc: dict[str, Any]) -> str:
 
 
 def _username(value: Any) -> str:
+    """The ``preferredUsername``, or "" when the actor has none.
+
+    ActivityPub does not require one, and some servers (fediverse-pasture's test
+    actors among them) send none: such an actor still signs and is followed, and
+    is shown by its id's host and path instead (``node.handles``). One that is
+    present must still pass the rule other servers enforce.
+    """
+    if value is None:
+        return ""
     if not isinstance(value, str) or not 1 <= len(value) <= _MAX_USERNAME_LENGTH:
         raise MalformedError("preferredUsername is missing or too long")
     if not _USERNAME.fullmatch(value):

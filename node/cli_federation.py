@@ -1,4 +1,5 @@
-"""``tocsin follow``, ``unfollow``, ``followers``, ``following``, ``block``, ``unblock``.
+"""``tocsin follow``, ``unfollow``, ``followers``, ``following``, ``discover``,
+``block``, ``unblock``.
 
 These queue activities; the running node's worker (or ``tocsin worker``)
 delivers them.
@@ -11,12 +12,14 @@ import sys
 from collections.abc import Sequence
 
 from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.errors import FederationError
 from node.blocklists import unblock_local
 from node.blocks import block_domain
 from node.cli_blocklists import BLOCKS_ACTIONS, run_blocks_action
 from node.config import Settings
+from node.discovery import discover
 from node.follows import (
     FollowError,
     approve_follower,
@@ -33,6 +36,13 @@ from node.runtime import node_context
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cmd = sub.add_parser("follow", help="follow a remote node or account (@name@host or URL)")
     cmd.add_argument("target")
+    cmd.add_argument(
+        "--relay-urgent",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="announce its urgent callouts to this node's followers (on a network "
+        "already followed: only switch this)",
+    )
     cmd = sub.add_parser("unfollow", help="stop following a remote actor (sends Undo)")
     cmd.add_argument("target")
     cmd = sub.add_parser("followers", help="list followers, or approve/reject/remove one")
@@ -41,6 +51,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     )
     cmd.add_argument("actor", nargs="?", help="the follower's actor URL")
     sub.add_parser("following", help="list the actors this node follows, with their state")
+    cmd = sub.add_parser(
+        "discover", help="networks followed by the networks this node follows (two hops)"
+    )
+    cmd.add_argument("--refresh", action="store_true", help="ask again, not from the cache")
     cmd = sub.add_parser("block", help="block a server: drop its follows, refuse its requests")
     cmd.add_argument("domain")
     cmd.add_argument("--reason", default="")
@@ -65,15 +79,31 @@ async def cmd_follow(args: argparse.Namespace, settings: Settings) -> int:
         try:
             remote = await resolve_target(node, args.target)
             async with node.sessions() as session, session.begin():
-                await follow(node, session, remote)
+                row = await _following_of(session, remote)
+                if row is None or row.state != "accepted" or args.relay_urgent is None:
+                    row = await follow(node, session, remote)
+                    sent = True
+                else:
+                    sent = False
+                if args.relay_urgent is not None:
+                    row.relay_urgent = args.relay_urgent
+                relaying = row.relay_urgent
         except (FollowError, FederationError) as exc:
-            return _fail(
-                getattr(exc, "public_message", str(exc))
-                if isinstance(exc, FederationError)
-                else str(exc)
-            )
-    print(f"Follow request sent to {remote.uri} (pending until it accepts).")
+            return _fail(exc)
+    if sent:
+        print(f"Follow request sent to {remote.uri} (pending until it accepts).")
+    state = "on" if relaying else "off"
+    print(f"Relaying its urgent callouts to this node's followers: {state}.")
     return 0
+
+
+async def _following_of(session: AsyncSession, remote: RemoteActor) -> Following | None:
+    local = await group_actor(session)
+    return await session.scalar(
+        select(Following).where(
+            Following.local_actor_id == local.id, Following.remote_actor_id == remote.id
+        )
+    )
 
 
 async def cmd_unfollow(args: argparse.Namespace, settings: Settings) -> int:
@@ -138,6 +168,19 @@ def _print_rows(rows: Sequence[Row[str, str]], empty: str) -> None:
         print(f"{state:<9} {uri}")
 
 
+async def cmd_discover(args: argparse.Namespace, settings: Settings) -> int:
+    async with node_context(settings) as node:
+        found = await discover(node, refresh=args.refresh)
+    if not found:
+        print("(no networks found: none of the networks this node follows lists others)")
+    for candidate in found:
+        network = candidate.network
+        region = f"  ({network.region})" if network.region else ""
+        count = candidate.followed_by
+        print(f"{count:>3}  {network.name}  {network.handle}{region}  {network.url}")
+    return 0
+
+
 async def cmd_block(args: argparse.Namespace, settings: Settings) -> int:
     async with node_context(settings) as node:
         try:
@@ -175,6 +218,7 @@ COMMANDS = {
     "unfollow": cmd_unfollow,
     "followers": cmd_followers,
     "following": cmd_following,
+    "discover": cmd_discover,
     "block": cmd_block,
     "unblock": cmd_unblock,
     "blocks": cmd_blocks,

@@ -29,6 +29,7 @@ from node.context import NodeContext
 from node.identity import group_actor
 from node.models import Follower, Following, LocalActor, RemoteActor, utcnow
 from node.outbox import enqueue, new_activity_id
+from node.settings_store import get_setting
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ async def receive_accept(node: NodeContext, session: AsyncSession, activity: Act
         return False
     if row.state != "accepted":
         row.state, row.accepted_at = "accepted", utcnow()
+        row.backfill_due_at, row.backfill_attempts = utcnow(), 0  # node.backfill fetches
     return True
 
 
@@ -237,6 +239,7 @@ async def follow(node: NodeContext, session: AsyncSession, remote: RemoteActor) 
             remote_actor_id=remote.id,
             follow_uri=follow_id,
             state="pending",
+            relay_urgent=bool(await get_setting(session, "relay_urgent_default")),
         )
         session.add(row)
     else:  # still pending: ask again, under a new id

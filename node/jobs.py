@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from node.alerts.sender import send_due_alerts
+from node.backfill import run_backfills
 from node.blocklist_subscriptions import refresh_due
 from node.content.callouts import publish_due_tallies
 from node.content.responders import purge_responders
@@ -37,6 +38,8 @@ JOBS: tuple[Job, ...] = (
     Job("alerts", send_due_alerts),
     # subscribed block lists, each every few hours
     Job("block list refresh", refresh_due),
+    # a network whose Accept just arrived: fetch its upcoming events and open callouts
+    Job("backfill", run_backfills),
 )
 
 

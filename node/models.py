@@ -146,6 +146,26 @@ class Following(Base):
     state: Mapped[str] = mapped_column(String(16))  # "pending" | "accepted"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Announce its urgent callouts to our followers (node.relay)
+    relay_urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # fetch its upcoming events and open callouts from this time on (node.backfill)
+    backfill_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    backfill_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RelayedCallout(Base):
+    """A callout this node Announced to its followers: at most once (no loops),
+    with the last state it told them about (node.relay)."""
+
+    __tablename__ = "relayed_callouts"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    object_uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    origin_domain: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # the state last announced
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)  # over: relay no more
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class InboundActivity(Base):

@@ -15,6 +15,10 @@ DEFAULTS: dict[str, Any] = {
     "hide_network": False,  # followers/following answer with their size only
     "discoverable": True,
     "indexable": True,
+    # the public /federation page (the networks this node follows)
+    "federation_page": True,
+    # new follows relay the followed network's urgent callouts (node.relay)
+    "relay_urgent_default": False,
 }
 
 

@@ -13,7 +13,7 @@ Columns are added and dropped in place (no table rebuild), so the triggers of
 migration 0005 on ``callouts`` stay.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-28
 """
 

@@ -4,7 +4,7 @@
 the other tables whose ids may end up in links.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-30
 """
 

@@ -8,7 +8,7 @@ the trusted nodes whose lists are followed, with their next refresh time;
 the next refresh does not bring it back.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-06
 """
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.content.changes import longest_event
 from node.content.models import Callout, Event
+from node.handles import handle_of, label_of
 from node.identity import group_actor
 from node.models import RemoteActor
 
@@ -128,8 +129,8 @@ async def origins(session: AsyncSession, items: list[Event | Callout], host: str
         if actor is None:
             return Origin(uri, uri, uri, False)
         return Origin(
-            actor.name or actor.preferred_username,
-            f"@{actor.preferred_username}@{actor.domain}",
+            label_of(actor),
+            handle_of(actor),
             actor.url or actor.uri,
             False,
         )

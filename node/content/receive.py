@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.as2 import Activity, as_list, first_str, id_of
 from federation.errors import FederationError
 from federation.hosts import url_authority
+from node import relay
 from node.alerts.queue import queue_received_alerts
 from node.ap.activities import ignore_to_as
 from node.ap.callouts import option_from_name
@@ -52,8 +53,25 @@ _FOLLOWED = (
 )
 
 
-async def is_followed(session: AsyncSession, actor_uri: str) -> bool:
-    return await session.scalar(_FOLLOWED, {"uri": actor_uri}) is not None
+_ASKED = (
+    select(Following.id)
+    .join(RemoteActor, RemoteActor.id == Following.remote_actor_id)
+    .where(RemoteActor.uri == bindparam("uri"))
+    .limit(1)
+)
+
+
+async def is_followed(session: AsyncSession, actor_uri: str, *, or_asked: bool = False) -> bool:
+    """Whether we follow the actor; with ``or_asked``, also while our Follow is pending.
+
+    A ``Create`` is taken from an actor our Follow is still pending with: it
+    sent it to us, so it counts us among its followers, and its Accept may simply
+    be behind it in our inbox (processed in any order, retried). Dropping it
+    would lose it for good; the backfill after the Accept reads only the first
+    pages of the outbox.
+    """
+    query = _ASKED if or_asked else _FOLLOWED
+    return await session.scalar(query, {"uri": actor_uri}) is not None
 
 
 _MODELS: dict[str, type[Stored]] = {"event": Event, "callout": Callout, "note": RemoteNote}
@@ -147,11 +165,46 @@ async def receive_create(node: NodeContext, session: AsyncSession, activity: Act
         return
     if first_str(doc.get("type")) == "Note" and await _receive_vote(node, session, activity, doc):
         return
-    if not await is_followed(session, activity.actor):
+    if not await is_followed(session, activity.actor, or_asked=True):
         log.info("ignoring Create %s: %s is not followed", activity.id, activity.actor)
         return
     # a MalformedError is the inbound processor's to report: dropped once, with its reason
-    await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
+    stored = await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
+    await _relay_hook(node, session, stored, activity.actor)
+
+
+async def _relay_hook(
+    node: NodeContext, session: AsyncSession, stored: Stored | None, sender: str
+) -> None:
+    """Pass an urgent callout on (``node.relay``); refetch a relayed callout whose
+    relayer tells us, in a reply, that its state changed."""
+    if isinstance(stored, Callout):
+        await relay.relay_callout(node, session, stored, sender)
+    elif isinstance(stored, RemoteNote) and stored.in_reply_to:
+        callout = await session.scalar(
+            select(Callout).where(
+                Callout.uri == stored.in_reply_to,
+                Callout.relayed_by == sender,
+                Callout.local.is_(False),
+            )
+        )
+        if callout is not None:
+            await _refetch(node, session, callout)
+
+
+async def _refetch(node: NodeContext, session: AsyncSession, callout: Callout) -> None:
+    try:
+        doc = await node.directory.fetch(callout.uri)  # from its origin, as ever
+    except FederationError as exc:
+        log.info("could not refetch relayed %s: %s", callout.uri, exc)
+        return
+    if id_of(doc.get("attributedTo")) != callout.actor_uri:
+        log.info(
+            "ignoring refetched %s: no longer attributed to %s", callout.uri, callout.actor_uri
+        )
+        return
+    if await store_object(session, doc, callout.actor_uri) is not None:
+        await relay.relay_change(node, session, callout)
 
 
 async def _fetch_created(
@@ -215,12 +268,17 @@ async def receive_update(node: NodeContext, session: AsyncSession, activity: Act
     existing = await _stored(session, uri) if uri else None
     if existing is None:
         if await is_followed(session, activity.actor):
-            await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
+            stored = await store_object(
+                session, doc, activity.actor, context=activity.raw.get("@context")
+            )
+            await _relay_hook(node, session, stored, activity.actor)
         return
     if existing.actor_uri != activity.actor:
         log.warning("refusing Update of %s by %s: not its owner", uri, activity.actor)
         return
-    await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
+    stored = await store_object(session, doc, activity.actor, context=activity.raw.get("@context"))
+    if isinstance(stored, Callout):
+        await relay.relay_change(node, session, stored)
 
 
 async def receive_delete(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
@@ -265,7 +323,8 @@ async def _relay(node: NodeContext, session: AsyncSession, activity: Activity) -
     except FederationError as exc:
         log.info("ignoring announced %s: its owner %s is unreachable: %s", uri, owner, exc)
         return
-    await store_object(session, doc, owner, relayed_by=activity.actor)
+    stored = await store_object(session, doc, owner, relayed_by=activity.actor)
+    await _relay_hook(node, session, stored, activity.actor)
 
 
 async def receive_undo_announce(

@@ -28,7 +28,7 @@ from node.content.changes import Counters, read_counters
 from node.content.lookup import as_item
 from node.content.models import Callout, Event
 from node.models import Following, RemoteActor
-from node.web import public_feeds
+from node.web import federation_page, public_feeds
 from node.web.clients import client_key
 from node.web.context import ctx
 from node.web.pagecache import Rendered, earliest, public_reads, respond, serve
@@ -392,6 +392,7 @@ routes: list[BaseRoute] = [
     Route("/calendar/events/{id:str}", _copy_route(Event)),
     Route("/calendar/callouts/{id:str}", _copy_route(Callout)),
     *public_feeds.routes,
+    *federation_page.routes,
     # app.py mounts /static too; this one comes first and adds the caching policy
     static_mount(),
 ]

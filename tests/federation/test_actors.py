@@ -118,7 +118,7 @@ def test_actor_without_key_parses_but_cannot_sign() -> None:
 
 
 @pytest.mark.parametrize(
-    "username", ["", "-alice", "alice-", ".alice", "ali ce", "álice", "al@ce", "a" * 129, None, 7]
+    "username", ["", "-alice", "alice-", ".alice", "ali ce", "álice", "al@ce", "a" * 129, 7]
 )
 def test_actor_with_bad_preferred_username_is_rejected(username: Any) -> None:
     with pytest.raises(MalformedError, match="preferredUsername"):
@@ -168,3 +168,10 @@ def test_actor_optional_links_that_are_junk_become_none() -> None:
 def test_actor_url_given_as_link_objects_is_read() -> None:
     url = [{"type": "Link", "mediaType": "text/html", "href": "https://mastodon.example/@a"}]
     assert actors.parse_actor(actor_doc(url=url)).url == "https://mastodon.example/@a"
+
+
+def test_actor_without_preferred_username_parses_with_an_empty_one() -> None:
+    doc = actor_doc()
+    del doc["preferredUsername"]
+    actor = actors.parse_actor(doc)
+    assert actor.preferred_username == "" and actor.public_key_id is not None

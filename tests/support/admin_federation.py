@@ -40,8 +40,15 @@ FEDERATION_POSTS = [
     "/admin/federation/allowlist/mode",
     "/admin/federation/allowlist/add",
     "/admin/federation/allowlist/remove",
+    "/admin/federation/following/1/relay",
+    "/admin/federation/relay-default",
 ]
-FEDERATION_PAGES = ["/admin/federation", "/admin/federation/followers", "/admin/federation/blocks"]
+FEDERATION_PAGES = [
+    "/admin/federation",
+    "/admin/federation/followers",
+    "/admin/federation/blocks",
+    "/admin/federation/nearby",
+]
 
 # -- helpers (the people tests use them too) ----------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import inspect
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -63,6 +64,7 @@ class Account:
     server: FakeServer
     name: str
     key: rsa.RSAPrivateKey
+    username: bool = True  # False: the document has no preferredUsername
 
     @property
     def id(self) -> str:
@@ -80,6 +82,12 @@ class Account:
         return f"{self.id}/{kind}/{uuid.uuid4().hex}"
 
     def document(self) -> dict[str, Any]:
+        doc = self._document()
+        if not self.username:  # like fediverse-pasture's test actors
+            del doc["preferredUsername"]
+        return doc
+
+    def _document(self) -> dict[str, Any]:
         return {
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
             "id": self.id,
@@ -155,6 +163,9 @@ class FakeServer:
     override: dict[str, Callable[[], Response]] = field(default_factory=dict)
     inbox_status: int = 202
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    # other documents served by path (a JSON value, or a callable making the response)
+    documents: dict[str, Any] = field(default_factory=dict)
+    fetched: list[str] = field(default_factory=list)  # every GET, path and query
 
     @property
     def base(self) -> str:
@@ -164,8 +175,8 @@ class FakeServer:
     def authority(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def add_account(self, name: str, key_index: int = 0) -> Account:
-        account = Account(self, name, fixed_key(key_index))
+    def add_account(self, name: str, key_index: int = 0, *, username: bool = True) -> Account:
+        account = Account(self, name, fixed_key(key_index), username)
         self.accounts[name] = account
         return account
 
@@ -182,8 +193,20 @@ class FakeServer:
 
     # -- HTTP -------------------------------------------------------------------------
 
+    async def _document(self, request: Request) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        self.fetched.append(target)
+        found = self.documents.get(target)
+        if found is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        if not callable(found):
+            return JSONResponse(found, media_type=AS2)
+        answer = found()
+        return await answer if inspect.isawaitable(answer) else answer
+
     async def _actor(self, request: Request) -> Response:
         name = request.path_params["name"]
+        self.fetched.append(request.url.path)
         if request.url.path in self.override:
             return self.override[request.url.path]()
         if name not in self.accounts:
@@ -234,6 +257,7 @@ class FakeServer:
                 Route("/.well-known/webfinger", self._webfinger),
                 Route("/inbox", self._inbox, methods=["POST"]),
                 Route("/users/{name:str}/inbox", self._inbox, methods=["POST"]),
+                Route("/{path:path}", self._document),
             ]
         )
 

@@ -21,7 +21,10 @@ from node.web.admin.follows import (
     follow_lookup,
     follower_action,
     followers,
+    nearby,
     privacy,
+    relay_default,
+    relay_switch,
     unfollow,
 )
 
@@ -31,6 +34,9 @@ routes = [
     Route("/admin/federation/follow/confirm", follow_confirm, methods=["POST"]),
     Route("/admin/federation/following/{id:int}/unfollow", unfollow, methods=["POST"]),
     Route("/admin/federation/privacy", privacy, methods=["POST"]),
+    Route("/admin/federation/nearby", nearby),
+    Route("/admin/federation/following/{id:int}/relay", relay_switch, methods=["POST"]),
+    Route("/admin/federation/relay-default", relay_default, methods=["POST"]),
     Route("/admin/federation/followers", followers),
     Route("/admin/federation/followers/{id:int}/{action:str}", follower_action, methods=["POST"]),
     Route("/admin/federation/blocks", blocks),

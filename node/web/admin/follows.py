@@ -21,6 +21,8 @@ from federation.webfinger import parse_handle
 from node import follows
 from node.allowlist import load_policy
 from node.audit import audit
+from node.discovery import discover
+from node.handles import handle_of
 from node.identity import group_actor
 from node.models import Follower, Following, RemoteActor, utcnow
 from node.sanitize import html_to_text
@@ -33,7 +35,7 @@ HANDLE_HINT = "A handle looks like @network@example.org."
 
 
 def _handle_of(remote: RemoteActor) -> str:
-    return f"@{remote.preferred_username}@{remote.domain}"
+    return handle_of(remote)
 
 
 def _sentence(message: str) -> str:
@@ -57,9 +59,11 @@ async def _federation_page(
         )
         following = [(f, r, _handle_of(r)) for f, r in rows.all()]
         switches = {name: bool(await get_setting(session, name)) for name in PRIVACY_SWITCHES}
+        relay_default = bool(await get_setting(session, "relay_urgent_default"))
     context = {
         "following": following,
         "privacy": switches,
+        "relay_default": relay_default,
         "privacy_saved": request.query_params.get("done") == "privacy",
         "values": values or {},
         "errors": errors or {},
@@ -74,7 +78,7 @@ async def federation(request: Request) -> Response:
     return await _federation_page(request)
 
 
-PRIVACY_SWITCHES = ("hide_network", "discoverable", "indexable")
+PRIVACY_SWITCHES = ("hide_network", "discoverable", "indexable", "federation_page")
 
 
 @require("admin")
@@ -194,6 +198,44 @@ async def unfollow(request: Request) -> Response:
         audit(session, request.state.user, "unfollow", remote.uri)
     node.wake()
     return done("/admin/federation", "unfollowed")
+
+
+@require("admin")
+async def relay_switch(request: Request) -> Response:
+    """Turn relaying of one followed network's urgent callouts on or off, audited."""
+    on = request.state.form.get("relay_urgent") == "on"
+    async with ctx(request).sessions() as session, session.begin():
+        row = await session.get(Following, request.path_params["id"])
+        remote = await session.get(RemoteActor, row.remote_actor_id) if row else None
+        if row is None or remote is None:
+            return not_found(request, "This node does not follow that actor.", "/admin/federation")
+        row.relay_urgent = on
+        audit(session, request.state.user, "relay.urgent", f"{remote.uri} {'on' if on else 'off'}")
+    return done("/admin/federation", "relay")
+
+
+@require("admin")
+async def relay_default(request: Request) -> Response:
+    """Whether new follows relay urgent callouts, audited."""
+    on = request.state.form.get("relay_urgent_default") == "on"
+    async with ctx(request).sessions() as session, session.begin():
+        await set_setting(session, "relay_urgent_default", on)
+        audit(session, request.state.user, "relay.default", "on" if on else "off")
+    return done("/admin/federation", "relay")
+
+
+@require("admin")
+async def nearby(request: Request) -> Response:
+    """Networks near yours (``node.discovery``), each with a follow button that
+    leads to the usual confirmation (CSRF-checked, audited)."""
+    node = ctx(request)
+    found = await discover(node, refresh=request.query_params.get("refresh") == "1")
+    async with node.sessions() as session:
+        uris = [candidate.network.uri for candidate in found]
+        query = select(RemoteActor.uri, RemoteActor.id).where(RemoteActor.uri.in_(uris))
+        ids = {uri: remote_id for uri, remote_id in (await session.execute(query)).all()}
+    rows = [(candidate, ids.get(candidate.network.uri)) for candidate in found]
+    return render(request, "admin/nearby.html", {"candidates": rows})
 
 
 # -- followers --------------------------------------------------------------------------
