@@ -83,6 +83,32 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+ROUTES = [
+    *wellknown.routes,
+    *activitypub.routes,
+    *inbox.routes,
+    *objects.routes,
+    *public.routes,
+    *alerts.routes,
+    *admin_routes.routes,
+]
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    return [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(BodyLimitMiddleware),
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie="tocsin_session",
+            max_age=SESSION_SECONDS,
+            same_site="lax",
+            https_only=settings.https,
+        ),
+    ]
+
+
 def create_app(
     settings: Settings,
     *,
@@ -110,27 +136,8 @@ def create_app(
                         await task
 
     app = Starlette(
-        routes=[
-            *wellknown.routes,
-            *activitypub.routes,
-            *inbox.routes,
-            *objects.routes,
-            *public.routes,
-            *alerts.routes,
-            *admin_routes.routes,
-        ],
-        middleware=[
-            Middleware(SecurityHeadersMiddleware),
-            Middleware(BodyLimitMiddleware),
-            Middleware(
-                SessionMiddleware,
-                secret_key=settings.secret_key,
-                session_cookie="tocsin_session",
-                max_age=SESSION_SECONDS,
-                same_site="lax",
-                https_only=settings.https,
-            ),
-        ],
+        routes=ROUTES,
+        middleware=_middleware(settings),
         exception_handlers={
             HTTPException: http_error,
             OSError: database_unavailable,  # connecting to it: refused, reset, timed out

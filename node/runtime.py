@@ -17,10 +17,12 @@ start, then keeps what it claims alive with a heartbeat (``node.leases``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.cavage import HttpSignatureAuth
 from federation.delivery_client import DeliveryClient
@@ -42,6 +44,67 @@ from node.urls import Urls
 from node.wakeup import NotifyingSession, listening
 
 
+@dataclass(frozen=True)
+class _Clients:
+    """The outgoing side: guarded HTTP clients and the directory of remote actors."""
+
+    http: httpx.AsyncClient  # fetches, signed by the instance actor
+    delivery_http: DeliveryClient  # deliveries (aiohttp), under the same address guard
+    blocks: BlockList
+    directory: RemoteDirectory
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.delivery_http.aclose()
+
+
+async def _clients(
+    settings: Settings, urls: Urls, sessions: async_sessionmaker[AsyncSession]
+) -> _Clients:
+    async with sessions() as session:
+        signer = await instance_actor(session)
+    fetch_auth = HttpSignatureAuth(
+        urls.key_id(urls.instance_actor), load_private_key(signer.private_key_pem)
+    )
+    user_agent = f"Tocsin/{__version__} (+{settings.base_url}/)"
+    allow_private = settings.allow_private_addresses
+    http = make_client(allow_private=allow_private, user_agent=user_agent)
+    blocks = BlockList(sessions, own_host=settings.host)
+    directory = RemoteDirectory(
+        sessions,
+        Fetcher(http, auth=fetch_auth),
+        blocks,
+        scheme="http" if settings.base_url.startswith("http://") else "https",
+    )
+    delivery_http = DeliveryClient(allow_private=allow_private, user_agent=user_agent)
+    return _Clients(http, delivery_http, blocks, directory)
+
+
+def _inbox_pipeline(
+    sessions: async_sessionmaker[AsyncSession],
+    node: Callable[[], NodeContext],
+    *,
+    wake: Callable[[], None],
+    leases: Leases,
+    sqlite: bool,
+    process_inbox: bool,
+) -> tuple[InboundProcessor[Inbound], InboxRecorder]:
+    """The processor of received activities, with the router of ``node.handlers``,
+    and the recorder the inbox hands verified activities to: it kicks this
+    process's processor, or (``tocsin web`` on PostgreSQL) notifies the workers."""
+    inbound = InboundProcessor(
+        sessions,
+        build_router(),
+        lambda session: Inbound(node(), session),
+        shared_transactions=not sqlite,
+        on_processed=wake,  # handlers may have queued deliveries
+        leases=leases,
+    )
+    if process_inbox or sqlite:
+        return inbound, InboxRecorder(sessions, on_recorded=inbound.kick)
+    return inbound, InboxRecorder(sessions, notify_workers=True)
+
+
 @asynccontextmanager
 async def node_context(
     settings: Settings, *, process_inbox: bool = True
@@ -53,52 +116,29 @@ async def node_context(
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     sessions.configure(sync_session_class=NotifyingSession)  # commits of deliveries wake workers
-    async with sessions() as session:
-        signer = await instance_actor(session)
-    fetch_auth = HttpSignatureAuth(
-        urls.key_id(urls.instance_actor), load_private_key(signer.private_key_pem)
-    )
-    user_agent = f"Tocsin/{__version__} (+{settings.base_url}/)"
-    http = make_client(allow_private=settings.allow_private_addresses, user_agent=user_agent)
-    delivery_http = DeliveryClient(
-        allow_private=settings.allow_private_addresses, user_agent=user_agent
-    )
-    blocks = BlockList(sessions, own_host=settings.host)
-    directory = RemoteDirectory(
-        sessions,
-        Fetcher(http, auth=fetch_auth),
-        blocks,
-        scheme="http" if settings.base_url.startswith("http://") else "https",
-    )
+    clients = await _clients(settings, urls, sessions)
     sqlite = engine.dialect.name == "sqlite"
     work_available = asyncio.Event()
     leases = Leases()
     await leases.start(sessions)
 
-    def handler_context(session: AsyncSession) -> Inbound:
-        return Inbound(context, session)  # `context` is bound below, before any activity
-
-    inbound = InboundProcessor(
+    inbound, recorder = _inbox_pipeline(
         sessions,
-        build_router(),
-        handler_context,
-        shared_transactions=not sqlite,
-        on_processed=work_available.set,  # handlers may have queued deliveries
+        lambda: context,  # bound below, before any activity is recorded
+        wake=work_available.set,
         leases=leases,
+        sqlite=sqlite,
+        process_inbox=process_inbox,
     )
-    if process_inbox or sqlite:
-        recorder = InboxRecorder(sessions, on_recorded=inbound.kick)
-    else:  # the workers process what this web process records
-        recorder = InboxRecorder(sessions, notify_workers=True)
     context = NodeContext(
         settings,
         urls,
         engine,
         sessions,
-        http,
-        blocks,
-        directory,
-        delivery_http,
+        clients.http,
+        clients.blocks,
+        clients.directory,
+        clients.delivery_http,
         recorder=recorder,
         inbound=inbound,
         work_available=work_available,
@@ -112,6 +152,5 @@ async def node_context(
         await context.stop_background()
         heartbeat.cancel()
         await leases.stop(sessions)
-        await http.aclose()
-        await delivery_http.aclose()
+        await clients.aclose()
         await engine.dispose()
