@@ -19,13 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.as2 import Activity, as_list, id_of
 from federation.errors import FederationError
 from federation.hosts import url_authority
-from node.actor_document import ALIASES, MOVED_TO, group_document
-from node.ap.activities import actor_update_to_as, move_to_as
+from node.actor_document import ALIASES, MOVED_TO, send_actor_update
+from node.ap.activities import move_to_as
 from node.content.models import Callout, Event
 from node.context import NodeContext
 from node.follows import FollowError, follow, resolve_target, unfollow
 from node.identity import group_actor
-from node.models import Following, LocalActor, RemoteActor, utcnow
+from node.models import Following, RemoteActor
 from node.outbox import accepted_followers, enqueue, new_activity_id
 from node.settings_store import get_setting, set_setting
 
@@ -53,27 +53,6 @@ async def _target_uri(node: NodeContext, target: str) -> str:
         return (await resolve_target(node, target)).uri
     except FederationError as exc:
         raise MoveError(f"{target}: {exc.public_message}") from exc
-
-
-async def send_actor_update(node: NodeContext, session: AsyncSession, local: LocalActor) -> None:
-    """Queue ``Update`` of the Group actor, as it is now, to its followers."""
-    local.updated_at = utcnow()  # the served actor document follows
-    doc = await group_document(session, node.urls)
-    doc.pop("@context", None)
-    activity = actor_update_to_as(
-        activity_id=new_activity_id(node.urls),
-        actor_doc=doc,
-        followers=node.urls.followers(local.username),
-    )
-    await enqueue(
-        session,
-        local,
-        activity,
-        recipients=await accepted_followers(session, local),
-        public=True,
-        object_uri=doc["id"],
-        own_host=node.settings.host,
-    )
 
 
 async def change_alias(node: NodeContext, target: str, *, add: bool) -> str:

@@ -19,12 +19,13 @@ from federation.errors import FederationError
 from federation.hosts import url_authority
 from federation.webfinger import parse_handle
 from node import follows
+from node.actor_document import send_actor_update
 from node.allowlist import load_policy
 from node.audit import audit
 from node.discovery import discover
 from node.handles import handle_of
 from node.identity import group_actor
-from node.models import Follower, Following, RemoteActor, utcnow
+from node.models import Follower, Following, RemoteActor
 from node.sanitize import html_to_text
 from node.settings_store import get_setting, set_setting
 from node.web.admin.replies import done, form_text, not_found, notice
@@ -86,14 +87,16 @@ async def privacy(request: Request) -> Response:
     """Save the network's privacy switches (an unticked box is off), audited.
 
     The actor's ``updated_at`` is touched in the same transaction, so every
-    process serves the renewed actor document at once (``node.content.changes``).
+    process serves the renewed actor document at once (``node.content.changes``),
+    and an ``Update`` of the actor goes to the followers.
     """
     form = request.state.form
     switches = {name: form.get(name) == "on" for name in PRIVACY_SWITCHES}
     async with ctx(request).sessions() as session, session.begin():
         for name, value in switches.items():
             await set_setting(session, name, value)
-        (await group_actor(session)).updated_at = utcnow()
+        # the served document renews at once; followers' servers get an Update
+        await send_actor_update(ctx(request), session, await group_actor(session))
         summary = ", ".join(f"{name}={'on' if on else 'off'}" for name, on in switches.items())
         audit(session, request.state.user, "network.privacy", summary)
     return done("/admin/federation", "privacy")

@@ -22,15 +22,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from node.actor_document import group_document
-from node.ap.activities import actor_update_to_as
+from node.actor_document import send_actor_update
 from node.ap.dates import iso_utc
 from node.audit import audit
 from node.context import NodeContext
 from node.follows import approve_follower
 from node.identity import group_actor
 from node.models import AuditEntry, Follower, LocalActor, RemoteActor, User, utcnow
-from node.outbox import accepted_followers, enqueue, new_activity_id
 from node.settings_store import get_setting, set_setting
 from node.users import ROLES, UserError, create_user, generate_password
 from node.web.admin.replies import not_found
@@ -108,26 +106,6 @@ async def _profile_values(session: AsyncSession) -> dict[str, Any]:
         "approval": local.manually_approves_followers,
         "require_totp": bool(await get_setting(session, "require_totp_for_admins", False)),
     }
-
-
-async def send_actor_update(node: NodeContext, session: AsyncSession, local: LocalActor) -> None:
-    """Queue ``Update{Group}`` with the whole actor document to every accepted follower."""
-    actor = await group_document(session, node.urls)  # with aliases, movedTo, switches
-    actor.pop("@context", None)  # the activity carries it
-    activity = actor_update_to_as(
-        activity_id=new_activity_id(node.urls),
-        actor_doc=actor,
-        followers=node.urls.followers(local.username),
-    )
-    await enqueue(
-        session,
-        local,
-        activity,
-        recipients=await accepted_followers(session, local),
-        public=True,
-        object_uri=actor["id"],
-        own_host=node.settings.host,
-    )
 
 
 async def _approve_waiting(node: NodeContext, session: AsyncSession, local: LocalActor) -> None:
