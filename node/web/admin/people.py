@@ -25,7 +25,7 @@ from starlette.routing import Route
 from node.ap.activities import actor_update_to_as
 from node.ap.actors import group_to_as
 from node.ap.dates import iso_utc
-from node.audit import audit
+from node.audit import audit, group_logins
 from node.context import NodeContext
 from node.follows import approve_follower
 from node.identity import group_actor
@@ -315,7 +315,7 @@ async def audit_log(request: Request) -> Response:
                 .offset((page - 1) * AUDIT_PAGE)
             )
         ).all()
-    rows = [(entry, _utc(entry.created_at)) for entry in entries]
+    rows = [(line, _utc(line.first), _utc(line.last)) for line in group_logins(entries)]
     context = {"entries": rows, "page": page, "pages": pages, "total": total}
     return render(request, "admin/audit.html", context)
 
