@@ -113,7 +113,7 @@ async def test_event_page_shows_its_own_zone_place_map_and_alternate(node: Node)
     assert 'href="https://meet.example/vigil"' in page
     assert '<a href="/tags/vigil" rel="tag">#vigil</a>' in page
     assert "<em>neighbours</em>" in page
-    assert "Published by" in page and "This network" in page
+    assert "Published by" in page and "This network" not in page  # the name, or handle
     assert alternates(page)[AS2] == [event.uri]
     assert response.headers["vary"] == "Accept"
     as_json = await node.client.get(event.uri, headers={"Accept": AS2})
@@ -220,7 +220,7 @@ async def test_calendar_shows_this_and_followed_nodes_events_with_their_origin(n
     assert '<a href="https://hackney.example/">Hackney Renters</a>' in page
     assert "Cancelled</p>" in page
     assert '<option value="hackney.example">Hackney Renters (hackney.example)</option>' in page
-    assert '<option value="127.0.0.1:8000">network (this network)</option>' in page
+    assert '<option value="127.0.0.1:8000">@network@127.0.0.1:8000 (this network)</option>' in page
     assert alternates(page)["text/calendar"][0] == "/calendar.ics"
 
     only_hackney = (await get_page(node, "/calendar?node=hackney.example")).text
