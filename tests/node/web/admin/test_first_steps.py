@@ -86,5 +86,5 @@ async def test_public_pages_show_the_handle_until_the_network_has_a_name(node: N
     home = (await node.client.get("/")).text
     handle = f"@network@{node.settings.host}"
     assert re.search(rf"<h1[^>]*>{re.escape(handle)}</h1>", home)
-    assert f'class="brand">{handle}</a>' in home
+    assert f'class="brand" dir="auto">{handle}</a>' in home
     assert ">network<" not in home
