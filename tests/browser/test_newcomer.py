@@ -1,8 +1,9 @@
 """The newcomer's first hour on a phone (360 px wide), in headless Chromium against
 a fresh node: first login with the printed one-time password, the forced password
-change, the dashboard's first steps, two-factor setup from the QR code's secret
-with recovery codes (then a login with one of them), a callout posted, and its
-public page. No page scrolls sideways; screenshots are kept as test artifacts."""
+change, the dashboard's first steps (naming the network ticks one), two-factor
+setup from the QR code's secret with recovery codes (then a login with one of
+them), a callout posted, and its public page. No page scrolls sideways;
+screenshots are kept as test artifacts."""
 
 from __future__ import annotations
 
@@ -54,6 +55,18 @@ async def checklist(page: Page) -> None:
     await fits(page, "2-dashboard-first-steps")
 
 
+async def name_the_network(page: Page, node: Node) -> None:
+    await page.get_by_role("link", name="Set the network's name and description").click()
+    await expect(page.get_by_label("Name of the network")).to_have_value("")
+    await page.get_by_label("Name of the network").fill("Haringey Housing Solidarity Network")
+    await page.get_by_label("About the network").fill("Tenants helping tenants.")
+    await fits(page, "2b-profile-checkboxes")
+    await page.get_by_role("button", name="Save the profile").click()
+    await page.goto(f"{node.base_url}/admin")
+    await expect(page.locator("ul.checklist li.is-done")).to_have_count(1)
+    await expect(page.locator("p.lead")).to_have_text("Haringey Housing Solidarity Network")
+
+
 async def two_factor(page: Page, node: Node) -> list[str]:
     """Turn two-factor on from the page's secret; the recovery codes it shows."""
     await page.goto(f"{node.base_url}/admin/totp")
@@ -101,6 +114,7 @@ async def test_the_newcomer_path_on_a_phone(start_node: NodeFactory, browser: Br
     try:
         await first_login(page, node)
         await checklist(page)
+        await name_the_network(page, node)
         codes = await two_factor(page, node)
         await recovery_login(page, node, codes[0])
         await post_callout(page, node)

@@ -28,7 +28,7 @@ from node.ap.dates import iso_utc
 from node.audit import audit, group_logins
 from node.context import NodeContext
 from node.follows import approve_follower
-from node.identity import group_actor
+from node.identity import chosen_name, group_actor
 from node.models import AuditEntry, Follower, LocalActor, RemoteActor, User, utcnow
 from node.outbox import accepted_followers, enqueue, new_activity_id
 from node.settings_store import get_setting, set_setting
@@ -102,7 +102,7 @@ class ProfileForm:
 async def _profile_values(session: AsyncSession) -> dict[str, Any]:
     local = await group_actor(session)
     return {
-        "display_name": local.display_name,
+        "display_name": chosen_name(local),  # empty until named: the username is no name
         "summary": local.summary,
         "region": local.region,
         "approval": local.manually_approves_followers,
