@@ -23,7 +23,7 @@ from starlette.responses import Response
 from node.config import Settings
 from node.context import NodeContext
 from node.runtime import node_context
-from node.web import activitypub, alerts, inbox, objects, public, wellknown
+from node.web import activitypub, alerts, inbox, objects, public, public_feeds, wellknown
 from node.web.admin import routes as admin_routes
 from node.web.admin.throttle import LoginThrottle
 from node.web.limits import BodyLimitMiddleware
@@ -87,6 +87,7 @@ ROUTES = [
     *wellknown.routes,
     *activitypub.routes,
     *inbox.routes,
+    *public_feeds.item_routes,  # /events/N.ics before the pages at /events/{id}
     *objects.routes,
     *public.routes,
     *alerts.routes,

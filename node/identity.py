@@ -66,3 +66,10 @@ async def instance_actor(session: AsyncSession) -> LocalActor:
     if actor is None:
         raise RuntimeError("the instance actor is missing; start the node once to create it")
     return actor
+
+
+def chosen_name(actor: LocalActor) -> str:
+    """The name the network was given, or ``""`` while it has none: a new Group's
+    display name is its username, which never names the network on a page."""
+    name = actor.display_name.strip()
+    return "" if name == actor.username else name

@@ -336,6 +336,19 @@ class LoginSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class RecoveryCode(Base):
+    """One unused two-factor recovery code of a user: HMAC-SHA256 of the code keyed
+    with a random salt (``node.users`` says why not Argon2). Using it deletes the row."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    salt: Mapped[str] = mapped_column(String(32))
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AuditEntry(Base):
     """Who changed what, shown to admins. No addresses, no user agents."""
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.content.changes import longest_event
 from node.content.models import Callout, Event
 from node.handles import handle_of, label_of
-from node.identity import group_actor
+from node.identity import chosen_name, group_actor
 from node.models import RemoteActor
 
 URGENCY_RANK = {"urgent": 0, "soon": 1, "ongoing": 2}
@@ -122,7 +122,8 @@ async def origins(session: AsyncSession, items: list[Event | Callout], host: str
         for actor in (await session.scalars(select(RemoteActor).where(RemoteActor.uri.in_(uris))))
     }
     local = await group_actor(session)
-    here = Origin(local.display_name or local.username, f"@{local.username}@{host}", "/", True)
+    handle = f"@{local.username}@{host}"
+    here = Origin(chosen_name(local) or handle, handle, "/", True)
 
     def origin_of(uri: str) -> Origin:
         actor = actors.get(uri)

@@ -66,6 +66,7 @@ def event_values(form: EventForm, default_timezone: str) -> dict[str, Any]:
     else:
         starts_at, ends_at = v.span(form.start, form.end, tz)
     description = v.text(form.description, "description", limit=v.MAX_TEXT)
+    latitude, longitude = v.point(form.latitude, form.longitude)
     return {
         "title": title,
         "description_md": description,
@@ -76,8 +77,8 @@ def event_values(form: EventForm, default_timezone: str) -> dict[str, Any]:
         "all_day": bool(form.all_day),
         "location_name": v.text(form.location, "location", limit=v.MAX_LINE),
         "location_address": v.text(form.address, "address", limit=v.MAX_ADDRESS),
-        "latitude": v.coordinate(form.latitude, "latitude", 90),
-        "longitude": v.coordinate(form.longitude, "longitude", 180),
+        "latitude": latitude,
+        "longitude": longitude,
         "online_url": v.web_url(form.online_url, "online_url"),
         "tags": v.tags(form.tags),
     }

@@ -109,6 +109,19 @@ def coordinate(value: str | float | None, field: str, bound: float) -> float | N
     return number
 
 
+def point(
+    latitude: str | float | None, longitude: str | float | None
+) -> tuple[float | None, float | None]:
+    """Both coordinates or neither: half a point places nothing on a map."""
+    lat = coordinate(latitude, "latitude", 90)
+    lon = coordinate(longitude, "longitude", 180)
+    if lat is not None and lon is None:
+        raise ContentError("longitude", "give the longitude too (or clear the latitude)")
+    if lon is not None and lat is None:
+        raise ContentError("latitude", "give the latitude too (or clear the longitude)")
+    return lat, lon
+
+
 def tags(values: list[str] | str | None) -> list[str]:
     if isinstance(values, str):
         values = re.split(r"[,\s]+", values)

@@ -1,4 +1,5 @@
-"""Events as an iCalendar feed (RFC 5545) that calendar apps can subscribe to.
+"""Events as an iCalendar feed (RFC 5545) that calendar apps can subscribe to,
+and a single event or callout as a one-entry calendar ("add to calendar").
 
 Each event's ``UID`` is its ActivityStreams id, so it stays the same across
 fetches, updates and nodes. Times are written as wall time with ``TZID`` in the
@@ -6,7 +7,8 @@ event's own zone, and a ``VTIMEZONE`` for every zone used (covering only the
 years the feed spans, to keep it small); all-day events are ``VALUE=DATE``.
 ``DTSTAMP`` is the event's last change, not the time of the request, so the
 same events give the same bytes (and the same ETag). The ``icalendar`` library
-does the escaping, CRLF line endings and 75-octet folding.
+does the escaping, CRLF line endings and 75-octet folding. A description is plain
+text, so a link in it keeps its address: ``[text](url)`` reads ``text (url)``.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ import nh3
 
 from node import __version__
 from node.content.calendar import Entry
-from node.content.models import Event
+from node.content.models import Callout, Event
 from node.content.text import format_where, zone, zone_name
 
 REFRESH = timedelta(hours=1)
 MAX_ZONE_YEARS = 5  # VTIMEZONE rules cover at most this many years past the first event
 _BLOCK_END = re.compile(r"</(p|div|li|h[1-6]|blockquote|pre)\s*>|<br\s*/?>", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# a link of sanitised HTML (nh3 quotes every attribute with "): its address and its text
+_LINK = re.compile(r'<a\b[^>]*?\shref="([^"]*)"[^>]*>(.*?)</a\s*>', re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,19 @@ class CalendarInfo:
     url: str  # the page the feed belongs to
 
 
+def _link_to_text(found: re.Match[str]) -> str:
+    href, text = html.unescape(found.group(1)), found.group(2)
+    shown = html.unescape(nh3.clean(text, tags=set())).strip()
+    if not href.startswith(("https://", "http://", "mailto:")) or shown == href:
+        return text
+    return f"{text} ({html.escape(href)})"
+
+
 def html_to_text(markup: str) -> str:
-    """Readable plain text from sanitised HTML: paragraphs kept apart, tags dropped."""
-    spaced = _BLOCK_END.sub(lambda m: m.group(0) + "\n", markup or "")
+    """Readable plain text from sanitised HTML: paragraphs kept apart, tags dropped,
+    each link's address kept after its text."""
+    linked = _LINK.sub(_link_to_text, markup or "")
+    spaced = _BLOCK_END.sub(lambda m: m.group(0) + "\n", linked)
     text = html.unescape(nh3.clean(spaced, tags=set()))
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
@@ -70,6 +84,55 @@ def _description(entry: Entry) -> str:
     parts.append(f"Published by {origin.name} ({origin.handle})")
     parts.append(event.url)
     return clean("\n\n".join(part for part in parts if part))
+
+
+def _callout_description(entry: Entry) -> str:
+    callout = entry.item
+    assert isinstance(callout, Callout)
+    needed = callout.needed
+    if callout.people_needed:
+        count = callout.people_needed
+        needed += f" ({count} {'person' if count == 1 else 'people'})"
+    parts = [f"Needed: {needed}", "" if callout.local else html_to_text(callout.content_html)]
+    if callout.contact:
+        parts.append(f"Contact: {callout.contact}")
+    if callout.online_url:
+        parts.append(f"Online: {callout.online_url}")
+    parts.append(f"Published by {entry.origin.name} ({entry.origin.handle})")
+    parts.append(callout.url)
+    return clean("\n\n".join(part for part in parts if part))
+
+
+def callout_to_vevent(entry: Entry) -> icalendar.Event:
+    """A callout as the time it runs: from its start until it is needed by."""
+    callout = entry.item
+    assert isinstance(callout, Callout)
+    vevent = icalendar.Event()
+    vevent.add("uid", callout.uri)
+    vevent.add("dtstamp", callout.updated_at.astimezone(UTC))
+    vevent.add("created", callout.published_at.astimezone(UTC))
+    vevent.add("last-modified", callout.updated_at.astimezone(UTC))
+    vevent.add("summary", clean(callout.title))
+    tz = zone(callout.timezone)
+    vevent.add("dtstart", callout.starts_at.astimezone(tz))
+    vevent.add("dtend", max(callout.ends_at, callout.starts_at).astimezone(tz))
+    vevent.add("status", "CANCELLED" if callout.status == "cancelled" else "CONFIRMED")
+    vevent.add("class", "PUBLIC")
+    vevent.add("url", callout.url)
+    place = format_where(callout.location_name, callout.location_address, None)
+    if place or callout.online_url:
+        vevent.add("location", clean(place or callout.online_url or ""))
+    if callout.latitude is not None and callout.longitude is not None:
+        vevent.add("geo", (callout.latitude, callout.longitude))
+    vevent.add("categories", ["callout"])
+    vevent.add("description", _callout_description(entry))
+    return vevent
+
+
+def entry_to_vevent(entry: Entry) -> icalendar.Event:
+    if isinstance(entry.item, Callout):
+        return callout_to_vevent(entry)
+    return event_to_vevent(entry)
 
 
 def event_to_vevent(entry: Entry) -> icalendar.Event:
@@ -103,7 +166,7 @@ def event_to_vevent(entry: Entry) -> icalendar.Event:
     return vevent
 
 
-def _zone_range(events: Sequence[Event]) -> tuple[date, date]:
+def _zone_range(events: Sequence[Event | Callout]) -> tuple[date, date]:
     """The days the VTIMEZONE rules must cover: around the feed's events, capped."""
     first = min(event.starts_at for event in events).date()
     last = max(event.ends_at for event in events).date()
@@ -129,9 +192,12 @@ def entries_to_ical(info: CalendarInfo, entries: Sequence[Entry]) -> bytes:
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", icalendar.vDuration(REFRESH))
     for entry in entries:
-        calendar.add_component(event_to_vevent(entry))
-    events = [entry.item for entry in entries if isinstance(entry.item, Event)]
-    zoned = [event for event in events if not event.all_day and zone_name(event.timezone) != "UTC"]
+        calendar.add_component(entry_to_vevent(entry))
+    zoned = [
+        entry.item
+        for entry in entries
+        if not getattr(entry.item, "all_day", False) and zone_name(entry.item.timezone) != "UTC"
+    ]
     if zoned:
         first, last = _zone_range(zoned)
         calendar.add_missing_timezones(first_date=first, last_date=last)

@@ -388,6 +388,7 @@ routes: list[BaseRoute] = [
     Route("/follow", follow, methods=["GET", "POST"]),
     Route("/calendar", calendar),
     Route("/callouts", callouts),
+    Route("/tags/{tag:str}.ics", public_feeds.tag_ics),  # before the page, which would take it
     Route("/tags/{tag:str}", tag_page),
     Route("/calendar/events/{id:str}", _copy_route(Event)),
     Route("/calendar/callouts/{id:str}", _copy_route(Callout)),

@@ -1,4 +1,4 @@
-"""The iCalendar and Atom feeds.
+"""The iCalendar and Atom feeds, and each event's and callout's own ``.ics``.
 
 Rendering ``/calendar.ics`` (hundreds of events with their time zones) costs a
 few hundred milliseconds of CPU, so each feed is rendered once per change of
@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -26,7 +29,7 @@ from node.feeds.atom import FeedEntry, FeedInfo, callout_entry, event_entry, ren
 from node.feeds.ical import CalendarInfo, entries_to_ical
 from node.web.context import ctx
 from node.web.pagecache import Rendered, earliest, serve
-from node.web.site import Filters, filters_of, site_of
+from node.web.site import Filters, filters_of, normal_tag, row_id, site_of
 
 FEED_MAX_AGE = 300
 FEED_LIMIT = 500
@@ -53,6 +56,8 @@ def _latest(items: Sequence[Event | Callout], fallback: datetime) -> datetime:
 async def _render_ics(
     request: Request, filters: Filters, federation: bool, counters: Counters | None
 ) -> Rendered:
+    """The node's events (``/events.ics``), the federation's (``/calendar.ics``), or
+    the federation's with a tag (``/tags/x.ics``, when ``filters`` has one)."""
     context = ctx(request)
     since = datetime.now(UTC) - FEED_PAST
     async with context.sessions() as session:
@@ -67,7 +72,13 @@ async def _render_ics(
             longest=counters.longest_event if counters else None,
         )
         entries = await origins(session, list(events), site.host)
-    if federation:
+    if federation and filters.tag and not filters.node:
+        info = CalendarInfo(
+            f"{site.name}: #{filters.tag}",
+            f"Events tagged #{filters.tag} from this network and the networks it follows",
+            f"{site.base}/tags/{quote(filters.tag)}",
+        )
+    elif federation:
         info = CalendarInfo(
             f"{site.name}: federation calendar",
             "Events of this network and the networks it follows",
@@ -96,6 +107,54 @@ async def events_ics(request: Request) -> Response:
 
 async def calendar_ics(request: Request) -> Response:
     return await _ics(request, federation=True)
+
+
+async def tag_ics(request: Request) -> Response:
+    """``/tags/x.ics``: the events of the federation's calendar tagged ``x``."""
+    filters = Filters(tag=normal_tag(request.path_params["tag"]))
+    if not filters.tag:
+        raise HTTPException(404)
+
+    async def render(counters: Counters | None) -> Rendered:
+        return await _render_ics(request, filters, True, counters)
+
+    return await serve(request, ("ics-tag", filters), render)
+
+
+async def _render_one(
+    request: Request, model: type[Event] | type[Callout], where: ColumnElement[bool]
+) -> Rendered:
+    context = ctx(request)
+    async with context.sessions() as session:
+        site = await site_of(session, context)
+        item = as_item(await session.scalar(select(model).where(where)))
+        if item is None:
+            raise HTTPException(404)
+        entries = await origins(session, [item], site.host)
+    body = entries_to_ical(CalendarInfo(item.title, "", item.url), entries)
+    return feed_rendered(body, ICS_TYPE, item.updated_at, None)
+
+
+def _one_ics_route(model: type[Event] | type[Callout], ours: bool) -> Any:
+    """One item as a calendar of one entry: ours at ``/events/N.ics`` (beside its
+    page), another node's at ``/calendar/events/N.ics`` (beside our copy's page)."""
+    kind = model.__tablename__
+
+    async def endpoint(request: Request) -> Response:
+        key = row_id(request.path_params["id"])
+        if key is None:
+            raise HTTPException(404)
+        base = ctx(request).urls.base
+        where = model.uri == f"{base}/{kind}/{key}" if ours else model.id == key
+        where = where & model.local.is_(ours)
+
+        async def render(_: Counters | None) -> Rendered:
+            return await _render_one(request, model, where)
+
+        return await serve(request, ("ics-one", kind, ours, key), render)
+
+    endpoint.__name__ = f"{kind}_ics" if ours else f"remote_{kind}_ics"
+    return endpoint
 
 
 async def _render_atom(request: Request, model: type[Event] | type[Callout]) -> Rendered:
@@ -145,6 +204,15 @@ async def events_atom(request: Request) -> Response:
 async def callouts_atom(request: Request) -> Response:
     return await _atom(request, Callout)
 
+
+# Before the pages (``/events/{id}``, ``/calendar/events/{id}``), which would take
+# "5.ics" for an id: node/app.py lists these first.
+item_routes: list[BaseRoute] = [
+    Route("/events/{id:str}.ics", _one_ics_route(Event, ours=True)),
+    Route("/callouts/{id:str}.ics", _one_ics_route(Callout, ours=True)),
+    Route("/calendar/events/{id:str}.ics", _one_ics_route(Event, ours=False)),
+    Route("/calendar/callouts/{id:str}.ics", _one_ics_route(Callout, ours=False)),
+]
 
 routes: list[BaseRoute] = [
     Route("/events.ics", events_ics),

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from node.context import NodeContext
-from node.identity import group_actor
+from node.identity import chosen_name, group_actor
 from node.web.pagecache import Rendered
 from node.web.templating import make_templates
 
@@ -61,7 +61,7 @@ async def site_of(session: AsyncSession, context: NodeContext) -> Site:
     actor = await group_actor(session)
     host = context.settings.host
     return Site(
-        name=actor.display_name or actor.username,
+        name=chosen_name(actor) or f"@{actor.username}@{host}",
         summary=actor.summary,
         handle=f"@{actor.username}@{host}",
         actor_url=context.urls.actor(actor.username),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pyotp
+import segno
 from sqlalchemy import select, update
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -13,7 +14,16 @@ from starlette.routing import Route
 
 from node.audit import audit
 from node.models import LoginSession, User
-from node.users import UserError, check_password, hash_password, validate_new_password
+from node.users import (
+    UserError,
+    check_password,
+    count_recovery_codes,
+    drop_recovery_codes,
+    hash_password,
+    new_recovery_codes,
+    use_recovery_code,
+    validate_new_password,
+)
 from node.web.admin.session import (
     csrf_valid,
     current_session,
@@ -117,17 +127,25 @@ async def login_totp(request: Request) -> Response:
         error = _wait_message("Too many wrong codes for this account.", wait)
         return render(request, "admin/login_totp.html", {"error": error}, 429)
     assert user.totp_secret
-    step = totp_step(user.totp_secret, str(form.get("code", "")), user.totp_last_step)
-    if step is None:
+    code = str(form.get("code", ""))
+    step = totp_step(user.totp_secret, code, user.totp_last_step)
+    left = None
+    async with ctx(request).sessions() as session, session.begin():
+        if step is None:
+            left = await use_recovery_code(session, user.id, code)
+        if step is not None or left is not None:
+            fresh = await session.get(User, user.id)
+            assert fresh is not None
+            fresh.totp_last_step = step if step is not None else fresh.totp_last_step
+            audit(session, fresh, "login", "" if left is None else "recovery code")
+    if step is None and left is None:
         return await _wrong_code(request, pending, user)
     _throttle(request).code_ok(user.username)
-    async with ctx(request).sessions() as session, session.begin():
-        fresh = await session.get(User, user.id)
-        assert fresh is not None
-        fresh.totp_last_step = step
-        audit(session, fresh, "login")
     next_url = _safe_next(request.session.get("next"))
     await start_session(request, user, stage="ok")  # a new token once fully logged in
+    if left is not None:  # say what is left of the codes before going on
+        context = {"left": left, "next": next_url, "user": user}
+        return render(request, "admin/recovery_used.html", context)
     return RedirectResponse(next_url, status_code=303)
 
 
@@ -196,6 +214,8 @@ async def totp_settings(request: Request) -> Response:
     action = form.get("action")
     if action == "enable" and not user.totp_secret:
         return await _enable_totp(request, user, form)
+    if action == "recovery" and user.totp_secret:
+        return await _renew_recovery_codes(request, user, form)
     if action == "disable" and user.totp_secret:
         step = totp_step(user.totp_secret, str(form.get("code", "")), user.totp_last_step)
         if step is None:
@@ -204,6 +224,7 @@ async def totp_settings(request: Request) -> Response:
             fresh = await session.get(User, user.id)
             assert fresh is not None
             fresh.totp_secret, fresh.totp_last_step = None, 0
+            await drop_recovery_codes(session, user.id)
             await end_sessions(session, user.id, keep=session_key(request))
             audit(session, fresh, "totp.disable")
     return RedirectResponse("/admin/totp", status_code=303)
@@ -212,15 +233,9 @@ async def totp_settings(request: Request) -> Response:
 async def _enable_totp(request: Request, user: User, form: FormData) -> Response:
     """Turn two-factor on: the password again, then a code from the pending secret
     (kept in this session's row, never in the cookie)."""
-    client = _client(request)
-    wait = _throttle(request).password_wait(user.username, client)
-    if wait:
-        return await _totp_error(
-            request, user, _wait_message("Too many wrong passwords.", wait), 429
-        )
-    if not check_password(user.password_hash, str(form.get("password", ""))):
-        _throttle(request).password_failed(user.username, client)
-        return await _totp_error(request, user, "That is not your password; two-factor stays off.")
+    refused = await _password_again(request, user, form, "two-factor stays off")
+    if refused is not None:
+        return refused
     key = session_key(request)
     async with ctx(request).sessions() as session, session.begin():
         row = await session.get(LoginSession, key)
@@ -233,8 +248,52 @@ async def _enable_totp(request: Request, user: User, form: FormData) -> Response
         fresh.totp_secret, fresh.totp_last_step = secret, step
         row.pending_totp = None
         await end_sessions(session, user.id, keep=key)
+        codes = await new_recovery_codes(session, user.id)
         audit(session, fresh, "totp.enable")
-    return RedirectResponse("/admin/totp", status_code=303)
+    return render(request, "admin/totp.html", {"enabled": True, "codes": codes})
+
+
+async def _password_again(
+    request: Request, user: User, form: FormData, otherwise: str
+) -> Response | None:
+    """None when ``form`` carries the user's password; else the page saying why not."""
+    client = _client(request)
+    wait = _throttle(request).password_wait(user.username, client)
+    if wait:
+        return await _totp_error(
+            request, user, _wait_message("Too many wrong passwords.", wait), 429
+        )
+    if not check_password(user.password_hash, str(form.get("password", ""))):
+        _throttle(request).password_failed(user.username, client)
+        return await _totp_error(request, user, f"That is not your password; {otherwise}.")
+    return None
+
+
+async def _renew_recovery_codes(request: Request, user: User, form: FormData) -> Response:
+    """Ten new recovery codes, shown once; the old ones stop working."""
+    refused = await _password_again(request, user, form, "the codes stay as they were")
+    if refused is not None:
+        return refused
+    async with ctx(request).sessions() as session, session.begin():
+        codes = await new_recovery_codes(session, user.id)
+        audit(session, user, "totp.recovery_codes")
+    return render(request, "admin/totp.html", {"enabled": True, "codes": codes})
+
+
+def qr_svg(uri: str) -> str:
+    """The QR code of ``uri`` as inline SVG (drawn here: nothing is fetched, and the
+    SVG has no style attribute, so the page's CSP stays as it is)."""
+    qr = segno.make(uri, error="m")
+    svg: str = qr.svg_inline(
+        scale=4,
+        border=4,
+        dark="#000",
+        light="#fff",
+        title="QR code for your authenticator app",
+        svgclass="qr",
+        lineclass=None,
+    )
+    return svg
 
 
 async def _totp_error(request: Request, user: User, error: str, status: int = 400) -> Response:
@@ -244,7 +303,8 @@ async def _totp_error(request: Request, user: User, error: str, status: int = 40
 
 async def _totp_context(request: Request, user: User) -> dict[str, object]:
     if user.totp_secret:
-        return {"enabled": True}
+        async with ctx(request).sessions() as session:
+            return {"enabled": True, "remaining": await count_recovery_codes(session, user.id)}
     async with ctx(request).sessions() as session, session.begin():
         row = await session.get(LoginSession, session_key(request))
         assert row is not None  # the guard found it
@@ -253,7 +313,7 @@ async def _totp_context(request: Request, user: User) -> dict[str, object]:
         secret = row.pending_totp
     host = ctx(request).settings.host
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=f"Tocsin {host}")
-    return {"enabled": False, "secret": secret, "uri": uri}
+    return {"enabled": False, "secret": secret, "uri": uri, "qr": qr_svg(uri)}
 
 
 routes = [

@@ -94,7 +94,8 @@ async def block(request: Request) -> Response:
                 errors["domain"] = f"{domain} is already blocked."
             else:
                 await block_domain(session, domain, values["reason"])
-                audit(session, request.state.user, "domain.block", domain)
+                said = f"{domain}: {values['reason']}" if values["reason"] else domain
+                audit(session, request.state.user, "domain.block", said)
     if errors:
         return await blocks_page(request, values, errors)
     node.blocks.invalidate()

@@ -1,5 +1,6 @@
-"""The admin dashboard: who follows, who is followed, how deliveries are doing,
-and the latest activities in and out. Read-only; editors see it too."""
+"""The admin dashboard: the first steps of a new node, who follows, who is
+followed, how deliveries are doing, and the latest activities in and out.
+Read-only; editors see it too."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from node.content.models import Event
 from node.content.text import zone
-from node.identity import group_actor
+from node.identity import chosen_name, group_actor
 from node.models import (
     Delivery,
     DomainHealth,
@@ -100,6 +102,31 @@ async def _latest(session: AsyncSession, tz: str) -> tuple[list[Line], list[Line
     return sent, received
 
 
+@dataclass(frozen=True)
+class Step:
+    """One item of a new node's checklist: ticked once done, linking to where to do it."""
+
+    label: str
+    href: str
+    done: bool
+
+
+async def first_steps(session: AsyncSession) -> list[Step]:
+    """Name and describe the network, follow a first network, post a first event."""
+    group = await group_actor(session)
+    follows = await _count(session, Following, Following.local_actor_id == group.id)
+    events = await _count(session, Event, Event.local.is_(True))
+    return [
+        Step(
+            "Set the network's name and description",
+            "/admin/profile",
+            bool(chosen_name(group) and group.summary.strip()),
+        ),
+        Step("Follow a first network", "/admin/federation", follows > 0),
+        Step("Post a first event", "/admin/events/new", events > 0),
+    ]
+
+
 @require("editor")
 async def dashboard(request: Request) -> Response:
     tz = ctx(request).settings.timezone
@@ -111,7 +138,10 @@ async def dashboard(request: Request) -> Response:
             .order_by(DomainHealth.unreachable_since, DomainHealth.domain)
         )
         sent, received = await _latest(session, tz)
+        steps = await first_steps(session)
         context = {
+            "network_name": chosen_name(await group_actor(session)),
+            "steps": steps if not all(step.done for step in steps) else [],
             "counts": counts,
             "failing_servers": await _failing_servers(session),
             "unreachable": [

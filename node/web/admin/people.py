@@ -24,10 +24,10 @@ from starlette.routing import Route
 
 from node.actor_document import send_actor_update
 from node.ap.dates import iso_utc
-from node.audit import audit
+from node.audit import audit, group_logins
 from node.context import NodeContext
 from node.follows import approve_follower
-from node.identity import group_actor
+from node.identity import chosen_name, group_actor
 from node.models import AuditEntry, Follower, LocalActor, RemoteActor, User, utcnow
 from node.settings_store import get_setting, set_setting
 from node.users import ROLES, UserError, create_user, generate_password
@@ -100,7 +100,7 @@ class ProfileForm:
 async def _profile_values(session: AsyncSession) -> dict[str, Any]:
     local = await group_actor(session)
     return {
-        "display_name": local.display_name,
+        "display_name": chosen_name(local),  # empty until named: the username is no name
         "summary": local.summary,
         "region": local.region,
         "approval": local.manually_approves_followers,
@@ -293,7 +293,7 @@ async def audit_log(request: Request) -> Response:
                 .offset((page - 1) * AUDIT_PAGE)
             )
         ).all()
-    rows = [(entry, _utc(entry.created_at)) for entry in entries]
+    rows = [(line, _utc(line.first), _utc(line.last)) for line in group_logins(entries)]
     context = {"entries": rows, "page": page, "pages": pages, "total": total}
     return render(request, "admin/audit.html", context)
 

@@ -105,7 +105,7 @@ async def test_block_drops_follows_refuses_the_inbox_and_fetches_until_unblocked
         assert unblocked.status_code == 303
         assert (await deliver(node, mallory, mallory.follow(node.actor_id))).status_code == 202
     assert await audit_actions(node) == [
-        ("domain.block", server.authority),
+        ("domain.block", f"{server.authority}: harassment"),  # the audit log gives the reason
         ("domain.unblock", server.authority),
     ]
 
