@@ -7,10 +7,10 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.models import User
+from node.models import LoginSession, User
 
 ROLES = ("admin", "editor")
 USERNAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,62}$")
@@ -79,3 +79,36 @@ async def create_user(
 
 async def count_users(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count(User.id))) or 0)
+
+
+async def find_user(session: AsyncSession, username: str) -> User:
+    user = await session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise UserError(f"there is no user named {username!r}")
+    return user
+
+
+async def end_user_sessions(session: AsyncSession, user: User) -> None:
+    """Log ``user`` out everywhere: the session rows go, copied cookies with them."""
+    await session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
+async def reset_password(
+    session: AsyncSession, user: User, *, hasher: PasswordHasher | None = None
+) -> str:
+    """A new one-time password (returned, to be shown once), to be changed at the
+    next login; the user's sessions end. ``hasher``: see ``hash_password``."""
+    password = generate_password()
+    user.password_hash = hash_password(password, hasher)
+    user.must_change_password = True
+    await end_user_sessions(session, user)
+    return password
+
+
+async def disable_totp(session: AsyncSession, user: User) -> None:
+    """Turn off ``user``'s two-factor authentication and end their sessions."""
+    if not user.totp_secret:
+        raise UserError(f"{user.username!r} does not use two-factor authentication")
+    user.totp_secret = None
+    user.totp_last_step = 0
+    await end_user_sessions(session, user)
