@@ -1,4 +1,4 @@
-# The two commands of the README: `make run` and `make test`.
+# The commands of the README: `make run`, `make demo` and `make test`.
 # Each makes the virtual environment and installs what it needs by itself.
 #
 # Installing goes through uv (from PyPI, into the venv) when it can be had: it
@@ -19,7 +19,7 @@ install = if [ -x $(BIN)/uv ]; then \
 		$(BIN)/python -m pip install --quiet -e $(1); \
 	fi
 
-.PHONY: run test lint bench clean
+.PHONY: run demo demo-reset test lint bench clean
 
 # No pip in the new venv at first (ensurepip takes longer than all the rest):
 # the system's pip puts uv there; without a usable pip or uv, ensurepip after all.
@@ -44,6 +44,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed-run
 	$(BIN)/tocsin run
+
+# Three nodes on 127.0.0.1:8001-8003 that follow each other (node/demo.py).
+# Ctrl-C stops them; their data stays in ./demo-data until `make demo-reset`.
+demo: $(VENV)/.installed-run
+	$(BIN)/python -m node.demo $(DEMO_ARGS)
+
+demo-reset:
+	rm -rf demo-data
 
 # The rules a reviewer would otherwise check by hand: style, types, and the
 # architecture (which package may import which; tests/test_architecture.py).
