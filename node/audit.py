@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.models import AuditEntry, User
 
+SYSTEM = "(system)"
+COMMAND_LINE = "(command line)"  # whoever can run `tocsin` on the node's server
+
 _ITEM = re.compile(r'^\S+ "(?P<title>.*)"$', re.S)  # object_pages.audit_target
 _ITEM_VERBS = {
     "create": "posted",
@@ -43,6 +46,8 @@ _WITH_TARGET = {
     "user.add": "added the user {}",
     "user.role": "changed the role of {}",
     "user.remove": "removed the user {}",
+    "user.password_reset": "gave {} a one-time password and logged them out",
+    "user.totp_disable": "turned off two-factor login for {}",
     "network.privacy": "changed the network's privacy settings ({})",
     "follow": "followed {}",
     "unfollow": "stopped following {}",
@@ -56,12 +61,16 @@ _WITH_TARGET = {
 }
 
 
-def audit(session: AsyncSession, user: User | None, action: str, target: str = "") -> None:
-    """Record an action in the caller's transaction (it lands with the change)."""
+
+def audit(
+    session: AsyncSession, user: User | None, action: str, target: str = "", *, by: str = SYSTEM
+) -> None:
+    """Record an action in the caller's transaction (it lands with the change).
+    ``by`` names who did it when no user did (``COMMAND_LINE``, ``SYSTEM``)."""
     session.add(
         AuditEntry(
             user_id=user.id if user else None,
-            username=user.username if user else "(system)",
+            username=user.username if user else by,
             action=action,
             target=target[:2000],
         )

@@ -1,5 +1,9 @@
 """What every process does before serving: migrate, make the actors, and on a
-brand-new node, the first admin account with a one-time password."""
+brand-new node, the first admin account with a one-time password.
+
+``tocsin run`` makes the first admin only once its port is bound
+(``create_first_admin``): a start that fails on a taken port spends no password.
+"""
 
 from __future__ import annotations
 
@@ -32,11 +36,26 @@ async def prepare(
     engine = make_engine(settings.database_url)
     try:
         await migrate(engine)
-        sessions = make_sessionmaker(engine)
-        async with sessions() as session:
+        async with make_sessionmaker(engine)() as session:
             await ensure_local_actors(session, settings.node_name, new_key_pair=new_key_pair)
             await ensure_vapid_key(session)  # the Web Push key pair, made once
-            if not first_admin or await count_users(session) > 0:
+            await session.commit()
+    finally:
+        await engine.dispose()
+    if not first_admin:
+        return None
+    return await create_first_admin(settings, password_hasher=password_hasher)
+
+
+async def create_first_admin(
+    settings: Settings, *, password_hasher: PasswordHasher | None = None
+) -> str | None:
+    """On a node with no account yet, the admin ``FIRST_ADMIN`` with a one-time
+    password (returned, to be shown once); None when the node has accounts."""
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            if await count_users(session) > 0:
                 return None
             password = generate_password()
             await create_user(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
+import socket
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from node.cli_content import COMMANDS as CONTENT_COMMANDS
 from node.cli_content import add_commands as add_content_commands
@@ -15,36 +17,78 @@ from node.cli_federation import COMMANDS as FEDERATION_COMMANDS
 from node.cli_federation import add_commands as add_federation_commands
 from node.cli_moves import COMMANDS as MOVE_COMMANDS
 from node.cli_moves import add_commands as add_move_commands
-from node.config import ConfigError, Settings, load_settings
+from node.config import ConfigError, NoNodeError, Settings, load_settings
 from node.logs import setup_logging
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from node.models import User
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from node.bootstrap import FIRST_ADMIN, prepare
+    """Bind, then migrate and make the first admin, then say so: the password is
+    shown (and made) only once the port is ours, and the URL printed answers."""
+    listener = _bind(settings)
+    if listener is None:
+        return 2
+    from node.bootstrap import FIRST_ADMIN, create_first_admin, prepare
 
-    password = await prepare(settings, first_admin=True)
-    print(f"Tocsin is running at {settings.base_url}/", flush=True)
-    if password:
-        print(
-            f"First admin account: {FIRST_ADMIN} / one-time password: {password}\n"
-            "(shown only now; you will be asked to change it at first login)",
-            flush=True,
-        )
-    await _serve(settings, with_worker=True)
+    with listener:
+        await prepare(settings, first_admin=False)
+        password = await create_first_admin(settings)
+        print(f"Tocsin is running at {settings.base_url}/", flush=True)
+        if password:
+            print(
+                f"First admin account: {FIRST_ADMIN} / one-time password: {password}\n"
+                f"Log in at {settings.base_url}/admin/login "
+                "(shown only now; you will be asked to change it at first login)",
+                flush=True,
+            )
+        await _serve(settings, listener, with_worker=True)
     return 0
 
 
 async def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    listener = _bind(settings)
+    if listener is None:
+        return 2
     from node.bootstrap import prepare
 
-    await prepare(settings, first_admin=False)
-    await _serve(settings, with_worker=False)
+    with listener:
+        await prepare(settings, first_admin=False)
+        await _serve(settings, listener, with_worker=False)
     return 0
 
 
-async def _serve(settings: Settings, *, with_worker: bool) -> None:
+def _bind(settings: Settings) -> socket.socket | None:
+    """The listening socket of ``TOCSIN_LISTEN``, or None when it cannot be had
+    (the reason, and how to pick another address, printed on one line)."""
+    host, port = settings.listen_host, settings.listen_port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)  # connections wait in the backlog until the app has started
+    except OSError as exc:
+        sock.close()
+        shown = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+        why = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        other = f"{host}:{port + 1}" if port < 65535 else f"{host}:8000"
+        print(
+            f"tocsin: cannot listen on {shown}: {why}. Pick another address with "
+            f"TOCSIN_LISTEN (for example TOCSIN_LISTEN={other}) and set TOCSIN_BASE_URL "
+            "to match. Nothing was started and no account was made.",
+            file=sys.stderr,
+        )
+        return None
+    return sock
+
+
+async def _serve(settings: Settings, listener: socket.socket, *, with_worker: bool) -> None:
     import uvicorn
 
     from node.app import create_app
@@ -56,8 +100,6 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
     )
     config = uvicorn.Config(
         app,
-        host=settings.listen_host,
-        port=settings.listen_port,
         access_log=False,  # access logs would record client IP addresses
         server_header=False,
         # Behind a trusted TLS proxy the client address comes from X-Forwarded-For;
@@ -68,7 +110,7 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
         log_level="info",
         ws="none",  # no websockets here; an upgrade attempt is plain HTTP, and not logged
     )
-    await uvicorn.Server(config).serve()
+    await uvicorn.Server(config).serve(sockets=[listener])
 
 
 async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -117,6 +159,58 @@ async def cmd_admin_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _change_user(
+    settings: Settings, name: str, change: Callable[[AsyncSession, User], Awaitable[str]]
+) -> int:
+    """Apply ``change`` to the user ``name`` in one transaction; print what it returns."""
+    from node.db import make_engine, make_sessionmaker
+    from node.users import UserError, find_user
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            try:
+                output = await change(session, await find_user(session, name))
+            except UserError as exc:
+                print(f"tocsin: {exc}", file=sys.stderr)
+                return 2
+    finally:
+        await engine.dispose()
+    print(output)
+    return 0
+
+
+async def cmd_admin_reset_password(args: argparse.Namespace, settings: Settings) -> int:
+    from node.audit import COMMAND_LINE, audit
+    from node.users import reset_password
+
+    async def change(session: AsyncSession, user: User) -> str:
+        password = await reset_password(session, user)
+        audit(session, None, "user.password_reset", user.username, by=COMMAND_LINE)
+        return (
+            f"One-time password for {user.username!r}: {password}\n"
+            f"Log in at {settings.base_url}/admin/login and choose a new one; "
+            "every session of this account has ended."
+        )
+
+    return await _change_user(settings, args.name, change)
+
+
+async def cmd_admin_disable_2fa(args: argparse.Namespace, settings: Settings) -> int:
+    from node.audit import COMMAND_LINE, audit
+    from node.users import disable_totp
+
+    async def change(session: AsyncSession, user: User) -> str:
+        await disable_totp(session, user)
+        audit(session, None, "user.totp_disable", user.username, by=COMMAND_LINE)
+        return (
+            f"Two-factor authentication is off for {user.username!r}, and every session "
+            "of this account has ended: log in with the password alone."
+        )
+
+    return await _change_user(settings, args.name, change)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tocsin",
@@ -135,6 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    reset = admin_sub.add_parser(
+        "reset-password", help="give an account a one-time password and log it out everywhere"
+    )
+    reset.add_argument("name")
+    disable = admin_sub.add_parser(
+        "disable-2fa", help="turn off an account's two-factor authentication, log it out"
+    )
+    disable.add_argument("name")
     add_federation_commands(sub)
     add_content_commands(sub)
     add_move_commands(sub)
@@ -150,7 +252,13 @@ COMMANDS: dict[str, Command] = {
     "worker": cmd_worker,
     "migrate": cmd_migrate,
     "admin create": cmd_admin_create,
+    "admin reset-password": cmd_admin_reset_password,
+    "admin disable-2fa": cmd_admin_disable_2fa,
 }
+
+
+# The commands that may make a node where there is none; the others need one.
+CREATING_COMMANDS = frozenset({"run", "web", "worker", "migrate"})
 
 
 def command_key(args: argparse.Namespace) -> str:
@@ -174,14 +282,18 @@ def _loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
+    key = command_key(args)
     try:
-        settings = load_settings()
+        settings = load_settings(need_node=key not in CREATING_COMMANDS)
+    except NoNodeError as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return 2
     except ConfigError as exc:
         print(f"tocsin: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
         with asyncio.Runner(loop_factory=_loop()) as runner:
-            return runner.run(COMMANDS[command_key(args)](args, settings))
+            return runner.run(COMMANDS[key](args, settings))
     except KeyboardInterrupt:
         return 130
 

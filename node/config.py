@@ -22,8 +22,15 @@ TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 
+DATABASE_FILE = "tocsin.db"  # in the data directory, when TOCSIN_DATABASE_URL is unset
+
+
 class ConfigError(Exception):
     """A setting is wrong; the message names the variable."""
+
+
+class NoNodeError(ConfigError):
+    """There is no node where the settings point: nothing to manage."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +182,7 @@ def _mail_from(value: str, smtp: SmtpSettings | None, node_name: str, base_url: 
 
 def _database_url(value: str, data_dir: Path) -> str:
     if not value:
-        return f"sqlite+aiosqlite:///{data_dir.resolve() / 'tocsin.db'}"
+        return f"sqlite+aiosqlite:///{data_dir.resolve() / DATABASE_FILE}"
     if value.startswith(("postgresql://", "postgres://")):
         value = "postgresql+asyncpg://" + value.split("://", 1)[1]
     if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
@@ -200,8 +207,23 @@ def _secret_key(value: str, data_dir: Path) -> str:
     return key
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate settings; creates the data dir and secret key file if needed."""
+def _require_node(env: Mapping[str, str], data_dir: Path) -> None:
+    """Raise ``NoNodeError`` unless a node lives where the settings point."""
+    if env.get("TOCSIN_DATABASE_URL") or (data_dir / DATABASE_FILE).is_file():
+        return
+    raise NoNodeError(
+        f"no Tocsin node in {data_dir.resolve()} (no {DATABASE_FILE} there): run this from "
+        "the node's folder, or set TOCSIN_DATA_DIR to its data directory"
+    )
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, need_node: bool = False) -> Settings:
+    """Read and validate settings; creates the data dir and secret key file if needed.
+
+    ``need_node``: for commands that manage an existing node. Where there is
+    none (no database file in the data dir, no ``TOCSIN_DATABASE_URL``), they
+    raise ``NoNodeError`` and create nothing.
+    """
     env = os.environ if env is None else env
     base_url = _base_url(env.get("TOCSIN_BASE_URL", "http://127.0.0.1:8000"))
     listen_host, listen_port = _listen(env.get("TOCSIN_LISTEN", "127.0.0.1:8000"))
@@ -213,6 +235,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         )
     smtp = _smtp(env.get("TOCSIN_SMTP_URL", ""))
     data_dir = Path(env.get("TOCSIN_DATA_DIR", "./data"))
+    if need_node:
+        _require_node(env, data_dir)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

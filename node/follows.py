@@ -25,6 +25,7 @@ from node.ap.activities import (
     reject_to_as,
     undo_follow_to_as,
 )
+from node.config import Settings
 from node.context import NodeContext
 from node.identity import group_actor
 from node.models import Follower, Following, LocalActor, RemoteActor, utcnow
@@ -217,8 +218,24 @@ async def reject_follower(node: NodeContext, session: AsyncSession, actor_uri: s
 # -- outgoing ---------------------------------------------------------------------------
 
 
+def unreachable_node(settings: Settings) -> str | None:
+    """Why this node cannot follow anyone, if so: on a plain-http address (a
+    loopback one, as ``make run`` starts) it can only federate with nodes that
+    allow private addresses, such as ``make demo``'s."""
+    if settings.https or settings.allow_private_addresses:
+        return None
+    return (
+        f"this node's address, {settings.base_url}, is not a public https address, so the "
+        "fediverse cannot reach it and it cannot follow anyone there: set TOCSIN_BASE_URL "
+        "to the node's https address, or run `make demo` to try federation on this machine"
+    )
+
+
 async def resolve_target(node: NodeContext, target: str) -> RemoteActor:
     """An actor from a handle (``@name@host``) or an actor URL."""
+    problem = unreachable_node(node.settings)
+    if problem is not None:
+        raise FollowError(problem)
     if target.startswith(("https://", "http://")):
         return await node.directory.fetch_actor(target)
     return await node.directory.actor_by_handle(target)

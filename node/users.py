@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.models import RecoveryCode, User
+from node.models import LoginSession, RecoveryCode, User
 
 ROLES = ("admin", "editor")
 USERNAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,62}$")
@@ -148,3 +148,37 @@ async def use_recovery_code(session: AsyncSession, user_id: int, code: str) -> i
 
 async def drop_recovery_codes(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+
+
+async def find_user(session: AsyncSession, username: str) -> User:
+    user = await session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise UserError(f"there is no user named {username!r}")
+    return user
+
+
+async def end_user_sessions(session: AsyncSession, user: User) -> None:
+    """Log ``user`` out everywhere: the session rows go, copied cookies with them."""
+    await session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
+async def reset_password(
+    session: AsyncSession, user: User, *, hasher: PasswordHasher | None = None
+) -> str:
+    """A new one-time password (returned, to be shown once), to be changed at the
+    next login; the user's sessions end. ``hasher``: see ``hash_password``."""
+    password = generate_password()
+    user.password_hash = hash_password(password, hasher)
+    user.must_change_password = True
+    await end_user_sessions(session, user)
+    return password
+
+
+async def disable_totp(session: AsyncSession, user: User) -> None:
+    """Turn off ``user``'s two-factor authentication and end their sessions."""
+    if not user.totp_secret:
+        raise UserError(f"{user.username!r} does not use two-factor authentication")
+    user.totp_secret = None
+    user.totp_last_step = 0
+    await drop_recovery_codes(session, user.id)
+    await end_user_sessions(session, user)

@@ -105,6 +105,8 @@ async def privacy(request: Request) -> Response:
 async def _target_problem(request: Request, target: str) -> str | None:
     """Why ``target`` (a handle or actor URL) cannot be followed, before any request."""
     node = ctx(request)
+    if (unreachable := follows.unreachable_node(node.settings)) is not None:
+        return _sentence(unreachable)
     if not target:
         return "Enter the handle of the node to follow."
     if target.startswith(("https://", "http://")):
