@@ -1,5 +1,6 @@
-"""Admin pages for callouts: list, create (one short screen), edit, close (met),
-cancel, delete, and who answered (for the organisers only).
+"""Admin pages for callouts: list, create (one short screen), edit, delete, who
+answered (for the organisers only), and the state buttons of
+``callout_actions.py``.
 
 The shared create / edit / cancel / delete flow is in ``object_pages.py``; this
 module supplies what is particular to callouts and their routes.
@@ -11,7 +12,6 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,15 +21,14 @@ from node.content import callouts as co
 from node.content.calendar import open_callouts
 from node.content.models import Callout
 from node.content.text import format_moment
-from node.context import NodeContext
 from node.models import RemoteActor
+from node.web.admin.callout_actions import allowed_buttons, move_routes
 from node.web.admin.forms import CALLOUT_FIELDS, FieldErrors, FormValues, field_text, input_time
 from node.web.admin.listings import PAST_SHOWN, list_page, row, safe_link, when
 from node.web.admin.object_pages import (
     Action,
     Confirmation,
     Kind,
-    act,
     confirm_then_act,
     edit_page,
     find_item,
@@ -67,22 +66,17 @@ async def _callouts_page(request: Request, error: str | None = None) -> Response
     now = datetime.now(UTC)
     async with ctx(request).sessions() as session:
         current = await open_callouts(session, now, local_only=True)
-        ended = await session.scalars(
-            select(Callout)
-            .where(Callout.local.is_(True), Callout.id.not_in([c.id for c in current]))
-            .order_by(Callout.ends_at.desc(), Callout.id.desc())
-            .limit(PAST_SHOWN)
+        ended = list(
+            await session.scalars(
+                select(Callout)
+                .where(Callout.local.is_(True), Callout.id.not_in([c.id for c in current]))
+                .order_by(Callout.ends_at.desc(), Callout.id.desc())
+                .limit(PAST_SHOWN)
+            )
         )
-        rows = {"current": [row(c, now) for c in current], "ended": [row(c, now) for c in ended]}
-    return list_page(request, "admin/callouts.html", "callout", rows, error)
-
-
-async def _close(node: NodeContext, session: AsyncSession, callout: Callout) -> None:
-    await co.set_status(node, session, callout, "met")
-
-
-async def _call_off(node: NodeContext, session: AsyncSession, callout: Callout) -> None:
-    await co.set_status(node, session, callout, "cancelled")
+    rows = {"current": [row(c, now) for c in current], "ended": [row(c, now) for c in ended]}
+    extra = {"buttons": {c.id: allowed_buttons(c, now) for c in current + ended}}
+    return list_page(request, "admin/callouts.html", "callout", rows, error, extra)
 
 
 CALLOUTS = Kind(
@@ -97,15 +91,7 @@ CALLOUTS = Kind(
     listing=_callouts_page,
     form_extras=_unfold,
 )
-CLOSE = Action(verb="close", change=_close, done="closed")
-CANCEL = Action(verb="cancel", change=_call_off, done="cancelled")
 DELETE = Action(verb="delete", change=co.delete_callout, done="deleted")
-ASK_CANCEL = Confirmation(
-    heading="Call this callout off?",
-    explanation="The poll closes, the callout is marked cancelled and followers are told. "
-    "If enough people answered, close it as met instead.",
-    button="Cancel the callout",
-)
 ASK_DELETE = Confirmation(
     heading="Delete this callout?",
     explanation="It disappears from this site with its responses, and followers are "
@@ -127,16 +113,6 @@ async def callout_new(request: Request) -> Response:
 @require("editor")
 async def callout_edit(request: Request) -> Response:
     return await edit_page(request, CALLOUTS)
-
-
-@require("editor")
-async def callout_close(request: Request) -> Response:
-    return await act(request, CALLOUTS, CLOSE)
-
-
-@require("editor")
-async def callout_cancel(request: Request) -> Response:
-    return await confirm_then_act(request, CALLOUTS, CANCEL, ASK_CANCEL)
 
 
 @require("editor")
@@ -175,8 +151,7 @@ routes = [
     Route("/admin/callouts", callouts),
     Route("/admin/callouts/new", callout_new, methods=["GET", "POST"]),
     Route("/admin/callouts/{id}/edit", callout_edit, methods=["GET", "POST"]),
-    Route("/admin/callouts/{id}/close", callout_close, methods=["POST"]),
-    Route("/admin/callouts/{id}/cancel", callout_cancel, methods=["GET", "POST"]),
     Route("/admin/callouts/{id}/delete", callout_delete, methods=["GET", "POST"]),
     Route("/admin/callouts/{id}/responses", callout_responses),
+    *move_routes(CALLOUTS),
 ]
