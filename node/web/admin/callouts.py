@@ -20,22 +20,19 @@ from starlette.routing import Route
 from node.content import callouts as co
 from node.content.calendar import open_callouts
 from node.content.models import Callout
-from node.content.text import format_moment
-from node.models import RemoteActor
+from node.web.admin import callout_responders
 from node.web.admin.callout_actions import allowed_buttons, move_routes
 from node.web.admin.forms import CALLOUT_FIELDS, FieldErrors, FormValues, field_text, input_time
-from node.web.admin.listings import PAST_SHOWN, list_page, row, safe_link, when
+from node.web.admin.listings import PAST_SHOWN, list_page, row
 from node.web.admin.object_pages import (
     Action,
     Confirmation,
     Kind,
     confirm_then_act,
     edit_page,
-    find_item,
-    missing_page,
     new_page,
 )
-from node.web.admin.session import render, require
+from node.web.admin.session import require
 from node.web.context import ctx
 
 FOLDED = ("start", "timezone", "latitude", "longitude", "online_url")
@@ -120,38 +117,11 @@ async def callout_delete(request: Request) -> Response:
     return await confirm_then_act(request, CALLOUTS, DELETE, ASK_DELETE)
 
 
-@require("editor")
-async def callout_responses(request: Request) -> Response:
-    async with ctx(request).sessions() as session:
-        callout = await find_item(session, Callout, request)
-        if callout is None:
-            return missing_page(request, "callout")
-        answers = await co.responses(session, callout)
-        counts = await co.response_counts(session, callout)
-        uris = {a.actor_uri for a in answers}
-        actors = {
-            actor.uri: actor
-            for actor in await session.scalars(select(RemoteActor).where(RemoteActor.uri.in_(uris)))
-        }
-        context = {
-            "callout": callout,
-            "when": when(callout),
-            "answers": [
-                (a, actors.get(a.actor_uri), format_moment(a.created_at, callout.timezone))
-                for a in answers
-            ],
-            "href": safe_link,
-            "come": counts.get("come", 0),
-            "help": counts.get("help", 0),
-        }
-    return render(request, "admin/callout_responses.html", context)
-
-
 routes = [
     Route("/admin/callouts", callouts),
     Route("/admin/callouts/new", callout_new, methods=["GET", "POST"]),
     Route("/admin/callouts/{id}/edit", callout_edit, methods=["GET", "POST"]),
     Route("/admin/callouts/{id}/delete", callout_delete, methods=["GET", "POST"]),
-    Route("/admin/callouts/{id}/responses", callout_responses),
+    *callout_responders.routes,
     *move_routes(CALLOUTS),
 ]
