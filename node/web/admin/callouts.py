@@ -1,6 +1,6 @@
-"""Admin pages for callouts: list, create (one short screen), edit, delete, who
-answered (for the organisers only), and the state buttons of
-``callout_actions.py``.
+"""Admin pages for callouts: list, create (one short screen, or the quick form
+for a phone in a hurry), edit and delete; who answered is in
+``callout_responders.py``, the state buttons in ``callout_actions.py``.
 
 The shared create / edit / cancel / delete flow is in ``object_pages.py``; this
 module supplies what is particular to callouts and their routes.
@@ -8,10 +8,11 @@ module supplies what is particular to callouts and their routes.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,6 +21,7 @@ from starlette.routing import Route
 from node.content import callouts as co
 from node.content.calendar import open_callouts
 from node.content.models import Callout
+from node.context import NodeContext
 from node.web.admin import callout_responders
 from node.web.admin.callout_actions import allowed_buttons, move_routes
 from node.web.admin.forms import CALLOUT_FIELDS, FieldErrors, FormValues, field_text, input_time
@@ -51,6 +53,40 @@ def _callout_values(form: co.CalloutForm) -> FormValues:
     values: FormValues = {k: "" if v is None else v for k, v in asdict(form).items()}
     values["start"], values["until"] = input_time(form.start), input_time(form.until)
     return values
+
+
+@dataclass
+class QuickForm:
+    """The quick form: a callout, and whether it is still being checked."""
+
+    callout: co.CalloutForm
+    unverified: bool = False
+
+
+def _quick_form(form: FormData) -> QuickForm:
+    return QuickForm(_callout_form(form), unverified="unverified" in form)
+
+
+def _quick_blank(timezone: str) -> QuickForm:
+    return QuickForm(co.CalloutForm(urgency="urgent", timezone=timezone))
+
+
+def _quick_of(callout: Callout) -> QuickForm:
+    return QuickForm(co.form_of(callout), callout.status == "unverified")
+
+
+def _quick_values(form: QuickForm) -> FormValues:
+    return {**_callout_values(form.callout), "unverified": form.unverified}
+
+
+async def _quick_create(node: NodeContext, session: AsyncSession, form: QuickForm) -> Callout:
+    return await co.create_callout(node, session, form.callout, unverified=form.unverified)
+
+
+async def _quick_update(
+    node: NodeContext, session: AsyncSession, callout: Callout, form: QuickForm
+) -> Callout:
+    return await co.update_callout(node, session, callout, form.callout)
 
 
 def _unfold(values: FormValues, errors: FieldErrors) -> dict[str, object]:
@@ -88,6 +124,17 @@ CALLOUTS = Kind(
     listing=_callouts_page,
     form_extras=_unfold,
 )
+QUICK = Kind(
+    model=Callout,
+    form_template="admin/callout_quick.html",
+    read_form=_quick_form,
+    blank_form=_quick_blank,
+    form_of=_quick_of,
+    values_of=_quick_values,
+    create=_quick_create,
+    update=_quick_update,
+    listing=_callouts_page,
+)
 DELETE = Action(verb="delete", change=co.delete_callout, done="deleted")
 ASK_DELETE = Confirmation(
     heading="Delete this callout?",
@@ -108,6 +155,12 @@ async def callout_new(request: Request) -> Response:
 
 
 @require("editor")
+async def callout_quick(request: Request) -> Response:
+    """The short form for a callout in a hurry, on a phone: urgent unless changed."""
+    return await new_page(request, QUICK)
+
+
+@require("editor")
 async def callout_edit(request: Request) -> Response:
     return await edit_page(request, CALLOUTS)
 
@@ -120,6 +173,7 @@ async def callout_delete(request: Request) -> Response:
 routes = [
     Route("/admin/callouts", callouts),
     Route("/admin/callouts/new", callout_new, methods=["GET", "POST"]),
+    Route("/admin/callouts/quick", callout_quick, methods=["GET", "POST"]),
     Route("/admin/callouts/{id}/edit", callout_edit, methods=["GET", "POST"]),
     Route("/admin/callouts/{id}/delete", callout_delete, methods=["GET", "POST"]),
     *callout_responders.routes,
