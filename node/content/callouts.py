@@ -69,45 +69,59 @@ class CalloutForm:
 
 
 def callout_values(form: CalloutForm, default_timezone: str, now: datetime) -> dict[str, Any]:
-    title = v.text(form.title, "title", limit=v.MAX_TITLE, required=True)
-    needed = v.text(form.needed, "needed", limit=v.MAX_TEXT, required=True)
+    """Validated column values, or ``ContentErrors`` naming every bad field at once."""
+    check = v.Checks()
     tz_name = (form.timezone or default_timezone).strip()
-    tz = v.zone(tz_name)
-    starts_at = v.moment(form.start, "start", tz) if (form.start or "").strip() else now
-    ends_at = v.moment(form.until, "until", tz)
-    if ends_at <= now:
-        raise v.ContentError("until", "is in the past")
-    if ends_at <= starts_at:
-        raise v.ContentError("until", "must be after the start (from)")
-    private = v.text(form.private_address, "private_address", limit=v.MAX_ADDRESS)
+    title = check(v.text, form.title, "title", limit=v.MAX_TITLE, required=True)
+    needed = check(v.text, form.needed, "needed", limit=v.MAX_TEXT, required=True)
+    people = check(v.count, form.people, "people")
+    starts_at, ends_at = _callout_times(form, tz_name, now, check)
+    private = check(v.text, form.private_address, "private_address", limit=v.MAX_ADDRESS)
     if private:
-        _no_public_place(form)
-    return {
+        _no_public_place(form, check)
+    values = {
         "title": title,
         "needed": needed,
-        "people_needed": v.count(form.people, "people"),
+        "people_needed": people,
         "starts_at": starts_at,
         "ends_at": ends_at,
         "timezone": tz_name,
-        "urgency": v.urgency(form.urgency),
-        "contact": v.text(form.contact, "contact", limit=v.MAX_ADDRESS),
-        "location_name": v.text(form.location, "location", limit=v.MAX_LINE),
-        "location_address": v.text(form.address, "address", limit=v.MAX_ADDRESS),
-        "latitude": v.coordinate(form.latitude, "latitude", 90),
-        "longitude": v.coordinate(form.longitude, "longitude", 180),
-        "online_url": v.web_url(form.online_url, "online_url"),
-        "area": v.text(form.area, "area", limit=v.MAX_LINE),
+        "urgency": check(v.urgency, form.urgency),
+        "contact": check(v.text, form.contact, "contact", limit=v.MAX_ADDRESS),
+        "location_name": check(v.text, form.location, "location", limit=v.MAX_LINE),
+        "location_address": check(v.text, form.address, "address", limit=v.MAX_ADDRESS),
+        "latitude": check(v.coordinate, form.latitude, "latitude", 90),
+        "longitude": check(v.coordinate, form.longitude, "longitude", 180),
+        "online_url": check(v.web_url, form.online_url, "online_url"),
+        "area": check(v.text, form.area, "area", limit=v.MAX_LINE),
         "private_address": private,
     }
+    check.raise_any()
+    return values
 
 
-def _no_public_place(form: CalloutForm) -> None:
+def _callout_times(
+    form: CalloutForm, tz_name: str, now: datetime, check: v.Checks
+) -> tuple[datetime | None, datetime | None]:
+    """From (now when empty) and until; until must be ahead of both."""
+    tz = check(v.zone, tz_name)
+    if tz is None:
+        return None, None
+    starts_at = check(v.moment, form.start, "start", tz) if (form.start or "").strip() else now
+    ends_at = check(v.moment, form.until, "until", tz)
+    if ends_at is not None and ends_at <= now:
+        check.add("until", "is in the past")
+    elif ends_at is not None and starts_at is not None and ends_at <= starts_at:
+        check.add("until", "must be after the start (from)")
+    return starts_at, ends_at
+
+
+def _no_public_place(form: CalloutForm, check: v.Checks) -> None:
     """With a private address, nothing public may say where exactly: only the area."""
+    message = "must be empty when the address is private: give the public part as area"
     for name in ("location", "address", "latitude", "longitude"):
         if (getattr(form, name) or "").strip():
-            raise v.ContentError(
-                name, "must be empty when the address is private: give the public part as area"
-            )
+            check.add(name, message)
 
 
 def form_of(callout: Callout) -> CalloutForm:

@@ -57,17 +57,14 @@ def set_fields(form: Any) -> dict[str, Any]:
 
 
 def event_values(form: EventForm, default_timezone: str) -> dict[str, Any]:
-    """Validated column values, or ``ContentError`` naming the first bad field."""
-    title = v.text(form.title, "title", limit=v.MAX_TITLE, required=True)
+    """Validated column values, or ``ContentErrors`` naming every bad field at once."""
+    check = v.Checks()
+    title = check(v.text, form.title, "title", limit=v.MAX_TITLE, required=True)
     tz_name = (form.timezone or default_timezone).strip()
-    tz = v.zone(tz_name)
-    if form.all_day:
-        starts_at, ends_at = v.all_day_span(form.start, form.end, tz)
-    else:
-        starts_at, ends_at = v.span(form.start, form.end, tz)
-    description = v.text(form.description, "description", limit=v.MAX_TEXT)
-    latitude, longitude = v.point(form.latitude, form.longitude)
-    return {
+    starts_at, ends_at = _event_times(form, tz_name, check)
+    description = check(v.text, form.description, "description", limit=v.MAX_TEXT)
+    latitude, longitude = check(v.point, form.latitude, form.longitude) or (None, None)
+    values = {
         "title": title,
         "description_md": description,
         "description_html": markdown_to_html(description) if description else "",
@@ -75,13 +72,30 @@ def event_values(form: EventForm, default_timezone: str) -> dict[str, Any]:
         "ends_at": ends_at,
         "timezone": tz_name,
         "all_day": bool(form.all_day),
-        "location_name": v.text(form.location, "location", limit=v.MAX_LINE),
-        "location_address": v.text(form.address, "address", limit=v.MAX_ADDRESS),
+        "location_name": check(v.text, form.location, "location", limit=v.MAX_LINE),
+        "location_address": check(v.text, form.address, "address", limit=v.MAX_ADDRESS),
         "latitude": latitude,
         "longitude": longitude,
-        "online_url": v.web_url(form.online_url, "online_url"),
-        "tags": v.tags(form.tags),
+        "online_url": check(v.web_url, form.online_url, "online_url"),
+        "tags": check(v.tags, form.tags),
     }
+    check.raise_any()
+    return values
+
+
+def _event_times(
+    form: EventForm, tz_name: str, check: v.Checks
+) -> tuple[datetime | None, datetime | None]:
+    tz = check(v.zone, tz_name)
+    if tz is None:
+        return None, None
+    if form.all_day:
+        return check(v.all_day_span, form.start, form.end, tz) or (None, None)
+    starts_at = check(v.moment, form.start, "start", tz)
+    ends_at = check(v.moment, form.end, "end", tz)
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        check.add("end", "must be after the start")
+    return starts_at, ends_at
 
 
 def form_of(event: Event) -> EventForm:

@@ -1,13 +1,18 @@
-"""Checking what people type (CLI flags now, web forms later) before anything is stored.
+"""Checking what people type (CLI flags, web forms) before anything is stored.
 
 Every problem is a ``ContentError`` naming the field, with a message a person
-can act on; nothing is written until the whole input is valid.
+can act on; nothing is written until the whole input is valid. A whole form is
+checked with a ``Checks``: it runs every check, keeps each field's first
+problem, and raises them all at once as ``ContentErrors``, so a person in a
+hurry corrects every mistake in one go.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +23,8 @@ MAX_ADDRESS = 500
 MAX_TAGS = 10
 TAG_RE = re.compile(r"^[\w-]{1,50}$")
 URGENCIES = ("urgent", "soon", "ongoing")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class ContentError(ValueError):
@@ -25,6 +32,49 @@ class ContentError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class ContentErrors(ContentError):
+    """Several fields that did not validate, field -> message, in the form's order.
+
+    A ``ContentError`` too: ``field`` and ``message`` are the first problem."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        field, message = next(iter(errors.items()))
+        super().__init__(field, message)
+        self.errors = dict(errors)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{field}: {message}" for field, message in self.errors.items())
+
+
+def errors_of(exc: ContentError) -> dict[str, str]:
+    """Every field -> message an error carries (one, or all of a ``ContentErrors``)."""
+    return dict(exc.errors) if isinstance(exc, ContentErrors) else {exc.field: exc.message}
+
+
+class Checks:
+    """Run every check of a form, keep each field's first problem, raise them together."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def __call__(self, check: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """``check(*args, **kwargs)``, or None (and the problem kept) if it refuses."""
+        try:
+            return check(*args, **kwargs)
+        except ContentError as exc:
+            for field, message in errors_of(exc).items():
+                self.add(field, message)
+            return None
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, message)
+
+    def raise_any(self) -> None:
+        """Raise ``ContentErrors`` when any check refused."""
+        if self.errors:
+            raise ContentErrors(self.errors)
 
 
 def zone(name: str, field: str = "timezone") -> ZoneInfo:

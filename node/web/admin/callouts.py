@@ -1,5 +1,6 @@
-"""Admin pages for callouts: list, create (one short screen), edit, close (met),
-cancel, delete, and who answered (for the organisers only).
+"""Admin pages for callouts: list, create (one short screen, or the quick form
+for a phone in a hurry), edit and delete; who answered is in
+``callout_responders.py``, the state buttons in ``callout_actions.py``.
 
 The shared create / edit / cancel / delete flow is in ``object_pages.py``; this
 module supplies what is particular to callouts and their routes.
@@ -7,7 +8,7 @@ module supplies what is particular to callouts and their routes.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -20,23 +21,20 @@ from starlette.routing import Route
 from node.content import callouts as co
 from node.content.calendar import open_callouts
 from node.content.models import Callout
-from node.content.text import format_moment
 from node.context import NodeContext
-from node.models import RemoteActor
+from node.web.admin import callout_responders
+from node.web.admin.callout_actions import allowed_buttons, move_routes
 from node.web.admin.forms import CALLOUT_FIELDS, FieldErrors, FormValues, field_text, input_time
-from node.web.admin.listings import PAST_SHOWN, list_page, row, safe_link, when
+from node.web.admin.listings import PAST_SHOWN, list_page, row
 from node.web.admin.object_pages import (
     Action,
     Confirmation,
     Kind,
-    act,
     confirm_then_act,
     edit_page,
-    find_item,
-    missing_page,
     new_page,
 )
-from node.web.admin.session import render, require
+from node.web.admin.session import require
 from node.web.context import ctx
 
 FOLDED = ("start", "timezone", "latitude", "longitude", "online_url")
@@ -57,6 +55,40 @@ def _callout_values(form: co.CalloutForm) -> FormValues:
     return values
 
 
+@dataclass
+class QuickForm:
+    """The quick form: a callout, and whether it is still being checked."""
+
+    callout: co.CalloutForm
+    unverified: bool = False
+
+
+def _quick_form(form: FormData) -> QuickForm:
+    return QuickForm(_callout_form(form), unverified="unverified" in form)
+
+
+def _quick_blank(timezone: str) -> QuickForm:
+    return QuickForm(co.CalloutForm(urgency="urgent", timezone=timezone))
+
+
+def _quick_of(callout: Callout) -> QuickForm:
+    return QuickForm(co.form_of(callout), callout.status == "unverified")
+
+
+def _quick_values(form: QuickForm) -> FormValues:
+    return {**_callout_values(form.callout), "unverified": form.unverified}
+
+
+async def _quick_create(node: NodeContext, session: AsyncSession, form: QuickForm) -> Callout:
+    return await co.create_callout(node, session, form.callout, unverified=form.unverified)
+
+
+async def _quick_update(
+    node: NodeContext, session: AsyncSession, callout: Callout, form: QuickForm
+) -> Callout:
+    return await co.update_callout(node, session, callout, form.callout)
+
+
 def _unfold(values: FormValues, errors: FieldErrors) -> dict[str, object]:
     """Open the folded fields when one has an error or a value."""
     filled = any(values.get(f) for f in ("latitude", "longitude", "online_url"))
@@ -67,22 +99,17 @@ async def _callouts_page(request: Request, error: str | None = None) -> Response
     now = datetime.now(UTC)
     async with ctx(request).sessions() as session:
         current = await open_callouts(session, now, local_only=True)
-        ended = await session.scalars(
-            select(Callout)
-            .where(Callout.local.is_(True), Callout.id.not_in([c.id for c in current]))
-            .order_by(Callout.ends_at.desc(), Callout.id.desc())
-            .limit(PAST_SHOWN)
+        ended = list(
+            await session.scalars(
+                select(Callout)
+                .where(Callout.local.is_(True), Callout.id.not_in([c.id for c in current]))
+                .order_by(Callout.ends_at.desc(), Callout.id.desc())
+                .limit(PAST_SHOWN)
+            )
         )
-        rows = {"current": [row(c, now) for c in current], "ended": [row(c, now) for c in ended]}
-    return list_page(request, "admin/callouts.html", "callout", rows, error)
-
-
-async def _close(node: NodeContext, session: AsyncSession, callout: Callout) -> None:
-    await co.set_status(node, session, callout, "met")
-
-
-async def _call_off(node: NodeContext, session: AsyncSession, callout: Callout) -> None:
-    await co.set_status(node, session, callout, "cancelled")
+    rows = {"current": [row(c, now) for c in current], "ended": [row(c, now) for c in ended]}
+    extra = {"buttons": {c.id: allowed_buttons(c, now) for c in current + ended}}
+    return list_page(request, "admin/callouts.html", "callout", rows, error, extra)
 
 
 CALLOUTS = Kind(
@@ -97,15 +124,18 @@ CALLOUTS = Kind(
     listing=_callouts_page,
     form_extras=_unfold,
 )
-CLOSE = Action(verb="close", change=_close, done="closed")
-CANCEL = Action(verb="cancel", change=_call_off, done="cancelled")
-DELETE = Action(verb="delete", change=co.delete_callout, done="deleted")
-ASK_CANCEL = Confirmation(
-    heading="Call this callout off?",
-    explanation="The poll closes, the callout is marked cancelled and followers are told. "
-    "If enough people answered, close it as met instead.",
-    button="Cancel the callout",
+QUICK = Kind(
+    model=Callout,
+    form_template="admin/callout_quick.html",
+    read_form=_quick_form,
+    blank_form=_quick_blank,
+    form_of=_quick_of,
+    values_of=_quick_values,
+    create=_quick_create,
+    update=_quick_update,
+    listing=_callouts_page,
 )
+DELETE = Action(verb="delete", change=co.delete_callout, done="deleted")
 ASK_DELETE = Confirmation(
     heading="Delete this callout?",
     explanation="It disappears from this site with its responses, and followers are "
@@ -125,18 +155,14 @@ async def callout_new(request: Request) -> Response:
 
 
 @require("editor")
+async def callout_quick(request: Request) -> Response:
+    """The short form for a callout in a hurry, on a phone: urgent unless changed."""
+    return await new_page(request, QUICK)
+
+
+@require("editor")
 async def callout_edit(request: Request) -> Response:
     return await edit_page(request, CALLOUTS)
-
-
-@require("editor")
-async def callout_close(request: Request) -> Response:
-    return await act(request, CALLOUTS, CLOSE)
-
-
-@require("editor")
-async def callout_cancel(request: Request) -> Response:
-    return await confirm_then_act(request, CALLOUTS, CANCEL, ASK_CANCEL)
 
 
 @require("editor")
@@ -144,39 +170,12 @@ async def callout_delete(request: Request) -> Response:
     return await confirm_then_act(request, CALLOUTS, DELETE, ASK_DELETE)
 
 
-@require("editor")
-async def callout_responses(request: Request) -> Response:
-    async with ctx(request).sessions() as session:
-        callout = await find_item(session, Callout, request)
-        if callout is None:
-            return missing_page(request, "callout")
-        answers = await co.responses(session, callout)
-        counts = await co.response_counts(session, callout)
-        uris = {a.actor_uri for a in answers}
-        actors = {
-            actor.uri: actor
-            for actor in await session.scalars(select(RemoteActor).where(RemoteActor.uri.in_(uris)))
-        }
-        context = {
-            "callout": callout,
-            "when": when(callout),
-            "answers": [
-                (a, actors.get(a.actor_uri), format_moment(a.created_at, callout.timezone))
-                for a in answers
-            ],
-            "href": safe_link,
-            "come": counts.get("come", 0),
-            "help": counts.get("help", 0),
-        }
-    return render(request, "admin/callout_responses.html", context)
-
-
 routes = [
     Route("/admin/callouts", callouts),
     Route("/admin/callouts/new", callout_new, methods=["GET", "POST"]),
+    Route("/admin/callouts/quick", callout_quick, methods=["GET", "POST"]),
     Route("/admin/callouts/{id}/edit", callout_edit, methods=["GET", "POST"]),
-    Route("/admin/callouts/{id}/close", callout_close, methods=["POST"]),
-    Route("/admin/callouts/{id}/cancel", callout_cancel, methods=["GET", "POST"]),
     Route("/admin/callouts/{id}/delete", callout_delete, methods=["GET", "POST"]),
-    Route("/admin/callouts/{id}/responses", callout_responses),
+    *callout_responders.routes,
+    *move_routes(CALLOUTS),
 ]

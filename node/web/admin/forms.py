@@ -1,7 +1,7 @@
 """The parts of the event and callout forms that both admin pages share: field
 names and labels, time-zone suggestions, reading a posted field, showing a
-stored time in a ``datetime-local`` input, phrasing a validation error beside
-its field, and rendering a form page (400 when it carries errors)."""
+stored time in a ``datetime-local`` input, phrasing every validation error
+beside its field, and rendering a form page (400 when it carries errors)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from node.content.text import is_iana_zone
-from node.content.validation import ContentError
+from node.content.validation import ContentError, errors_of
 from node.web.admin.session import render
 from node.web.context import ctx
 
@@ -50,12 +50,14 @@ LABELS = {
     "people": "How many people",
     "urgency": "Urgency",
     "contact": "Contact",
+    "area": "Area",
+    "private_address": "Private address",
 }
 EVENT_FIELDS: tuple[str, ...] = ("title", "start", "end", "timezone", "location", "address")
 EVENT_FIELDS += ("latitude", "longitude", "online_url", "tags", "description")
 CALLOUT_FIELDS: tuple[str, ...] = ("title", "needed", "people", "start", "until", "timezone")
 CALLOUT_FIELDS += ("urgency", "contact", "location", "address", "latitude", "longitude")
-CALLOUT_FIELDS += ("online_url",)
+CALLOUT_FIELDS += ("online_url", "area", "private_address")
 
 
 @cache
@@ -81,12 +83,15 @@ def input_time(value: str | None) -> str:
 
 
 def field_error(exc: ContentError) -> FieldErrors:
-    """The error for the field it names, phrased as a sentence."""
-    message = exc.message
+    """Every error ``exc`` carries beside the field it names, each phrased as a sentence."""
+    return {field: _sentence(field, message) for field, message in errors_of(exc).items()}
+
+
+def _sentence(field: str, message: str) -> str:
     if message.startswith(("is ", "must ")):
-        message = f"{LABELS.get(exc.field, exc.field.capitalize())} {message}"
+        message = f"{LABELS.get(field, field.replace('_', ' ').capitalize())} {message}"
     message = message[:1].upper() + message[1:]
-    return {exc.field: message if message.endswith(".") else message + "."}
+    return message if message.endswith(".") else message + "."
 
 
 def form_page(

@@ -4,6 +4,7 @@ dates, place and state, the notice after a change, and the list page itself
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +21,11 @@ NOTICES = {
     "created": "{} published; followers are being told.",
     "updated": "{} updated; followers are being told.",
     "cancelled": "{} cancelled; followers are being told.",
-    "closed": "{} closed as met; followers are being told.",
+    "closed": "{} closed: all clear; followers are being told.",
+    "confirmed": "{} confirmed: GO; followers and confirmed responders are being told.",
+    "enough": "{} marked enough people; followers are being told.",
+    "reopened": "{} reopened: more people needed; followers are being told.",
+    "false-alarm": "{} marked a false alarm; followers are being told.",
     "deleted": "{} deleted; followers are being told.",
 }
 
@@ -30,7 +35,7 @@ class Row:
     item: Event | Callout
     when: str
     where: str
-    state: str  # scheduled | cancelled | past | open | met | expired
+    state: str  # scheduled | cancelled | past | unverified | open | enough | met | … | expired
 
 
 def when(item: Event | Callout) -> str:
@@ -61,8 +66,13 @@ def notice(request: Request, noun: str) -> str | None:
 
 
 def list_page(
-    request: Request, template: str, noun: str, rows: dict[str, list[Row]], error: str | None
+    request: Request,
+    template: str,
+    noun: str,
+    rows: dict[str, list[Row]],
+    error: str | None,
+    extra: Mapping[str, object] | None = None,
 ) -> Response:
     """The list of ``noun``s: 200, or 409 with ``error`` when a change was refused."""
-    context = {**rows, "notice": notice(request, noun), "error": error}
+    context = {**rows, "notice": notice(request, noun), "error": error, **(extra or {})}
     return render(request, template, context, status=409 if error else 200)

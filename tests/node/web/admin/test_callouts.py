@@ -1,6 +1,7 @@
 """The admin pages for callouts (node/web/admin/callouts.py): one short form with the
 rarer fields folded, changes that federate and are audited, close (met), cancel and
-delete, and the responses to a callout for organisers only."""
+delete (the state buttons are in test_callout_moves.py, the responders page in
+test_callout_responders.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import func, select
 
-from node.content.models import Callout, CalloutResponse
+from node.content.models import Callout
 from tests.support.admin import (
     CALLOUT_FORM,
     DAY,
-    add_follower,
     audit_log,
     field_error,
     input_value,
@@ -125,36 +125,3 @@ async def test_unknown_urgency_is_refused_beside_the_choice(
     assert response.status_code == 400
     assert '<p class="field-error" id="urgency-error">Urgency must be one of' in response.text
     assert await one(node, select(func.count()).select_from(Callout)) == 0
-
-
-async def test_responses_page_lists_who_answered_with_counts(
-    node: Node, editor: httpx.AsyncClient
-) -> None:
-    await add_follower(node)
-    await post_form(editor, "/admin/callouts/new", **CALLOUT_FORM)
-    callout = await one(node, select(Callout))
-    async with node.ctx.sessions() as session, session.begin():
-        for n, (actor, option) in enumerate(
-            [
-                ("https://social.example/users/ann", "come"),
-                ("https://other.example/users/bo", "come"),
-                ("https://other.example/users/cy", "help"),
-            ]
-        ):
-            session.add(
-                CalloutResponse(
-                    callout_id=callout.id,
-                    actor_uri=actor,
-                    option=option,
-                    activity_uri=f"{actor}/votes/{n}",
-                )
-            )
-    page = await editor.get(f"/admin/callouts/{callout.id}/responses")
-    assert page.status_code == 200
-    assert "<dt>Can come</dt><dd>2 of 20 needed</dd>" in page.text
-    assert "<dt>Can help another way</dt><dd>1</dd>" in page.text
-    assert "@ann@social.example" in page.text  # a known account is named
-    assert "https://other.example/users/cy" in page.text  # an unknown one by its id
-    assert page.text.index("ann@social") < page.text.index("users/bo")
-    logged_out = await node.client.get(f"/admin/callouts/{callout.id}/responses")
-    assert logged_out.status_code == 303
