@@ -56,11 +56,12 @@ log = logging.getLogger(__name__)
 # short: the store renews it while the worker lives, so a dead worker's claims
 # come back within seconds
 DEFAULT_LEASE = timedelta(seconds=20)
+DEFAULT_CONCURRENCY = 128  # deliveries under way at most: the worst case of duplicates
 INITIAL_WINDOW = 8  # deliveries under way when a pass starts
 MIN_WINDOW = 8
 LAG_PROBE = 0.005  # seconds between looks at the event loop
 LOOP_LAG = 0.020  # a look this late means the loop is behind: narrow the window
-MAX_UNWRITTEN = 16  # answered, outcome not written: past this, no new POST starts
+MAX_UNWRITTEN = 8  # answered, outcome not written: past this, no new POST starts
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ class DeliveryWorker:
         store: DeliveryStore,
         client: DeliveryClient,
         *,
-        concurrency: int = 128,
+        concurrency: int = DEFAULT_CONCURRENCY,
         writers: int = 1,
         initial_window: int = INITIAL_WINDOW,
         lease: timedelta = DEFAULT_LEASE,
