@@ -61,7 +61,7 @@ INITIAL_WINDOW = 8  # deliveries under way when a pass starts
 MIN_WINDOW = 8
 LAG_PROBE = 0.005  # seconds between looks at the event loop
 LOOP_LAG = 0.020  # a look this late means the loop is behind: narrow the window
-MAX_UNWRITTEN = 8  # answered, outcome not written: past this, no new POST starts
+MAX_UNWRITTEN = 16  # answered, outcome not written: past this, no new POST starts
 
 
 @dataclass(frozen=True)
