@@ -23,9 +23,9 @@ latency and a possible duplicate, not throughput.
 
 Each outcome is written as soon as it comes: whichever delivery finishes while
 fewer than ``writers`` writes are running writes everything finished so far in
-one call, so a thousand outcomes take a few transactions, not a thousand. A
-write frees the window for new POSTs, so outcomes always go out before the
-work that follows them.
+one call, so a thousand outcomes take tens of transactions, not a thousand.
+The writer goes first: no POST starts while ``MAX_UNWRITTEN`` answered
+deliveries wait for their write, and a write is what frees their places.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ class _Window:
             self._wake()
 
     def narrow(self) -> None:
-        self.size = max(min(MIN_WINDOW, self.limit), self.size * 3 // 4)
+        self.size = max(min(MIN_WINDOW, self.size), self.size * 3 // 4)
 
     def _wake(self) -> None:
         free = self.size - self.used

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from federation.delivery import DeliveryJob, DeliveryWorker, Outcome
+from federation.delivery import MAX_UNWRITTEN, DeliveryJob, DeliveryWorker, Outcome
 from federation.delivery_client import DeliveryClient
 from tests.support.loopback import LoopbackServer, answer_ok
 
@@ -111,6 +111,22 @@ async def test_no_post_starts_while_concurrency_deliveries_wait_for_their_outcom
     assert len(server.received) == 40
     recorded = sorted(o.job.id for write in store.writes for o in write)
     assert recorded == list(range(40))
+
+
+async def test_posts_pause_while_answered_deliveries_wait_for_their_write() -> None:
+    """With room for 64 under way, a hanging write still stops new POSTs soon
+    after ``MAX_UNWRITTEN`` answers are waiting for it."""
+    async with CountingServer() as server, DeliveryClient(allow_private=True) as client:
+        store = MemoryStore([f"http://127.0.0.1:{server.port}/u{n}/inbox" for n in range(200)])
+        store.hold = asyncio.Event()
+        pass_ = DeliveryWorker(store, client, concurrency=64, clock=lambda: NOW)
+        running = asyncio.create_task(pass_.run_once())
+        await asyncio.sleep(0.5)  # time enough for all 64, were they allowed
+        sent_while_held = len(server.received)
+        store.hold.set()
+        assert await running == 200
+    assert 0 < sent_while_held <= 2 * MAX_UNWRITTEN
+    assert sorted(o.job.id for write in store.writes for o in write) == list(range(200))
 
 
 async def test_a_pass_starts_with_a_small_window_and_widens_it_as_answers_come() -> None:
