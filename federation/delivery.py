@@ -10,13 +10,22 @@ mid-delivery loses nothing, the row is claimed again when the lease expires.
 The lease is short; the store keeps it alive while its process lives, and a
 pass that fails gives back (``DeliveryStore.release``) what it could not finish.
 
-One pass (``run_once``) keeps up to ``concurrency`` POSTs in flight and claims
-the next batch while they run, until nothing is due or the pass's limit is
-reached. Each outcome is written as soon as it comes: whichever delivery
-finishes while fewer than ``writers`` writes are running writes everything
-finished so far in one call, so a thousand outcomes take a few transactions, not a thousand, and a
-worker killed mid fan-out leaves few POSTs unrecorded (sent again: a
-duplicate the receiver drops by activity id).
+One pass (``run_once``) claims the next batch while its deliveries run, until
+nothing is due or the pass's limit is reached. A delivery is *under way* from
+the start of its POST until its outcome is written, and at most ``concurrency``
+are under way at once (``_Window``): that is the most a worker killed at any
+instant can leave answered but unrecorded, i.e. the worst case of POSTs sent
+twice after a crash (the receiver drops them by activity id). How many may be
+under way starts small and widens as answers come back, like TCP's slow start,
+but narrows while the event loop lags behind: then answers arrive faster than
+this process reads and records them, and each extra POST under way would add
+latency and a possible duplicate, not throughput.
+
+Each outcome is written as soon as it comes: whichever delivery finishes while
+fewer than ``writers`` writes are running writes everything finished so far in
+one call, so a thousand outcomes take tens of transactions, not a thousand.
+The writer goes first: no POST starts while ``MAX_UNWRITTEN`` answered
+deliveries wait for their write, and a write is what frees their places.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,6 +56,12 @@ log = logging.getLogger(__name__)
 # short: the store renews it while the worker lives, so a dead worker's claims
 # come back within seconds
 DEFAULT_LEASE = timedelta(seconds=20)
+DEFAULT_CONCURRENCY = 128  # deliveries under way at most: the worst case of duplicates
+INITIAL_WINDOW = 8  # deliveries under way when a pass starts
+MIN_WINDOW = 8
+LAG_PROBE = 0.005  # seconds between looks at the event loop
+LOOP_LAG = 0.020  # a look this late means the loop is behind: narrow the window
+MAX_UNWRITTEN = 16  # answered, outcome not written: past this, no new POST starts
 
 
 @dataclass(frozen=True)
@@ -133,6 +150,74 @@ def _failure_kind(exc: Exception) -> str:
     return type(exc).__name__
 
 
+class _Window:
+    """How many deliveries may be under way (POST started, outcome not written).
+
+    ``size`` moves between ``MIN_WINDOW`` and ``limit``: ``widen`` by one per
+    answer while it is what holds POSTs back (so it doubles each round of
+    answers), ``narrow`` by a quarter. Nothing is ever under way beyond
+    ``limit``; and no POST starts while ``MAX_UNWRITTEN`` answered deliveries
+    wait for their outcome to be written, so the writer goes first.
+    """
+
+    def __init__(self, limit: int, initial: int) -> None:
+        self.limit = limit
+        self.size = max(1, min(initial, limit))
+        self.used = 0
+        self.unwritten = 0  # of ``used``: answered, outcome not yet written
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> None:
+        while self.used >= self.size or self.unwritten >= MAX_UNWRITTEN:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if not waiter.done():
+                    self._waiters.remove(waiter)
+        self.used += 1
+
+    def answered(self) -> None:
+        self.unwritten += 1
+
+    def release(self, count: int) -> None:
+        """``count`` outcomes were written."""
+        self.used -= count
+        self.unwritten -= count
+        self._wake()
+
+    def widen(self) -> None:
+        """One more, if the window is what holds POSTs back (not the writer)."""
+        if self.used >= self.size and self.unwritten < MAX_UNWRITTEN and self.size < self.limit:
+            self.size += 1
+            self._wake()
+
+    def narrow(self) -> None:
+        self.size = max(min(MIN_WINDOW, self.size), self.size * 3 // 4)
+
+    def _wake(self) -> None:
+        free = self.size - self.used
+        if self.unwritten >= MAX_UNWRITTEN:
+            return
+        while free > 0 and self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
+
+
+async def _pace(window: _Window, behind: list[bool]) -> None:
+    """Look at the event loop every ``LAG_PROBE``: a look that comes more than
+    ``LOOP_LAG`` late narrows the window and stops it widening until one comes on time."""
+    while True:
+        began = time.monotonic()
+        await asyncio.sleep(LAG_PROBE)
+        behind[0] = time.monotonic() - began - LAG_PROBE > LOOP_LAG
+        if behind[0]:
+            window.narrow()
+
+
 class DeliveryWorker:
     """Steps the queue: ``run_once()`` is one deterministic pass, for tests and loops alike."""
 
@@ -141,20 +226,23 @@ class DeliveryWorker:
         store: DeliveryStore,
         client: DeliveryClient,
         *,
-        concurrency: int = 128,
+        concurrency: int = DEFAULT_CONCURRENCY,
         writers: int = 1,
+        initial_window: int = INITIAL_WINDOW,
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.client = client
-        self.concurrency = concurrency
+        self.concurrency = concurrency  # deliveries under way at most: POST started, not written
         self.writers = writers  # outcome writes at once (more than one: PostgreSQL)
+        self.initial_window = initial_window
         self.lease = lease
         self.clock = clock or (lambda: datetime.now(UTC))
         self.rng = rng
-        self._slots = asyncio.Semaphore(concurrency)
+        self._window = _Window(concurrency, initial_window)
+        self._behind = [False]  # the event loop lags (``_pace``)
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
         self._finished: list[Outcome] = []
         self._writing = 0  # writes under way
@@ -171,6 +259,8 @@ class DeliveryWorker:
         outcome before returning; returns how many deliveries were attempted."""
         attempted = 0
         running: set[asyncio.Task[None]] = set()
+        self._window = _Window(self.concurrency, self.initial_window)
+        pacer = asyncio.create_task(_pace(self._window, self._behind))
         try:
             while attempted < limit:
                 batch = min(2 * self.concurrency, limit - attempted)
@@ -180,7 +270,7 @@ class DeliveryWorker:
                 attempted += len(jobs)
                 self._unrecorded.update((job.id, job) for job in jobs)
                 running.update(asyncio.create_task(self._deliver(job)) for job in jobs)
-                # claim the next batch once every claimed job has a slot
+                # claim the next batch once every claimed job could be under way
                 while len(running) > self.concurrency:
                     done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                     _raise_first(done)
@@ -189,6 +279,7 @@ class DeliveryWorker:
                 running = set()
             await self._write_finished()
         finally:
+            pacer.cancel()
             for task in running:
                 task.cancel()
             await self._give_back_unrecorded()
@@ -202,8 +293,13 @@ class DeliveryWorker:
         await self.store.release(jobs)
 
     async def _deliver(self, job: DeliveryJob) -> None:
-        async with self._slots:
-            result = await post_signed(self.client, job, self._key(job.private_key_pem))
+        """POST, then queue the outcome for writing; the window's place taken
+        here is given back when the outcome is written (``_write_finished``)."""
+        await self._window.acquire()
+        result = await post_signed(self.client, job, self._key(job.private_key_pem))
+        self._window.answered()
+        if not self._behind[0]:
+            self._window.widen()
         now = self.clock()
         decision = None
         if not result.ok:
@@ -234,11 +330,13 @@ class DeliveryWorker:
             return
         self._writing += 1
         try:
+            await asyncio.sleep(0)  # answers read in this turn of the loop join this write
             while self._finished:
                 outcomes, self._finished = self._finished, []
                 await self.store.record_many(outcomes)
                 for outcome in outcomes:
                     self._unrecorded.pop(outcome.job.id, None)
+                self._window.release(len(outcomes))
         finally:
             self._writing -= 1
 

@@ -25,6 +25,7 @@ from sqlalchemy import Integer, Table, bindparam, delete, func, or_, select, upd
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.delivery import DeliveryJob, Outcome
+from federation.hosts import url_authority
 from federation.retry import UNREACHABLE_RETRY_INTERVAL, is_host_failure
 from node.host_health import clear_failures, lock_health, note_failure
 from node.leases import Leases
@@ -118,8 +119,25 @@ class SqlDeliveryStore:
         if not outcomes:
             return
         by_id = {o.job.id: o for o in outcomes}
-        await self._record(by_id)
+        if all(o.decision is None for o in outcomes):
+            await self._record_delivered(by_id)
+        else:
+            await self._record(by_id)
         self._leases.drop(Delivery, by_id)
+
+    async def _record_delivered(self, by_id: dict[int, Outcome]) -> None:
+        """The common group, every POST answered 2xx: one guarded UPDATE (a row this
+        store no longer holds is left alone), then each host's health. Rows are
+        locked before health rows, as in ``_record``."""
+        kept = [(url_authority(o.job.inbox_url), o) for o in by_id.values()]
+        succeeded = _latest_per_host(kept, failed=False)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                _RECORD_HELD,
+                [_record_values(d, o, set()) | {"_owner": self._leases.owner} for d, o in kept],
+            )
+            for domain in await lock_health(session, {}, succeeded):
+                await clear_failures(session, domain, succeeded[domain])
 
     async def _record(self, by_id: dict[int, Outcome]) -> None:
         async with self._sessions() as session, session.begin():
@@ -167,6 +185,11 @@ _RECORD = (
         ),
         finished_at=bindparam("_finished", type_=_DELIVERIES.c.finished_at.type),
     )
+)
+
+# a delivered outcome is kept only while this store holds the row
+_RECORD_HELD = _RECORD.where(
+    _DELIVERIES.c.state == "pending", _DELIVERIES.c.locked_by == bindparam("_owner")
 )
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from federation.delivery import DeliveryJob, DeliveryWorker, Outcome
+from federation.delivery import MAX_UNWRITTEN, DeliveryJob, DeliveryWorker, Outcome
 from federation.delivery_client import DeliveryClient
 from tests.support.loopback import LoopbackServer, answer_ok
 
@@ -91,28 +91,52 @@ async def test_a_pass_stops_at_its_limit() -> None:
     assert sum(len(w) for w in store.writes) == 20
 
 
-async def test_outcomes_finished_during_a_write_go_out_together_in_the_next_one() -> None:
+async def test_no_post_starts_while_concurrency_deliveries_wait_for_their_outcome_write() -> None:
+    """A delivery is under way until its outcome is written: while the first
+    write hangs, the worker sends no more than ``concurrency`` POSTs, which is
+    the most a crash at that instant could send twice."""
     async with CountingServer() as server, DeliveryClient(allow_private=True) as client:
-        store = MemoryStore([f"http://127.0.0.1:{server.port}/inbox"] * 40)
-        store.hold = asyncio.Event()  # the first write waits until every POST has its answer
-        calls = 0
-
-        def clock() -> datetime:  # read once per claim, and once per answer before it is kept
-            nonlocal calls
-            calls += 1
-            return NOW
-
-        async def release_when_all_answered() -> None:
-            while calls - len(store.claims) < 40:
+        store = MemoryStore([f"http://127.0.0.1:{server.port}/u{n}/inbox" for n in range(40)])
+        store.hold = asyncio.Event()
+        pass_ = DeliveryWorker(store, client, concurrency=8, initial_window=8, clock=lambda: NOW)
+        running = asyncio.create_task(pass_.run_once())
+        async with asyncio.timeout(10):
+            while len(server.received) < 8:
                 await asyncio.sleep(0.01)
-            assert store.hold is not None
-            store.hold.set()
+        await asyncio.sleep(0.3)  # time enough for more POSTs, were any allowed
+        sent_while_held = len(server.received)
+        store.hold.set()
+        assert await running == 40
+    assert sent_while_held == 8
+    assert len(server.received) == 40
+    recorded = sorted(o.job.id for write in store.writes for o in write)
+    assert recorded == list(range(40))
 
-        releaser = asyncio.create_task(release_when_all_answered())
-        pass_ = DeliveryWorker(store, client, concurrency=8, clock=clock)
-        assert await pass_.run_once() == 40
-        await releaser
-    assert [len(w) for w in store.writes] == [1, 39]
+
+async def test_posts_pause_while_answered_deliveries_wait_for_their_write() -> None:
+    """With room for 64 under way, a hanging write still stops new POSTs soon
+    after ``MAX_UNWRITTEN`` answers are waiting for it."""
+    async with CountingServer() as server, DeliveryClient(allow_private=True) as client:
+        store = MemoryStore([f"http://127.0.0.1:{server.port}/u{n}/inbox" for n in range(200)])
+        store.hold = asyncio.Event()
+        pass_ = DeliveryWorker(store, client, concurrency=64, clock=lambda: NOW)
+        running = asyncio.create_task(pass_.run_once())
+        await asyncio.sleep(0.5)  # time enough for all 64, were they allowed
+        sent_while_held = len(server.received)
+        store.hold.set()
+        assert await running == 200
+    assert 0 < sent_while_held <= 2 * MAX_UNWRITTEN
+    assert sorted(o.job.id for write in store.writes for o in write) == list(range(200))
+
+
+async def test_a_pass_starts_with_a_small_window_and_widens_it_as_answers_come() -> None:
+    async with CountingServer() as server, DeliveryClient(allow_private=True) as client:
+        urls = [f"http://127.0.0.1:{server.port}/u{n}/inbox" for n in range(200)]
+        store = MemoryStore(urls)
+        pass_ = DeliveryWorker(store, client, concurrency=64, initial_window=2, clock=lambda: NOW)
+        assert await pass_.run_once() == 200
+    assert server.most_active > 2  # widened past where it began
+    assert server.most_active <= 64
 
 
 async def test_a_refused_target_is_recorded_as_given_up_without_a_connection() -> None:
