@@ -19,7 +19,7 @@ URLS = Urls(BASE)
 ACTOR = URLS.actor("network")
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 NOW = datetime(2026, 2, 3, 6, 0, tzinfo=UTC)
-PAYLOADS = Path(__file__).parent.parent / "fixtures" / "payloads"
+PAYLOADS = Path(__file__).resolve().parents[2] / "fixtures" / "payloads"
 AS_TERMS = {
     "id", "type", "url", "name", "content", "mediaType", "startTime", "endTime", "attributedTo",
     "tag", "published", "updated", "to", "cc", "location", "totalItems", "href", "latitude",
