@@ -5,11 +5,13 @@ not as Python's IDNA 2003 codec does (``straße`` → ``strasse``)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from federation.cavage import digest_header, http_date
 from node.blocks import block_domain
 from node.models import DomainBlock, InboundActivity, RemoteKey
 from tests.e2e.conftest import NodeFactory
@@ -25,8 +27,9 @@ async def block(node: Node, domain: str) -> None:
 
 
 async def post_from(node: Node, actor: str) -> tuple[int, str]:
-    """A Follow from ``actor``; the block is checked before the signature, so
-    no key needs to exist (none is fetched either)."""
+    """A Follow from ``actor`` with well-formed signature headers (Date, Digest)
+    but a signature made by no key: the block is checked before any key is
+    fetched, so no key needs to exist (and none is)."""
     key_id = str(httpx.URL(f"{actor}#main-key"))  # headers are ASCII: the punycode form
     body = json.dumps(
         {
@@ -42,6 +45,8 @@ async def post_from(node: Node, actor: str) -> tuple[int, str]:
         content=body,
         headers={
             "Content-Type": AS2,
+            "Date": http_date(datetime.now(UTC)),
+            "Digest": digest_header(body),
             "Signature": f'keyId="{key_id}",algorithm="rsa-sha256",'
             'headers="(request-target) host date digest",signature="AAAA"',
         },
