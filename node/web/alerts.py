@@ -290,13 +290,18 @@ async def service_worker(_: Request) -> Response:
     )
 
 
+def _short_name(name: str) -> str:
+    """A phone's home screen has room for a word: the name, or a handle's username."""
+    return (name.lstrip("@").split("@")[0] if name.startswith("@") else name)[:12]
+
+
 async def manifest(request: Request) -> Response:
     context = ctx(request)
     async with context.sessions() as session:
         site = await site_of(session, context)
     body = {
         "name": site.name,
-        "short_name": site.name[:12],
+        "short_name": _short_name(site.name),
         "description": f"Callouts and events of {site.name}",
         "start_url": "/",
         "scope": "/",

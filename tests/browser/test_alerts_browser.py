@@ -31,7 +31,9 @@ async def test_alerts_page_registers_the_worker_and_shows_a_pushed_alert(
         manifest = json.loads(
             await page.evaluate("fetch('/manifest.webmanifest').then(r => r.text())")
         )
-        assert manifest["name"] == "haringey" and manifest["start_url"] == "/"
+        # a network with no chosen name goes by its handle; its short name is the username
+        assert manifest["name"] == f"@haringey@{node.settings.host}"
+        assert manifest["short_name"] == "haringey" and manifest["start_url"] == "/"
         assert manifest["icons"] and manifest["display"] == "standalone"
         scope = await page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
         assert scope == f"{node.base_url}/"
