@@ -152,7 +152,7 @@ async def test_web_process_leaves_received_activities_to_the_worker_process(
             assert await inbound_states(web) == Counter({"done": 1})
 
 
-async def test_a_vote_is_counted_while_its_callout_row_is_locked(
+async def test_a_help_vote_is_counted_while_its_callout_row_is_locked(
     start_node: NodeFactory, fediverse: FakeServer, db_kind: str
 ) -> None:
     if db_kind != "postgres":
@@ -167,7 +167,9 @@ async def test_a_vote_is_counted_while_its_callout_row_is_locked(
             text("SELECT id FROM callouts WHERE id = :id FOR NO KEY UPDATE"),
             {"id": callout.id},
         )
-        vote_ = vote(alice, callout.uri, "I can come")
+        # "I can help another way" writes only its own row; "I can come" decides who
+        # is confirmed, so it takes the callout's lock and waits for an edit to end
+        vote_ = vote(alice, callout.uri, "I can help another way")
         assert await post_all(node, [(alice, vote_)]) == [202]
 
         async def counted() -> bool:
