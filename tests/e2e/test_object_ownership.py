@@ -47,7 +47,8 @@ class ObjectServer(FakeServer):
         return JSONResponse(found, media_type=AS2)
 
     def app(self) -> Starlette:
-        return Starlette(routes=[*super().app().routes, Route("/objects/{name}", self._object)])
+        # before the catch-all document route of FakeServer
+        return Starlette(routes=[Route("/objects/{name}", self._object), *super().app().routes])
 
 
 @pytest.fixture
