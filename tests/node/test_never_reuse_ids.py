@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import ColumnDefault, MetaData, Table, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from node.content.models import Callout, CalloutResponse, Event, Tombstone
 from node.db import make_engine, make_sessionmaker
 from node.migrate import migrate
-from node.models import AuditEntry, LocalActor, OutboundActivity, User
-from node.users import create_user
+from node.models import AuditEntry, Base, LocalActor, OutboundActivity, User
+from node.users import create_user, hash_password
 from tests.support.admin import CALLOUT_FORM as CALLOUT
 from tests.support.admin import EVENT_FORM as EVENT
 from tests.support.admin import login, post_form
@@ -62,23 +64,51 @@ async def test_deleting_the_newest_item_never_gives_its_url_to_the_next(
     assert again.status_code == 303, again.text
 
 
-def _event(n: int) -> Event:
-    return Event(
+def _event(n: int) -> dict[str, Any]:
+    return dict(
         uri=f"{BASE}/pending/{n}", local=True, actor_uri=f"{BASE}/actors/network",
         origin_domain="127.0.0.1:8000", url="", title=f"event {n}",
         starts_at=START, ends_at=START + timedelta(hours=2),
     )  # fmt: skip
 
 
-def _callout(n: int) -> Callout:
-    return Callout(
+def _callout(n: int) -> dict[str, Any]:
+    return dict(
         uri=f"{BASE}/pending-callout/{n}", local=True, actor_uri=f"{BASE}/actors/network",
         origin_domain="127.0.0.1:8000", url="", title=f"callout {n}", needed="people",
         urgency="urgent", starts_at=START, ends_at=START + timedelta(hours=2),
     )  # fmt: skip
 
 
-async def _add(session: AsyncSession, item: Event | Callout, kind: str) -> int:
+async def _insert(session: AsyncSession, model: type[Base], **given: Any) -> int:
+    """A row as the schema in the database has it (at 0005 here, older than the
+    models): the given values, and the models' Python defaults for the other
+    columns that exist there."""
+    name = model.__tablename__
+
+    def reflect(sync: Session) -> Table:
+        return Table(name, MetaData(), autoload_with=sync.connection())
+
+    table = await session.run_sync(reflect)
+    values = dict(given)
+    current = model.__table__.c
+    for column in table.columns:
+        default = current[column.name].default if column.name in current else None
+        if column.name not in values and isinstance(default, ColumnDefault):
+            values[column.name] = default.arg(None) if default.is_callable else default.arg
+    row_id = await session.scalar(insert(table).values(**values).returning(table.c.id))
+    return int(row_id)
+
+
+async def _add(session: AsyncSession, model: type[Event | Callout], values: dict[str, Any]) -> int:
+    row_id = await _insert(session, model, **values)
+    uri = f"{BASE}/{model.__tablename__}/{row_id}"
+    await session.execute(update(model).where(model.id == row_id).values(uri=uri, url=uri))
+    return row_id
+
+
+async def _add_item(session: AsyncSession, item: Event | Callout, kind: str) -> int:
+    """Through the models, at the current schema."""
     session.add(item)
     await session.flush()
     item.uri = item.url = f"{BASE}/{kind}/{item.id}"
@@ -88,25 +118,34 @@ async def _add(session: AsyncSession, item: Event | Callout, kind: str) -> int:
 async def _seed_at_0005(session: AsyncSession) -> dict[str, int]:
     """Three events, two callouts (one with a response), three users, audit rows;
     the newest of each deleted; tombstones of items deleted long ago."""
-    ids = {f"event{n}": await _add(session, _event(n), "events") for n in range(3)}
-    ids |= {f"callout{n}": await _add(session, _callout(n), "callouts") for n in range(2)}
+    ids = {f"event{n}": await _add(session, Event, _event(n)) for n in range(3)}
+    ids |= {f"callout{n}": await _add(session, Callout, _callout(n)) for n in range(2)}
+    password_hash = hash_password(PASSWORD)
     for name in ("ada", "bob", "cy"):
-        ids[name] = (await create_user(session, name, "admin", PASSWORD, must_change=False)).id
-    session.add(CalloutResponse(callout_id=ids["callout0"], actor_uri="https://x.example/a",
-                                option="come", activity_uri="https://x.example/1"))  # fmt: skip
-    session.add(AuditEntry(user_id=ids["bob"], username="bob", action="login", target=""))
-    actor = LocalActor(username="network", kind="group", private_key_pem="-", public_key_pem="-")
-    session.add(actor)
-    await session.flush()
+        ids[name] = await _insert(
+            session, User, username=name, role="admin", password_hash=password_hash,
+            must_change_password=False,
+        )  # fmt: skip
+    await _insert(session, CalloutResponse, callout_id=ids["callout0"],
+                  actor_uri="https://x.example/a", option="come",
+                  activity_uri="https://x.example/1")  # fmt: skip
+    await _insert(session, AuditEntry, user_id=ids["bob"], username="bob", action="login",
+                  target="")  # fmt: skip
+    actor_id = await _insert(session, LocalActor, username="network", kind="group",
+                             private_key_pem="-", public_key_pem="-")  # fmt: skip
     deleted = f"{BASE}/events/40"
-    session.add(OutboundActivity(uri=f"{BASE}/activities/ab", local_actor_id=actor.id,
-                                 type="Delete", object_uri=deleted, body="{}"))  # fmt: skip
-    session.add_all([
-        Tombstone(uri=f"{BASE}/events/{ids['event2']}", former_type="Event"),
-        Tombstone(uri=f"{BASE}/events/40", former_type="Event"),
-        Tombstone(uri=f"{BASE}/callouts/30", former_type="Question"),
-        Tombstone(uri="https://evil.example/events/9000000000000000000", former_type="Event"),
-    ])  # fmt: skip
+    await _insert(session, OutboundActivity, uri=f"{BASE}/activities/ab",
+                  local_actor_id=actor_id, type="Delete", object_uri=deleted,
+                  body="{}")  # fmt: skip
+    for uri, former in (
+        (f"{BASE}/events/{ids['event2']}", "Event"),
+        (f"{BASE}/events/40", "Event"),
+        (f"{BASE}/callouts/30", "Question"),
+        ("https://evil.example/events/9000000000000000000", "Event"),
+    ):
+        await session.execute(
+            insert(Tombstone.__table__).values(uri=uri, former_type=former, deleted_at=START)
+        )
     await session.execute(delete(Event).where(Event.id == ids["event2"]))
     await session.execute(delete(User).where(User.id == ids["cy"]))
     return ids
@@ -129,8 +168,8 @@ async def test_migration_0006_keeps_rows_and_never_hands_out_a_used_id(database_
             assert await session.scalar(select(func.count()).select_from(CalloutResponse)) == 1
             assert await session.scalar(select(AuditEntry.user_id)) == ids["bob"]
             before = await _content_count(session)
-            event_id = await _add(session, _event(9), "events")
-            callout_id = await _add(session, _callout(9), "callouts")
+            event_id = await _add_item(session, Event(**_event(9)), "events")
+            callout_id = await _add_item(session, Callout(**_callout(9)), "callouts")
             dee = await create_user(session, "dee", "editor", PASSWORD, must_change=False)
             await session.delete(dee)
             await session.flush()
