@@ -5,10 +5,14 @@ buttons). Votes come back as ``Create{Note}`` replies; each account counts
 once, and the totals go out as an ``Update`` — coalesced, so a burst of votes
 yields a few Updates, never one per vote.
 
-A vote only inserts its response row: the callout's ``come_count`` and
+A vote inserts its response row; the callout's ``come_count`` and
 ``help_count`` are the totals last published, and the tally job compares them
-with a count of the responses. No vote writes the callout row, so a storm of
-votes never queues on one hot row, and the tally job always finds it free.
+with a count of the responses. An "I can come" vote also takes the callout's
+row lock for its transaction, because it decides who is confirmed and may
+turn the callout to ``enough`` (``node.content.dispatch``).
+
+Deleting a callout forgets everyone who answered it
+(``node.content.callout_deletion``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, case, cast, delete, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.hosts import url_authority
@@ -25,23 +29,15 @@ from node.alerts.queue import queue_callout_alerts
 from node.ap.callouts import callout_to_as
 from node.ap.events import tombstone_to_as
 from node.content import validation as v
+from node.content.callout_deletion import delete_state_notes, forget_voters
 from node.content.callout_publish import actor_id, publish_callout_update
 from node.content.callout_states import after_dispatch_change, apply_action
 from node.content.events import set_fields
-from node.content.models import Callout, CalloutResponse, RemoteNote, Tombstone
+from node.content.models import Callout, CalloutResponse, Tombstone
 from node.content.publish import publish
 from node.content.responders import purge_callout_responders
 from node.context import NodeContext
 from node.db import dialect_insert
-from node.models import (
-    Delivery,
-    Follower,
-    Following,
-    InboundActivity,
-    OutboundActivity,
-    RemoteActor,
-    RemoteKey,
-)
 
 TALLY_INTERVAL = timedelta(seconds=5)  # at most one tally Update per callout this often
 
@@ -201,102 +197,10 @@ async def delete_callout(node: NodeContext, session: AsyncSession, callout: Call
     now = datetime.now(UTC)
     await forget_voters(session, callout)  # reads the responses: before they go
     await purge_callout_responders(session, callout.id, now)  # the direct messages
-    await _delete_state_notes(node, session, callout, now)
+    await delete_state_notes(node, session, callout, now)
     session.add(Tombstone(uri=callout.uri, former_type="Question", deleted_at=now))
     await session.delete(callout)
     await publish(node, session, "Delete", tombstone_to_as(callout.uri, "Question", now))
-
-
-async def _delete_state_notes(
-    node: NodeContext, session: AsyncSession, callout: Callout, now: datetime
-) -> None:
-    """The public Notes that told followers of the callout's changes name it and
-    its title: they go with it, and a Delete of each follows them out."""
-    notes = await session.execute(
-        select(OutboundActivity.id, OutboundActivity.object_uri).where(
-            OutboundActivity.type == "Create",
-            OutboundActivity.public.is_(True),
-            OutboundActivity.object_uri != callout.uri,
-            OutboundActivity.body.like(_json_string_pattern(callout.uri), escape="\\"),
-        )
-    )
-    for row_id, note_uri in notes.all():
-        await session.execute(delete(Delivery).where(Delivery.activity_id == row_id))
-        await session.execute(delete(OutboundActivity).where(OutboundActivity.id == row_id))
-        if note_uri:
-            await publish(node, session, "Delete", tombstone_to_as(note_uri, "Note", now))
-
-
-async def forget_voters(session: AsyncSession, callout: Callout) -> None:
-    """Remove every trace of the accounts that answered ``callout``: their
-    responses, their received vote payloads (processed ones; a pending one is
-    dropped when processed and purged later), the callout's earlier activities
-    and their deliveries (to followers and voters), notes in reply to it, and the
-    cached actor and key of a voter the node has no other business with."""
-    voters = set(
-        (
-            await session.scalars(
-                select(CalloutResponse.actor_uri).where(CalloutResponse.callout_id == callout.id)
-            )
-        ).all()
-    )
-    vote_ids = select(CalloutResponse.activity_uri).where(CalloutResponse.callout_id == callout.id)
-    quoted = _json_string_pattern(callout.uri)
-    await session.execute(
-        delete(InboundActivity)
-        .where(InboundActivity.state != "pending")
-        .where(
-            InboundActivity.uri.in_(vote_ids)
-            | (InboundActivity.type == "Create")
-            & cast(InboundActivity.payload, Text).like(quoted, escape="\\")
-        )
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(delete(CalloutResponse).where(CalloutResponse.callout_id == callout.id))
-    earlier = select(OutboundActivity.id).where(OutboundActivity.object_uri == callout.uri)
-    await session.execute(delete(Delivery).where(Delivery.activity_id.in_(earlier)))
-    await session.execute(
-        delete(OutboundActivity).where(OutboundActivity.object_uri == callout.uri)
-    )
-    await session.execute(delete(RemoteNote).where(RemoteNote.in_reply_to == callout.uri))
-    await _forget_remote_actors(session, voters)
-
-
-def _json_string_pattern(value: str) -> str:
-    """A LIKE pattern (escape ``\\``) for ``value`` as a whole JSON string in a document."""
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f'%"{escaped}"%'
-
-
-async def _forget_remote_actors(session: AsyncSession, uris: set[str]) -> None:
-    """Drop cached actors (and keys) among ``uris`` that neither follow us, nor are
-    followed, nor answered another callout."""
-    if not uris:
-        return
-    kept = set(
-        (
-            await session.scalars(
-                select(CalloutResponse.actor_uri).where(CalloutResponse.actor_uri.in_(uris))
-            )
-        ).all()
-    )
-    for model in (Follower, Following):
-        kept.update(
-            (
-                await session.scalars(
-                    select(RemoteActor.uri)
-                    .join(model, model.remote_actor_id == RemoteActor.id)
-                    .where(RemoteActor.uri.in_(uris))
-                )
-            ).all()
-        )
-    gone = uris - kept
-    if gone:
-        await session.execute(delete(RemoteKey).where(RemoteKey.owner_uri.in_(gone)))
-        await session.execute(delete(RemoteActor).where(RemoteActor.uri.in_(gone)))
-
-
-# -- responses -------------------------------------------------------------------------
 
 
 async def record_response(
