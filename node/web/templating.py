@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import Scope
 
+from node import i18n
 from node.ap.events import iso_in_zone
 from node.content.models import Callout, Event
 from node.content.text import URGENCY_LABELS, format_moment, format_when, format_where, osm_url
@@ -165,6 +166,12 @@ def people(count: int) -> str:
 
 def make_templates() -> Jinja2Templates:
     made = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    made.env.add_extension("jinja2.ext.i18n")
+    # ``{{ _("…") }}`` and ``{% trans %}`` look up the current language (node/i18n.py);
+    # new-style: placeholders are ``%(name)s`` keyword arguments, escaped like any output.
+    made.env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.raw_gettext, i18n.raw_ngettext, newstyle=True, pgettext=i18n.raw_pgettext
+    )
     made.env.globals["static_url"] = static_url
     made.env.filters.update(
         {
