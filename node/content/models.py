@@ -98,7 +98,9 @@ class Callout(_Placed, _Federated, Base):
 
 
 class CalloutResponse(Base):
-    """One fediverse account's answer to one of our callouts (organisers only)."""
+    """One answer to one of our callouts (organisers only): a fediverse account's
+    vote, or an alert subscriber's answer through their personal link
+    (``node.alerts.respond``: ``actor_uri`` is then ``alert_actor(subscription)``)."""
 
     __tablename__ = "callout_responses"
     __table_args__ = (UniqueConstraint("callout_id", "actor_uri"),)
@@ -111,6 +113,13 @@ class CalloutResponse(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # confirmed|standby|removed; None for "help" and while the callout is unverified
     role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # an alert subscriber's answer: their subscription (NULL once it is gone), and
+    # what they chose to give; empty for fediverse votes
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_subscriptions.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(80), default="")
+    reach: Mapped[str] = mapped_column(String(200), default="")
 
 
 class CalloutMessage(Base):
