@@ -23,7 +23,16 @@ from starlette.responses import Response
 from node.config import Settings
 from node.context import NodeContext
 from node.runtime import node_context
-from node.web import activitypub, alerts, inbox, objects, public, public_feeds, wellknown
+from node.web import (
+    activitypub,
+    alerts,
+    inbox,
+    objects,
+    public,
+    public_feeds,
+    respond,
+    wellknown,
+)
 from node.web.admin import routes as admin_routes
 from node.web.admin.throttle import LoginThrottle
 from node.web.limits import BodyLimitMiddleware
@@ -91,6 +100,7 @@ ROUTES = [
     *objects.routes,
     *public.routes,
     *alerts.routes,
+    *respond.routes,
     *admin_routes.routes,
 ]
 

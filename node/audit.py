@@ -61,7 +61,6 @@ _WITH_TARGET = {
 }
 
 
-
 def audit(
     session: AsyncSession, user: User | None, action: str, target: str = "", *, by: str = SYSTEM
 ) -> None:

@@ -146,6 +146,8 @@ def _retention_days(value: str) -> int:
             f"{MAX_RETENTION_DAYS}, such as 7, not {value!r}"
         )
     return int(value)
+
+
 def _smtp(value: str) -> SmtpSettings | None:
     value = value.strip()
     if not value:
@@ -175,7 +177,7 @@ def _mail_from(value: str, smtp: SmtpSettings | None, node_name: str, base_url: 
     if not value:
         return f"{node_name}@{urlsplit(base_url).hostname}" if smtp else ""
     local, _, domain = value.rpartition("@")
-    if not local or "." not in domain or any(c.isspace() or c in "<>,;\"" for c in value):
+    if not local or "." not in domain or any(c.isspace() or c in '<>,;"' for c in value):
         raise ConfigError(f"TOCSIN_MAIL_FROM must be an e-mail address, not {value!r}")
     return value
 

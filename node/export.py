@@ -96,7 +96,9 @@ async def _callouts(session: AsyncSession) -> list[dict[str, Any]]:
         responses = await session.scalars(
             select(CalloutResponse).where(CalloutResponse.callout_id == callout.id)
         )
-        values["responses"] = [row_to_dict(r, skip=("id", "callout_id")) for r in responses]
+        # alert subscriptions are not moved: their answers arrive without the link
+        skip = ("id", "callout_id", "subscription_id")
+        values["responses"] = [row_to_dict(r, skip=skip) for r in responses]
         callouts.append(values)
     return callouts
 

@@ -17,6 +17,7 @@ from node.alerts.mail import MailError, MailPool, message
 from node.alerts.models import AlertSubscription
 from node.alerts.push import PushTarget, VapidSigner, send_push, ttl_until
 from node.alerts.render import AlertText
+from node.alerts.tokens import respond_url
 from node.alerts.vapid import ensure_vapid_key
 from node.context import NodeContext
 
@@ -65,13 +66,20 @@ class Courier:
     ) -> Attempt:
         if alert is None:
             return Attempt.dropped()
-        link = unsubscribe_url(self.node.urls.base, subscription)
+        base = self.node.urls.base
+        link = unsubscribe_url(base, subscription)
+        respond = respond_url(base, subscription, alert.answerable) if alert.answerable else None
         if subscription.channel == "push":
-            return await self._push(subscription, alert, link, now)
-        return await self._mail(subscription, alert, link)
+            return await self._push(subscription, alert, link, respond, now)
+        return await self._mail(subscription, alert, link, respond)
 
     async def _push(
-        self, sub: AlertSubscription, alert: AlertText, link: str, now: datetime
+        self,
+        sub: AlertSubscription,
+        alert: AlertText,
+        link: str,
+        respond: str | None,
+        now: datetime,
     ) -> Attempt:
         target = PushTarget(sub.endpoint or "", sub.p256dh or "", sub.auth or "")
         try:
@@ -79,7 +87,7 @@ class Courier:
                 self.node.delivery_http,
                 self.signer,
                 target,
-                alert.push_payload(link),
+                alert.push_payload(link, respond),
                 urgent=alert.urgent,
                 ttl=ttl_until(alert.ends_at, now),
             )
@@ -96,12 +104,18 @@ class Courier:
             ok=False, status=answer.status, retry_after=answer.retry_after, gone=gone, final=gone
         )
 
-    async def _mail(self, sub: AlertSubscription, alert: AlertText, link: str) -> Attempt:
+    async def _mail(
+        self, sub: AlertSubscription, alert: AlertText, link: str, respond: str | None
+    ) -> Attempt:
         if self.mail is None or not sub.email:
             return Attempt.dropped()  # SMTP was switched off; the job cannot be sent
         settings = self.node.settings
         mail = message(
-            settings.mail_from, sub.email, alert.title, alert.mail_body(link), unsubscribe_url=link
+            settings.mail_from,
+            sub.email,
+            alert.title,
+            alert.mail_body(link, respond),
+            unsubscribe_url=link,
         )
         try:
             await self.mail.send(mail)

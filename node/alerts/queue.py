@@ -23,7 +23,7 @@ from sqlalchemy import inspect, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.alerts.models import AlertJob, AlertSubscription
-from node.alerts.words import CALLOUT_CHANGES, EVENT_CHANGES, callout_change
+from node.alerts.words import CALLOUT_CHANGES, EVENT_CHANGES, PERSONAL_CHANGES, callout_change
 from node.content.models import Callout, Event
 from node.context import NodeContext
 from node.db import dialect_insert
@@ -81,6 +81,38 @@ async def queue_received_alerts(session: AsyncSession, row: Any) -> int:
     if change is None or (change == "published" and row.ends_at <= now):
         return 0
     return await _queue(session, "callout", row, change, urgent=row.urgency == "urgent")
+
+
+async def queue_personal_alert(
+    session: AsyncSession, subscription_id: int, callout: Callout, change: str
+) -> bool:
+    """Queue one subscriber's ``change`` of ``PERSONAL_CHANGES`` ("you-confirmed", …)
+    for ``callout``, in the caller's transaction; False when it was queued before
+    (the unique key: a person is told each thing once) or the subscription is gone."""
+    if change not in PERSONAL_CHANGES:
+        raise ValueError(f"unknown personal change {change!r}")
+    now = datetime.now(UTC)
+    chosen = select(
+        AlertSubscription.id,
+        literal("callout"),
+        literal(callout.id),
+        literal(change),
+        literal("pending"),
+        literal(0),
+        literal(now, AlertJob.next_attempt_at.type),
+        literal(now, AlertJob.created_at.type),
+    ).where(AlertSubscription.id == subscription_id, AlertSubscription.confirmed.is_(True))
+    result = await session.execute(
+        dialect_insert(session)(AlertJob)
+        .from_select(_COLUMNS, chosen)
+        .on_conflict_do_nothing(
+            index_elements=["subscription_id", "subject", "subject_id", "change"]
+        )
+    )
+    queued = max(int(getattr(result, "rowcount", 0) or 0), 0) > 0
+    if queued:
+        await notify_work(session)
+    return queued
 
 
 def _in_scope(subject: str, *, urgent: bool, local: bool) -> list[Any]:

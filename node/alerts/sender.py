@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from node.alerts.deliver import Attempt, Courier
 from node.alerts.models import AlertJob, AlertSubscription
 from node.alerts.policy import next_alert_attempt
-from node.alerts.render import AlertText, callout_alert, event_alert
+from node.alerts.render import AlertText, callout_alert, event_alert, personal_alert
 from node.alerts.subscriptions import forget_stale
+from node.alerts.words import PERSONAL_CHANGES
 from node.content.models import Callout, Event
 from node.context import NodeContext
 
@@ -131,7 +132,11 @@ async def _texts(session: AsyncSession, base: str, jobs: list[AlertJob]) -> dict
         key = (job.subject, job.subject_id, job.change)
         if key not in rendered:
             if job.subject == "callout" and job.subject_id in callouts:
-                rendered[key] = callout_alert(base, callouts[job.subject_id], job.change)
+                callout = callouts[job.subject_id]
+                if job.change in PERSONAL_CHANGES:
+                    rendered[key] = personal_alert(base, callout, job.change)
+                else:
+                    rendered[key] = callout_alert(base, callout, job.change)
             elif job.subject == "event" and job.subject_id in events:
                 rendered[key] = event_alert(base, events[job.subject_id], job.change)
             else:

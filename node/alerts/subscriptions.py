@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.errors import UnsafeTargetError
 from federation.netguard import check_scheme
 from node.alerts.models import SCOPES, AlertJob, AlertSubscription
+from node.content.models import CalloutResponse
 
 CONFIRM_WINDOW = timedelta(days=2)
 KEEP_FINISHED = timedelta(days=30)  # sent alerts' rows, so a change never alerts twice
@@ -163,9 +164,19 @@ async def confirm_email(
 
 
 async def unsubscribe(session: AsyncSession, token: str) -> bool:
-    """Forget the subscription of ``token`` and its queued alerts; False if unknown."""
+    """Forget the subscription of ``token`` and its queued alerts; False if unknown.
+
+    Its answers to callouts stay counted, anonymous: the name and the way to be
+    reached it gave are blanked, and the database cuts the link (SET NULL)."""
     if not token or len(token) > 100:
         return False
+    mine = select(AlertSubscription.id).where(AlertSubscription.token == token)
+    await session.execute(
+        update(CalloutResponse)
+        .where(CalloutResponse.subscription_id.in_(mine.scalar_subquery()))
+        .values(name="", reach="")
+        .execution_options(synchronize_session=False)
+    )
     result = await session.execute(
         delete(AlertSubscription).where(AlertSubscription.token == token)
     )

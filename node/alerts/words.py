@@ -1,7 +1,8 @@
 """What each change of a callout (or event) is called in an alert.
 
 ``CALLOUT_CHANGES`` names every change the callout state machine may queue an
-alert for (see ``node.alerts.queue.queue_callout_alerts``); the words are what
+alert for (see ``node.alerts.queue.queue_callout_alerts``), ``PERSONAL_CHANGES``
+what one subscriber who answered is told of their place; the words are what
 a person reads on a lock screen at 7am, so they say what to do, briefly.
 """
 
@@ -25,6 +26,16 @@ CALLOUT_CHANGES: dict[str, ChangeWords] = {
     "cancelled": ChangeWords("Cancelled", "This callout was called off. Please stand down."),
     "reopened": ChangeWords("Reopened", "People are needed again."),
 }
+
+PERSONAL_CHANGES: dict[str, str] = {
+    "you-confirmed": "confirmed",
+    "you-standby": "standby",
+    "you-called-off": "called-off",
+}
+"""Alerts for one subscriber who answered a callout through their alert link, by
+the dispatch's message kind (``node.content.dispatch.MESSAGES``): queued only by
+``node.alerts.queue.queue_personal_alert``, never fanned out. Only
+"you-confirmed" carries the private address (``node.alerts.render.personal_alert``)."""
 
 EVENT_CHANGES: dict[str, ChangeWords] = {
     "published": ChangeWords("New event", "A new event was published."),

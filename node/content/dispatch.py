@@ -9,6 +9,11 @@ room (``promote=True``: a confirmed responder removed, or more people needed),
 and then standby responders move up in order. A confirmed responder is never
 demoted: they were sent the address.
 
+An alert subscriber who answered through their alert link
+(``node.alerts.respond``) is told the same things by their own channel instead:
+a personal alert job (``queue_personal_alert``), durable and sent once like
+every alert.
+
 Direct messages go to the responder's own inbox (not their server's shared
 inbox): a message for one person is one delivery either way, and the personal
 inbox needs no receiver to route by ``to``. Each is written in the caller's
@@ -25,6 +30,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.alerts.queue import queue_personal_alert
+from node.alerts.tokens import is_alert_actor
 from node.ap.activities import direct_note_to_as
 from node.content import callout_text as words
 from node.content.models import Callout, CalloutMessage, CalloutResponse
@@ -138,17 +145,30 @@ async def send_message(
     return True
 
 
+async def tell(
+    node: NodeContext, session: AsyncSession, callout: Callout, answer: CalloutResponse, kind: str
+) -> bool:
+    """Tell one responder ``kind`` by the way they answered: a direct message to a
+    fediverse account, a personal alert to an alert subscriber (none once they
+    unsubscribed)."""
+    if is_alert_actor(answer.actor_uri):
+        if answer.subscription_id is None:
+            return False
+        return await queue_personal_alert(session, answer.subscription_id, callout, f"you-{kind}")
+    return await send_message(node, session, callout, answer.actor_uri, kind)
+
+
 async def tell_assigned(
     node: NodeContext, session: AsyncSession, callout: Callout, assigned: Assigned
 ) -> None:
     for answer in assigned.confirmed:
-        await send_message(node, session, callout, answer.actor_uri, "confirmed")
+        await tell(node, session, callout, answer, "confirmed")
     for answer in assigned.standby:
-        await send_message(node, session, callout, answer.actor_uri, "standby")
+        await tell(node, session, callout, answer, "standby")
 
 
 async def tell_called_off(node: NodeContext, session: AsyncSession, callout: Callout) -> None:
     """A cancelled callout or a false alarm: every confirmed responder is told not to go."""
     for answer in await come_answers(session, callout):
         if answer.role == "confirmed":
-            await send_message(node, session, callout, answer.actor_uri, "called-off")
+            await tell(node, session, callout, answer, "called-off")

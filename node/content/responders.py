@@ -7,6 +7,11 @@ Nobody but the organisers sees identities: no public path reads these tables.
 direct messages themselves with their delivery rows (the stored bodies carry
 the private address and the responders' names), once the callout has ended
 (a final state, or its ``until``) more than the retention days ago.
+
+Answers of alert subscribers (``node.alerts.respond``) are responses too, shown
+beside the fediverse ones with the name and way to be reached they gave; what
+they were told is read from their personal alert jobs, which the purge deletes
+with the responses (a job row says who was confirmed).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.hosts import url_authority
+from node.alerts.models import AlertJob, AlertSubscription
+from node.alerts.tokens import is_alert_actor
+from node.alerts.words import PERSONAL_CHANGES
 from node.content.callout_publish import publish_callout_update
 from node.content.callout_states import after_dispatch_change
 from node.content.models import Callout, CalloutMessage, CalloutResponse
@@ -26,6 +34,7 @@ from node.context import NodeContext
 from node.models import Delivery, OutboundActivity, RemoteActor
 
 ROLE_ORDER = {"confirmed": 0, "standby": 1, None: 2, "removed": 3}
+ALERT_SERVER = "alert subscribers (no account)"
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,10 @@ class Responder:
     role: str | None  # confirmed|standby|removed, or None
     answered_at: datetime
     messaged: tuple[str, ...]  # kinds of direct message sent: confirmed, standby, called-off
+    via_alert: bool = False  # answered through an alert's personal link
+    channel: str | None = None  # that subscription's: push|email; None once it is gone
+    name: str = ""  # what an alert subscriber chose to give, for organisers only
+    reach: str = ""
 
     @property
     def label(self) -> str:
@@ -65,13 +78,55 @@ async def responder_report(session: AsyncSession, callout: Callout) -> Responder
     )
     for message in sent:
         messages.setdefault(message.actor_uri, []).append(message.kind)
+    told, channels = await _alert_side(session, callout)
     responders = [
-        Responder(r.actor_uri, r.option, r.role, r.created_at, tuple(messages.get(r.actor_uri, [])))
+        Responder(
+            r.actor_uri,
+            r.option,
+            r.role,
+            r.created_at,
+            tuple(
+                told.get(r.subscription_id or 0, [])
+                if is_alert_actor(r.actor_uri)
+                else messages.get(r.actor_uri, [])
+            ),
+            via_alert=is_alert_actor(r.actor_uri),
+            channel=channels.get(r.subscription_id or 0),
+            name=r.name,
+            reach=r.reach,
+        )
         for r in rows
     ]
     responders.sort(key=lambda r: ROLE_ORDER.get(r.role, 2) if r.option == "come" else 2)
-    servers = Counter(url_authority(r.actor_uri) for r in rows)
+    servers = Counter(
+        ALERT_SERVER if is_alert_actor(r.actor_uri) else url_authority(r.actor_uri) for r in rows
+    )
     return ResponderReport(responders, sorted(servers.items(), key=lambda i: (-i[1], i[0])))
+
+
+async def _alert_side(
+    session: AsyncSession, callout: Callout
+) -> tuple[dict[int, list[str]], dict[int, str]]:
+    """What each alert subscriber who answered was told (sent or on its way), and
+    their channel, by subscription id."""
+    told: dict[int, list[str]] = {}
+    jobs = await session.execute(
+        select(AlertJob.subscription_id, AlertJob.change)
+        .where(
+            AlertJob.subject == "callout",
+            AlertJob.subject_id == callout.id,
+            AlertJob.change.in_(PERSONAL_CHANGES),
+        )
+        .order_by(AlertJob.id)
+    )
+    for subscription_id, change in jobs.all():
+        told.setdefault(subscription_id, []).append(PERSONAL_CHANGES[change])
+    channels = await session.execute(
+        select(AlertSubscription.id, AlertSubscription.channel)
+        .join(CalloutResponse, CalloutResponse.subscription_id == AlertSubscription.id)
+        .where(CalloutResponse.callout_id == callout.id)
+    )
+    return told, {sub_id: channel for sub_id, channel in channels.all()}
 
 
 async def remove_responder(
@@ -117,8 +172,9 @@ async def purge_responders(node: NodeContext, now: datetime) -> int:
 
 
 async def purge_callout_responders(session: AsyncSession, callout_id: int, now: datetime) -> None:
-    """Delete who answered the callout, the direct messages sent to them (which
-    carry the private address) and every delivery naming them."""
+    """Delete who answered the callout (by the fediverse or an alert link), the
+    direct messages and personal alerts sent to them (which carry the private
+    address) and every delivery naming them."""
     sent = select(CalloutMessage.activity_uri).where(CalloutMessage.callout_id == callout_id)
     activities = select(OutboundActivity.id).where(OutboundActivity.uri.in_(sent))
     await session.execute(delete(Delivery).where(Delivery.activity_id.in_(activities)))
@@ -135,6 +191,13 @@ async def purge_callout_responders(session: AsyncSession, callout_id: int, now: 
     )
     await session.execute(delete(OutboundActivity).where(OutboundActivity.uri.in_(sent)))
     await session.execute(delete(CalloutMessage).where(CalloutMessage.callout_id == callout_id))
+    await session.execute(  # an alert subscriber's "you are confirmed" names them too
+        delete(AlertJob).where(
+            AlertJob.subject == "callout",
+            AlertJob.subject_id == callout_id,
+            AlertJob.change.in_(PERSONAL_CHANGES),
+        )
+    )
     await session.execute(delete(CalloutResponse).where(CalloutResponse.callout_id == callout_id))
     callout = await session.get(Callout, callout_id)
     if callout is not None:

@@ -280,7 +280,8 @@ async def unsubscribe_route(request: Request) -> Response:
         request,
         site,
         "Unsubscribed",
-        "Done. You will get no more alerts; we kept nothing about you.",
+        "Done. You will get no more alerts; we kept nothing about you. An answer you "
+        "gave to a callout still counts, without your name or how to reach you.",
     )
 
 

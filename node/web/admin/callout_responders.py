@@ -5,6 +5,10 @@ one domain shows), who was sent which direct message, and removing a responder
 (the next on standby moves up: ``remove_responder`` in
 ``node/content/responders.py``).
 
+Alert subscribers who answered through their personal link are listed among
+them, marked as such, with the name or nickname and the way to be reached they
+gave (organisers only, like everything here).
+
 Editors and admins only (``require``); no public page reads these. The audit
 log names the callout of a removal, never the responder: it outlives the
 retention days after which who answered is forgotten.
@@ -21,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from node.alerts.tokens import is_alert_actor
 from node.audit import audit
 from node.content.models import Callout
 from node.content.responders import Responder, remove_responder, responder_report
@@ -55,6 +60,8 @@ class Line:
     actor_uri: str
     handle: str  # @name@domain, or their id when we never fetched the account
     link: str | None
+    via: str | None  # "alert by push", "alert by e-mail": answered without an account
+    reach: str
     answered: str  # in the callout's zone
     messaged: list[str]
     removable: bool
@@ -66,12 +73,20 @@ async def _handles(request: Request, uris: set[str]) -> dict[str, RemoteActor]:
         return {actor.uri: actor for actor in found}
 
 
+VIA = {"push": "alert by push", "email": "alert by e-mail", None: "alert (since unsubscribed)"}
+
+
 def _line(responder: Responder, actor: RemoteActor | None, tz: str) -> Line:
     handle = f"@{actor.preferred_username}@{actor.domain}" if actor else responder.actor_uri
+    link = safe_link((actor.url or actor.uri) if actor else responder.actor_uri)
+    if responder.via_alert:
+        handle, link = responder.name or "(no name given)", None
     return Line(
         actor_uri=responder.actor_uri,
         handle=handle,
-        link=safe_link((actor.url or actor.uri) if actor else responder.actor_uri),
+        link=link,
+        via=VIA.get(responder.channel, VIA[None]) if responder.via_alert else None,
+        reach=responder.reach,
         answered=format_moment(responder.answered_at, tz),
         messaged=[MESSAGE_WORDS.get(kind, kind) for kind in responder.messaged],
         removable=responder.label in REMOVABLE,
@@ -120,6 +135,8 @@ async def callout_remove_responder(request: Request) -> Response:
         return missing_page(request, "callout")
     actor = (await _handles(request, {actor_uri})).get(actor_uri)
     handle = f"@{actor.preferred_username}@{actor.domain}" if actor else actor_uri
+    if is_alert_actor(actor_uri):
+        handle = "this alert subscriber"
     context = {"callout": callout, "when": when(callout), "actor_uri": actor_uri, "handle": handle}
     return render(request, "admin/callout_remove.html", context)
 
@@ -136,9 +153,7 @@ async def _remove(request: Request, actor_uri: str) -> Response:
     except ValueError as exc:  # not one who answered, or removed already
         return await _page(request, f"{exc}.")
     node.wake()
-    return RedirectResponse(
-        f"/admin/callouts/{callout.id}/responses?done=removed", status_code=303
-    )
+    return RedirectResponse(f"/admin/callouts/{callout.id}/responses?done=removed", status_code=303)
 
 
 routes = [
