@@ -53,7 +53,8 @@ async def test_an_urgent_callout_reaches_a_push_subscriber_encrypted_and_signed(
     assert data["title"] == "New callout: Eviction at 7am"
     assert "People at the door (20 people)" in data["body"]
     assert "Area: Tottenham" in data["body"]
-    assert data["url"] == callout.url
+    assert data["url"].startswith(f"{callout.url}/respond?t=")  # the subscriber's own link
+    assert data["page"] == callout.url
     assert data["unsubscribe"] == subscribed["unsubscribe"]
     assert_nothing_private(json.dumps(data, ensure_ascii=False))
 
