@@ -154,6 +154,10 @@ def _responses_text(report: ResponderReport) -> str:
     for r in report.responders:
         answered = r.answered_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         told = f"  messaged: {', '.join(r.messaged)}" if r.messaged else ""
+        if r.via_alert:  # answered from an alert's link: what they chose to give
+            given = ", ".join(part for part in (r.name, r.reach) if part)
+            told += f"  (alert by {r.channel or 'a subscription since removed'}"
+            told += f": {given})" if given else ")"
         lines.append(f"{r.label:<9} {answered}  {r.actor_uri}{told}")
     if not lines:
         return "(no responses yet)"
