@@ -11,7 +11,9 @@ Who is in scope:
 - a callout: ``urgent`` subscribers only when it is urgent, ``callouts`` and
   ``everything`` always; a new event: ``everything`` only;
 - something from another network: only subscribers who chose "also from the
-  networks this one follows" (``federated``).
+  networks this one follows" (``federated``);
+- "enough people": not those who answered "I can come" from their alert link
+  (they are told their own place: ``queue_personal_alert``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.alerts.models import AlertJob, AlertSubscription
 from node.alerts.words import CALLOUT_CHANGES, EVENT_CHANGES, PERSONAL_CHANGES, callout_change
-from node.content.models import Callout, Event
+from node.content.models import Callout, CalloutResponse, Event
 from node.context import NodeContext
 from node.db import dialect_insert
 from node.wakeup import notify_work
@@ -143,6 +145,14 @@ async def _queue(
         literal(now, AlertJob.next_attempt_at.type),
         literal(now, AlertJob.created_at.type),
     ).where(*_in_scope(subject, urgent=urgent, local=row.local))
+    if subject == "callout" and change == "enough":  # "answer to be on standby": not
+        # to those who answered "I can come" from their link (they know their place)
+        answered = select(CalloutResponse.id).where(
+            CalloutResponse.callout_id == row.id,
+            CalloutResponse.subscription_id == AlertSubscription.id,
+            CalloutResponse.option == "come",
+        )
+        chosen = chosen.where(~answered.exists())
     result = await session.execute(
         dialect_insert(session)(AlertJob)
         .from_select(_COLUMNS, chosen)

@@ -175,6 +175,7 @@ async def test_an_email_subscriber_confirmed_by_their_answer_gets_the_address_by
     assert told["Subject"] == "You are confirmed: Eviction watch"
     assert SECRET in text_of(told) and "Signal: 07000 000000" in text_of(told)
     subjects = [str(m["Subject"]) for m in mailbox.to(address)]
+    assert "Enough people: Eviction watch" not in subjects  # they know their own place
     assert [s for s in subjects if SECRET in s] == []
     assert [s for s in subjects if s.startswith("You are confirmed")] == [told["Subject"]]
     for letter in mailbox.to(address):
