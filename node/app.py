@@ -26,6 +26,7 @@ from node.runtime import node_context
 from node.web import activitypub, alerts, inbox, objects, public, public_feeds, wellknown
 from node.web.admin import routes as admin_routes
 from node.web.admin.throttle import LoginThrottle
+from node.web.language import LanguageMiddleware
 from node.web.limits import BodyLimitMiddleware
 from node.web.public import templates
 from node.web.remote_follow import LookupGate
@@ -99,6 +100,7 @@ def _middleware(settings: Settings) -> list[Middleware]:
     return [
         Middleware(SecurityHeadersMiddleware),
         Middleware(BodyLimitMiddleware),
+        Middleware(LanguageMiddleware, default=settings.language, secure=settings.https),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,

@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from node import i18n
 from node.context import NodeContext
 from node.identity import chosen_name, group_actor
+from node.web.language import VARY
 from node.web.pagecache import Rendered
 from node.web.templating import make_templates
 
@@ -79,6 +81,11 @@ def node_feeds() -> list[dict[str, str]]:
     ]
 
 
+def language_headers() -> dict[str, str]:
+    """The page is in the current language, chosen from these request headers."""
+    return {"Content-Language": i18n.current_language(), "Vary": VARY}
+
+
 def _page_values(values: dict[str, Any]) -> dict[str, Any]:
     return {"now": datetime.now(UTC), "feeds": node_feeds(), **values}
 
@@ -92,7 +99,7 @@ def render_page(
 ) -> Rendered:
     """A public page's bytes, with the node's feeds advertised, ready to keep."""
     body = templates.get_template(template).render(_page_values(values)).encode("utf-8")
-    all_headers = {"Cache-Control": PAGE_CACHE, **(headers or {})}
+    all_headers = {"Cache-Control": PAGE_CACHE, **language_headers(), **(headers or {})}
     return Rendered(body, HTML_TYPE, all_headers, expires=expires)
 
 
@@ -105,7 +112,7 @@ def page(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A public page made for this one request (not kept)."""
-    all_headers = {"Cache-Control": PAGE_CACHE, **(headers or {})}
+    all_headers = {"Cache-Control": PAGE_CACHE, **language_headers(), **(headers or {})}
     return templates.TemplateResponse(
         request, template, _page_values(values), status_code=status_code, headers=all_headers
     )
