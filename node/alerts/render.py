@@ -14,7 +14,8 @@ from datetime import datetime
 
 from node.alerts.words import words_for
 from node.content.models import Callout, Event
-from node.content.text import URGENCY_LABELS, format_moment, format_when
+from node.content.text import format_moment, format_when, people, urgency_word
+from node.i18n import gettext as _
 
 PRIVATE_FIELDS = ("location_address", "contact", "private_address", "latitude", "longitude")
 """Columns an alert never shows (the exact place, how to reach the organisers);
@@ -51,11 +52,11 @@ class AlertText:
             [
                 *self.lines,
                 "",
-                f"Details and how to answer: {self.url}",
+                _("Details and how to answer: %(link)s", link=self.url),
                 "",
                 "--",
-                "You get this because you subscribed to these alerts.",
-                f"Stop them: {unsubscribe_url}",
+                _("You get this because you subscribed to these alerts."),
+                _("Stop them: %(link)s", link=unsubscribe_url),
                 "",
             ]
         )
@@ -71,22 +72,23 @@ def page_url(base: str, item: Callout | Event) -> str:
 
 def callout_alert(base: str, callout: Callout, change: str) -> AlertText:
     words = words_for("callout", change)
-    urgency = URGENCY_LABELS.get(callout.urgency, callout.urgency)
+    urgency = urgency_word(callout.urgency)
     needed = callout.needed
     if callout.people_needed:
-        needed += f" ({callout.people_needed} people)"
+        needed += " (" + people(callout.people_needed) + ")"
+    start = format_moment(callout.starts_at, callout.timezone)
+    end = format_moment(callout.ends_at, callout.timezone)
     lines = [
         f"{urgency}. {words.state}",
-        f"Needed: {needed}",
-        f"When: from {format_moment(callout.starts_at, callout.timezone)} "
-        f"until {format_moment(callout.ends_at, callout.timezone)}",
+        _("Needed: %(needed)s", needed=needed),
+        _("When: from %(start)s until %(end)s", start=start, end=end),
     ]
     if callout.location_name:
-        lines.append(f"Area: {callout.location_name}")
+        lines.append(_("Area: %(area)s", area=callout.location_name))
     if not callout.local:
-        lines.append(f"From the network at {callout.origin_domain}")
+        lines.append(_("From the network at %(server)s", server=callout.origin_domain))
     return AlertText(
-        title=f"{words.headline}: {callout.title}",
+        title=_("%(change)s: %(title)s", change=words.headline, title=callout.title),
         lines=tuple(lines),
         url=page_url(base, callout),
         tag=f"callout-{callout.id}",
@@ -99,14 +101,17 @@ def event_alert(base: str, event: Event, change: str) -> AlertText:
     words = words_for("event", change)
     lines = [
         words.state,
-        f"When: {format_when(event.starts_at, event.ends_at, event.timezone, event.all_day)}",
+        _(
+            "When: %(when)s",
+            when=format_when(event.starts_at, event.ends_at, event.timezone, event.all_day),
+        ),
     ]
     if event.location_name:
-        lines.append(f"Area: {event.location_name}")
+        lines.append(_("Area: %(area)s", area=event.location_name))
     if not event.local:
-        lines.append(f"From the network at {event.origin_domain}")
+        lines.append(_("From the network at %(server)s", server=event.origin_domain))
     return AlertText(
-        title=f"{words.headline}: {event.title}",
+        title=_("%(change)s: %(title)s", change=words.headline, title=event.title),
         lines=tuple(lines),
         url=page_url(base, event),
         tag=f"event-{event.id}",

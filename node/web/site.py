@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from node import i18n
 from node.context import NodeContext
+from node.i18n import gettext as _
 from node.identity import chosen_name, group_actor
 from node.web.language import VARY
 from node.web.pagecache import Rendered
@@ -75,9 +76,9 @@ async def site_of(session: AsyncSession, context: NodeContext) -> Site:
 
 def node_feeds() -> list[dict[str, str]]:
     return [
-        {"type": "text/calendar", "title": "Events (iCalendar)", "href": "/events.ics"},
-        {"type": "application/atom+xml", "title": "Events (Atom)", "href": "/events.atom"},
-        {"type": "application/atom+xml", "title": "Callouts (Atom)", "href": "/callouts.atom"},
+        {"type": "text/calendar", "title": _("Events (iCalendar)"), "href": "/events.ics"},
+        {"type": "application/atom+xml", "title": _("Events (Atom)"), "href": "/events.atom"},
+        {"type": "application/atom+xml", "title": _("Callouts (Atom)"), "href": "/callouts.atom"},
     ]
 
 
