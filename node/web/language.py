@@ -15,7 +15,7 @@ The node's own page cache keys pages by language (``node.web.pagecache``).
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -60,7 +60,7 @@ def _cookie(headers: dict[bytes, bytes]) -> str | None:
     raw = headers.get(b"cookie", b"").decode("latin-1")
     try:
         morsel = SimpleCookie(raw).get(COOKIE)
-    except Exception:  # a malformed cookie header: as if there were none
+    except CookieError:  # a malformed cookie header: as if there were none
         return None
     return i18n.supported(morsel.value) if morsel else None
 

@@ -30,7 +30,7 @@ from node.feeds.ical import CalendarInfo, entries_to_ical
 from node.i18n import gettext as _
 from node.web.context import ctx
 from node.web.pagecache import Rendered, earliest, serve
-from node.web.site import Filters, filters_of, normal_tag, row_id, site_of
+from node.web.site import Filters, filters_of, language_headers, normal_tag, row_id, site_of
 
 FEED_MAX_AGE = 300
 FEED_LIMIT = 500
@@ -46,6 +46,7 @@ def feed_rendered(
     headers = {
         "Cache-Control": f"public, max-age={FEED_MAX_AGE}",
         "Last-Modified": format_datetime(last_modified.astimezone(UTC), usegmt=True),
+        **language_headers(),  # the feeds' words are in the reader's language
     }
     return Rendered(body, media_type, headers, expires=expires)
 

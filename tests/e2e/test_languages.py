@@ -147,3 +147,14 @@ async def test_the_page_cache_never_serves_one_language_to_another(
         "/", headers={"Accept": "text/html", "Accept-Language": "en", "If-None-Match": english_tag}
     )
     assert again.status_code == 304 and "Accept-Language" in again.headers["vary"]
+
+
+async def test_feeds_speak_the_reader_language_and_say_so(start_node: NodeFactory) -> None:
+    node = await start_node(worker=False)
+    await _event(node)
+    welsh = await node.client.get("/calendar.ics", headers={"Accept-Language": "cy"})
+    assert welsh.headers["content-language"] == "cy"
+    assert "Accept-Language" in welsh.headers["vary"]
+    assert "calendr y ffederasiwn" in welsh.text
+    english = await node.client.get("/calendar.ics", headers={"Accept-Language": "en"})
+    assert english.headers["content-language"] == "en" and "federation calendar" in english.text

@@ -1,0 +1,43 @@
+"""Reading Accept-Language, the ``lang`` cookie and ``?lang=`` (node/web/language.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from node.web.language import accepted, negotiate
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("cy-GB,cy;q=0.9,en;q=0.5", ["cy", "en"]),
+        ("en;q=0.4, es-MX;q=0.7, cy;q=0.7", ["es", "cy", "en"]),  # equal q: header order
+        ("fr, de;q=0.9", []),
+        ("*", []),
+        ("cy;q=0, es", ["es"]),  # q=0: not acceptable
+        ("cy;q=abc, es;q=2, en;q=0.5", ["en"]),  # nonsense q-values count for nothing
+        ("", []),
+        ("EN-gb", ["en"]),
+    ],
+)
+def test_accept_language_is_read_by_q_value(header: str, expected: list[str]) -> None:
+    assert accepted(header) == expected
+
+
+def _scope(query: bytes = b"", **headers: str) -> dict[str, object]:
+    raw = [(name.replace("_", "-").encode(), value.encode()) for name, value in headers.items()]
+    return {"type": "http", "query_string": query, "headers": raw}
+
+
+def test_the_address_beats_the_cookie_which_beats_the_browser_which_beats_the_default() -> None:
+    both = {"cookie": "lang=es", "accept_language": "cy"}
+    assert negotiate(_scope(b"lang=cy", **both), "en") == ("cy", "cy")  # remembered
+    assert negotiate(_scope(**both), "en") == ("es", None)
+    assert negotiate(_scope(accept_language="cy"), "en") == ("cy", None)
+    assert negotiate(_scope(), "es") == ("es", None)
+
+
+def test_a_language_not_spoken_in_the_address_or_cookie_is_ignored() -> None:
+    scope = _scope(b"lang=fr", cookie='lang=xx; other="a b', accept_language="fr")
+    assert negotiate(scope, "cy") == ("cy", None)
+    assert negotiate(_scope(b"lang=%00", cookie="lang=<script>"), "en") == ("en", None)
