@@ -110,7 +110,6 @@ class LanguageMiddleware:
             return
         language, remember = negotiate(scope, self.default)
         scope.setdefault("state", {})["language"] = language
-        i18n.set_language(language)
 
         async def send_labelled(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -128,4 +127,5 @@ class LanguageMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_labelled)
+        with i18n.speaking(language):  # for this request only, whatever runs it
+            await self.app(scope, receive, send_labelled)

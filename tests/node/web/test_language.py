@@ -41,3 +41,32 @@ def test_a_language_not_spoken_in_the_address_or_cookie_is_ignored() -> None:
     scope = _scope(b"lang=fr", cookie='lang=xx; other="a b', accept_language="fr")
     assert negotiate(scope, "cy") == ("cy", None)
     assert negotiate(_scope(b"lang=%00", cookie="lang=<script>"), "en") == ("en", None)
+
+
+async def test_a_signed_in_user_language_wins_and_labels_the_answer() -> None:
+    """The admin's hook: once the page knows its user, their language is the page's."""
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    from node.i18n import current_language, gettext
+    from node.web.language import LanguageMiddleware, use_user_language
+
+    async def admin_page(request: Request) -> HTMLResponse:
+        use_user_language(request, request.query_params.get("user"))
+        return HTMLResponse(f"{request.state.language} {gettext('Calendar')}")
+
+    app = Starlette(
+        routes=[Route("/admin", admin_page)],
+        middleware=[Middleware(LanguageMiddleware, default="en")],
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        welsh = await client.get("/admin?user=cy", headers={"Accept-Language": "es"})
+        assert welsh.text == "cy Calendr" and welsh.headers["content-language"] == "cy"
+        unset = await client.get("/admin?user=", headers={"Accept-Language": "es"})
+        assert unset.text == "es Calendario" and unset.headers["content-language"] == "es"
+    assert current_language() == "en"  # nothing leaks out of the request
