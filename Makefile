@@ -72,6 +72,8 @@ bench: $(VENV)/.installed-run
 # Translations (docs/i18n.md): extract the strings the sources use (node/locale/DOMAIN.cfg
 # names the files of each catalogue) and update every language's DOMAIN.po from them,
 # keeping what is translated. New strings arrive empty: the catalogue tests then list them.
+# Babel's dated and placeholder header lines are dropped, so a run that finds nothing new
+# changes nothing.
 CATALOGUES ?= $(basename $(notdir $(wildcard node/locale/*.cfg)))
 messages: $(VENV)/.installed-run
 	@set -e; pot=$$(mktemp -d); for domain in $(CATALOGUES); do \
@@ -81,6 +83,7 @@ messages: $(VENV)/.installed-run
 			lang=$$(basename $$(dirname $$(dirname $$po))); \
 			$(BIN)/pybabel -q update -i $$pot/$$domain.pot -d node/locale -D $$domain \
 				-l $$lang --ignore-obsolete --no-fuzzy-matching; \
+			sed -i -E '/^"(POT-Creation-Date|PO-Revision-Date: YEAR|Last-Translator: FULL NAME|Language-Team: .*LL@li.org|Report-Msgid-Bugs-To: EMAIL)/d' $$po; \
 			echo "$$po: $$(grep -c '^msgid ' $$po) messages"; \
 		done; \
 	done; rm -rf $$pot
