@@ -19,7 +19,7 @@ install = if [ -x $(BIN)/uv ]; then \
 		$(BIN)/python -m pip install --quiet -e $(1); \
 	fi
 
-.PHONY: run demo demo-reset test lint bench clean
+.PHONY: run demo demo-reset test lint bench clean messages
 
 # No pip in the new venv at first (ensurepip takes longer than all the rest):
 # the system's pip puts uv there; without a usable pip or uv, ensurepip after all.
@@ -68,3 +68,22 @@ clean:
 
 bench: $(VENV)/.installed-run
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Translations (docs/i18n.md): extract the strings the sources use (node/locale/DOMAIN.cfg
+# names the files of each catalogue) and update every language's DOMAIN.po from them,
+# keeping what is translated. New strings arrive empty: the catalogue tests then list them.
+# Babel's dated and placeholder header lines are dropped, so a run that finds nothing new
+# changes nothing.
+CATALOGUES ?= $(basename $(notdir $(wildcard node/locale/*.cfg)))
+messages: $(VENV)/.installed-run
+	@set -e; pot=$$(mktemp -d); for domain in $(CATALOGUES); do \
+		$(BIN)/pybabel -q extract -F node/locale/$$domain.cfg -k lazy_gettext \
+			--sort-by-file --add-location=file --project=Tocsin -o $$pot/$$domain.pot node; \
+		for po in node/locale/*/LC_MESSAGES/$$domain.po; do \
+			lang=$$(basename $$(dirname $$(dirname $$po))); \
+			$(BIN)/pybabel -q update -i $$pot/$$domain.pot -d node/locale -D $$domain \
+				-l $$lang --ignore-obsolete --no-fuzzy-matching; \
+			sed -i -E '/^"(POT-Creation-Date|PO-Revision-Date: YEAR|Last-Translator: FULL NAME|Language-Team: .*LL@li.org|Report-Msgid-Bugs-To: EMAIL)/d' $$po; \
+			echo "$$po: $$(grep -c '^msgid ' $$po) messages"; \
+		done; \
+	done; rm -rf $$pot

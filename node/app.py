@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from node.config import Settings
 from node.context import NodeContext
+from node.i18n import gettext as _
 from node.runtime import node_context
 from node.web import (
     activitypub,
@@ -35,6 +36,7 @@ from node.web import (
 )
 from node.web.admin import routes as admin_routes
 from node.web.admin.throttle import LoginThrottle
+from node.web.language import LanguageMiddleware
 from node.web.limits import BodyLimitMiddleware
 from node.web.public import templates
 from node.web.remote_follow import LookupGate
@@ -54,18 +56,21 @@ def _wants_html(request: Request) -> bool:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    messages = {404: "There is nothing at this address.", 405: "That method is not allowed here."}
+    messages = {
+        404: _("There is nothing at this address."),
+        405: _("That method is not allowed here."),
+    }
     message = exc.detail if exc.detail and exc.status_code not in messages else ""
-    message = message or messages.get(exc.status_code, "The request could not be handled.")
+    message = message or messages.get(exc.status_code, _("The request could not be handled."))
     if _wants_html(request):
         return templates.TemplateResponse(
             request,
             "error.html",
             {
                 "status_code": exc.status_code,
-                "title": "Not found"
+                "title": _("Not found")
                 if exc.status_code == 404
-                else "Something is wrong with the request",
+                else _("Something is wrong with the request"),
                 "message": message,
             },
             status_code=exc.status_code,
@@ -88,7 +93,7 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
         "%s %s: database unavailable (%s)", request.method, request.url.path, type(exc).__name__
     )
     return json_error(
-        503, "the server is briefly unavailable; try again later", {"Retry-After": "30"}
+        503, _("the server is briefly unavailable; try again later"), {"Retry-After": "30"}
     )
 
 
@@ -109,6 +114,7 @@ def _middleware(settings: Settings) -> list[Middleware]:
     return [
         Middleware(SecurityHeadersMiddleware),
         Middleware(BodyLimitMiddleware),
+        Middleware(LanguageMiddleware, default=settings.language, secure=settings.https),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,

@@ -17,6 +17,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from node.i18n import LANGUAGES
+
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$")
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -60,6 +62,7 @@ class Settings:
     retention_days: int = 7  # processed received activities are purged after this
     smtp: SmtpSettings | None = None  # None: alerts by push only
     mail_from: str = ""
+    language: str = "en"  # the node's default language: pages, alerts, what federates
 
     @property
     def host(self) -> str:
@@ -182,6 +185,14 @@ def _mail_from(value: str, smtp: SmtpSettings | None, node_name: str, base_url: 
     return value
 
 
+def _language(value: str) -> str:
+    tag = value.strip()
+    if tag.lower() in LANGUAGES:
+        return tag.lower()
+    spoken = ", ".join(f"{code} ({name})" for code, name in LANGUAGES.items())
+    raise ConfigError(f"TOCSIN_LANGUAGE must be one of {spoken}, not {value!r}")
+
+
 def _database_url(value: str, data_dir: Path) -> str:
     if not value:
         return f"sqlite+aiosqlite:///{data_dir.resolve() / DATABASE_FILE}"
@@ -259,4 +270,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_node: bool = Fal
         retention_days=_retention_days(env.get("TOCSIN_RETENTION_DAYS", "7") or "7"),
         smtp=smtp,
         mail_from=_mail_from(env.get("TOCSIN_MAIL_FROM", ""), smtp, node_name, base_url),
+        language=_language(env.get("TOCSIN_LANGUAGE", "en") or "en"),
     )

@@ -78,7 +78,9 @@ async def _content(node: NodeContext, session: Any, doc: dict[str, Any], report:
         event = dict_to_row(Event, values)
         if event.local:
             await _rehome(node, session, event, "events", actor_id, old_base, report)
-            await publish(node, session, "Create", event_to_as(event, node.urls, actor_id))
+            language = node.settings.language
+            created = event_to_as(event, node.urls, actor_id, language=language)
+            await publish(node, session, "Create", created)
         else:
             session.add(event)
         report.events += 1
@@ -87,7 +89,9 @@ async def _content(node: NodeContext, session: Any, doc: dict[str, Any], report:
         callout = dict_to_row(Callout, values)
         if callout.local:
             await _rehome(node, session, callout, "callouts", actor_id, old_base, report)
-            obj = callout_to_as(callout, node.urls, actor_id, now=now)
+            obj = callout_to_as(
+                callout, node.urls, actor_id, now=now, language=node.settings.language
+            )
             await publish(node, session, "Create", obj)
         else:
             session.add(callout)

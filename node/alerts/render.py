@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from node.alerts.words import words_for
-from node.content.callout_text import HEADLINES, public_where
+from node.content.callout_text import headline_words, public_where
 from node.content.models import Callout, Event
-from node.content.text import URGENCY_LABELS, format_moment, format_when
+from node.content.text import format_moment, format_when, people, urgency_word
+from node.i18n import gettext as _
 
 ANSWERABLE_STATES = frozenset({"unverified", "open", "enough"})
 
@@ -59,11 +60,11 @@ class AlertText:
         return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
     def mail_body(self, unsubscribe_url: str, respond_url: str | None = None) -> str:
-        links = [f"Details and how to answer: {self.url}"]
+        links = [_("Details and how to answer: %(link)s", link=self.url)]
         if respond_url:
             links = [
-                f"Answer (your personal link, do not forward it): {respond_url}",
-                f"Details: {self.url}",
+                _("Answer (your personal link, do not forward it): %(link)s", link=respond_url),
+                _("Details: %(link)s", link=self.url),
             ]
         return "\n".join(
             [
@@ -72,8 +73,8 @@ class AlertText:
                 *links,
                 "",
                 "--",
-                "You get this because you subscribed to these alerts.",
-                f"Stop them: {unsubscribe_url}",
+                _("You get this because you subscribed to these alerts."),
+                _("Stop them: %(link)s", link=unsubscribe_url),
                 "",
             ]
         )
@@ -89,22 +90,23 @@ def page_url(base: str, item: Callout | Event) -> str:
 
 def callout_alert(base: str, callout: Callout, change: str) -> AlertText:
     words = words_for("callout", change)
-    urgency = URGENCY_LABELS.get(callout.urgency, callout.urgency)
+    urgency = urgency_word(callout.urgency)
     needed = callout.needed
     if callout.people_needed:
-        needed += f" ({callout.people_needed} people)"
+        needed += " (" + people(callout.people_needed) + ")"
+    start = format_moment(callout.starts_at, callout.timezone)
+    end = format_moment(callout.ends_at, callout.timezone)
     lines = [
         f"{urgency}. {words.state}",
-        f"Needed: {needed}",
-        f"When: from {format_moment(callout.starts_at, callout.timezone)} "
-        f"until {format_moment(callout.ends_at, callout.timezone)}",
+        _("Needed: %(needed)s", needed=needed),
+        _("When: from %(start)s until %(end)s", start=start, end=end),
     ]
     if callout.location_name:
-        lines.append(f"Area: {callout.location_name}")
+        lines.append(_("Area: %(area)s", area=callout.location_name))
     if not callout.local:
-        lines.append(f"From the network at {callout.origin_domain}")
+        lines.append(_("From the network at %(server)s", server=callout.origin_domain))
     return AlertText(
-        title=f"{words.headline}: {callout.title}",
+        title=_("%(change)s: %(title)s", change=words.headline, title=callout.title),
         lines=tuple(lines),
         url=page_url(base, callout),
         tag=f"callout-{callout.id}",
@@ -127,22 +129,24 @@ def personal_alert(base: str, callout: Callout, kind: str) -> AlertText:
     answerable = _answerable(callout, "published")
     if kind == "you-confirmed":
         where = callout.private_address or public_where(callout)
-        title = f"You are confirmed: {callout.title}"
-        lines = ["Please come.", f"Where: {where}" + (f" ({callout.area})" if callout.area else "")]
-        lines.append(f"From: {when}")
+        title = _("You are confirmed: %(title)s", title=callout.title)
+        if callout.area:
+            where = _("%(place)s (%(area)s)", place=where, area=callout.area)
+        lines = [_("Please come."), _("Where: %(place)s", place=where)]
+        lines.append(_("From: %(when)s", when=when))
         if callout.contact:
-            lines.append(f"Contact: {callout.contact}")
-        lines.append("Please do not share the address.")
+            lines.append(_("Contact: %(contact)s", contact=callout.contact))
+        lines.append(_("Please do not share the address."))
     elif kind == "you-standby":
-        title = f"On standby: {callout.title}"
+        title = _("On standby: %(title)s", title=callout.title)
         lines = [
-            "Thank you: enough people are confirmed for now.",
-            "Do not go unless you are told again.",
+            _("Thank you: enough people are confirmed for now."),
+            _("Do not go unless you are told again."),
         ]
     else:
-        headline = HEADLINES["false-alarm" if callout.status == "false-alarm" else "cancelled"]
-        title = f"{headline}: {callout.title}"
-        lines = ["You were confirmed for this callout: do not go."]
+        headline = headline_words("false-alarm" if callout.status == "false-alarm" else "cancelled")
+        title = _("%(change)s: %(title)s", change=headline, title=callout.title)
+        lines = [_("You were confirmed for this callout: do not go.")]
         answerable = None
     return AlertText(
         title=title,
@@ -159,14 +163,17 @@ def event_alert(base: str, event: Event, change: str) -> AlertText:
     words = words_for("event", change)
     lines = [
         words.state,
-        f"When: {format_when(event.starts_at, event.ends_at, event.timezone, event.all_day)}",
+        _(
+            "When: %(when)s",
+            when=format_when(event.starts_at, event.ends_at, event.timezone, event.all_day),
+        ),
     ]
     if event.location_name:
-        lines.append(f"Area: {event.location_name}")
+        lines.append(_("Area: %(area)s", area=event.location_name))
     if not event.local:
-        lines.append(f"From the network at {event.origin_domain}")
+        lines.append(_("From the network at %(server)s", server=event.origin_domain))
     return AlertText(
-        title=f"{words.headline}: {event.title}",
+        title=_("%(change)s: %(title)s", change=words.headline, title=event.title),
         lines=tuple(lines),
         url=page_url(base, event),
         tag=f"event-{event.id}",

@@ -32,6 +32,7 @@ from node.alerts.subscriptions import forget_stale
 from node.alerts.words import PERSONAL_CHANGES
 from node.content.models import Callout, Event
 from node.context import NodeContext
+from node.i18n import speaking
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,15 @@ class Claimed:
 
 
 async def send_due_alerts(node: NodeContext, now: datetime) -> int:
-    """One pass: send what is due; returns how many alerts were handled."""
+    """One pass: send what is due; returns how many alerts were handled.
+
+    Alerts speak the node's default language (``TOCSIN_LANGUAGE``): the worker
+    answers no request, and a subscription does not record a language."""
+    with speaking(node.settings.language):
+        return await _send_due_alerts(node, now)
+
+
+async def _send_due_alerts(node: NodeContext, now: datetime) -> int:
     claimed = await _claim(node, now)
     if not claimed:
         await forget_stale(node.sessions, now)

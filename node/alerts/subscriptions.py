@@ -27,6 +27,7 @@ from federation.errors import UnsafeTargetError
 from federation.netguard import check_scheme
 from node.alerts.models import SCOPES, AlertJob, AlertSubscription
 from node.content.models import CalloutResponse
+from node.i18n import gettext as _
 
 CONFIRM_WINDOW = timedelta(days=2)
 KEEP_FINISHED = timedelta(days=30)  # sent alerts' rows, so a change never alerts twice
@@ -58,8 +59,10 @@ def parse_scope(value: Any) -> str:
     scope = value.strip() if isinstance(value, str) else ""
     if scope not in SCOPES:
         raise SubscriptionError(
-            "Choose what to be alerted about: urgent callouts, all callouts, "
-            "or callouts and new events."
+            _(
+                "Choose what to be alerted about: urgent callouts, all callouts, "
+                "or callouts and new events."
+            )
         )
     return scope
 
@@ -67,36 +70,40 @@ def parse_scope(value: Any) -> str:
 def parse_email(value: Any) -> str:
     address = value.strip() if isinstance(value, str) else ""
     if len(address) > MAX_EMAIL or not _EMAIL.match(address):
-        raise SubscriptionError("That does not look like an e-mail address (name@example.org).")
-    local, _, domain = address.rpartition("@")
+        raise SubscriptionError(_("That does not look like an e-mail address (name@example.org)."))
+    local, _at, domain = address.rpartition("@")
     return f"{local}@{domain.lower()}"
 
 
 def _key(value: Any, name: str, size: int) -> str:
     if not isinstance(value, str) or len(value) > 200:
-        raise SubscriptionError(f"The push subscription's {name} key is missing.")
+        raise SubscriptionError(_("The push subscription's %(name)s key is missing.", name=name))
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError) as exc:
-        raise SubscriptionError(f"The push subscription's {name} key is not base64url.") from exc
+        raise SubscriptionError(
+            _("The push subscription's %(name)s key is not base64url.", name=name)
+        ) from exc
     if len(raw) != size or (name == "p256dh" and raw[0] != 4):
-        raise SubscriptionError(f"The push subscription's {name} key has the wrong size.")
+        raise SubscriptionError(
+            _("The push subscription's %(name)s key has the wrong size.", name=name)
+        )
     return value.rstrip("=")
 
 
 def parse_push(data: Any, *, allow_private: bool) -> tuple[str, str, str]:
     """(endpoint, p256dh, auth) from a browser's ``PushSubscription.toJSON()``."""
     if not isinstance(data, dict):
-        raise SubscriptionError("Send the browser's push subscription as a JSON object.")
+        raise SubscriptionError(_("Send the browser's push subscription as a JSON object."))
     endpoint, keys = data.get("endpoint"), data.get("keys")
     if not isinstance(endpoint, str) or not 0 < len(endpoint) <= MAX_ENDPOINT:
-        raise SubscriptionError("The push subscription has no endpoint.")
+        raise SubscriptionError(_("The push subscription has no endpoint."))
     try:
         check_scheme(endpoint, allow_private=allow_private)
     except UnsafeTargetError as exc:
-        raise SubscriptionError("The push endpoint must be an https:// address.") from exc
+        raise SubscriptionError(_("The push endpoint must be an https:// address.")) from exc
     if not isinstance(keys, dict):
-        raise SubscriptionError("The push subscription has no keys.")
+        raise SubscriptionError(_("The push subscription has no keys."))
     return endpoint, _key(keys.get("p256dh"), "p256dh", 65), _key(keys.get("auth"), "auth", 16)
 
 

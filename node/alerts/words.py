@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from node.i18n import gettext as _
+
 
 @dataclass(frozen=True)
 class ChangeWords:
@@ -17,15 +19,33 @@ class ChangeWords:
     state: str  # the state in words, one sentence
 
 
-CALLOUT_CHANGES: dict[str, ChangeWords] = {
-    "published": ChangeWords("New callout", "People are needed."),
-    "confirmed": ChangeWords("Confirmed", "The organisers confirmed it: this is happening."),
-    "enough": ChangeWords("Enough people", "Enough people are coming; answer to be on standby."),
-    "met": ChangeWords("Met", "Enough people answered. Thank you; no need to come."),
-    "false-alarm": ChangeWords("False alarm", "It was a false alarm. Please stand down."),
-    "cancelled": ChangeWords("Cancelled", "This callout was called off. Please stand down."),
-    "reopened": ChangeWords("Reopened", "People are needed again."),
-}
+def _callout_words() -> dict[str, ChangeWords]:
+    return {
+        "published": ChangeWords(_("New callout"), _("People are needed.")),
+        "confirmed": ChangeWords(
+            _("Confirmed"), _("The organisers confirmed it: this is happening.")
+        ),
+        "enough": ChangeWords(
+            _("Enough people"), _("Enough people are coming; answer to be on standby.")
+        ),
+        "met": ChangeWords(_("Met"), _("Enough people answered. Thank you; no need to come.")),
+        "false-alarm": ChangeWords(_("False alarm"), _("It was a false alarm. Please stand down.")),
+        "cancelled": ChangeWords(
+            _("Cancelled"), _("This callout was called off. Please stand down.")
+        ),
+        "reopened": ChangeWords(_("Reopened"), _("People are needed again.")),
+    }
+
+
+def _event_words() -> dict[str, ChangeWords]:
+    return {"published": ChangeWords(_("New event"), _("A new event was published."))}
+
+
+CALLOUT_CHANGES = frozenset(
+    ("published", "confirmed", "enough", "met", "false-alarm", "cancelled", "reopened")
+)
+EVENT_CHANGES = frozenset(("published",))
+
 
 PERSONAL_CHANGES: dict[str, str] = {
     "you-confirmed": "confirmed",
@@ -37,14 +57,11 @@ the dispatch's message kind (``node.content.dispatch.MESSAGES``): queued only by
 ``node.alerts.queue.queue_personal_alert``, never fanned out. Only
 "you-confirmed" carries the private address (``node.alerts.render.personal_alert``)."""
 
-EVENT_CHANGES: dict[str, ChangeWords] = {
-    "published": ChangeWords("New event", "A new event was published."),
-}
-
 
 def words_for(subject: str, change: str) -> ChangeWords:
-    """The words of ``change`` of a ``callout`` or ``event``; KeyError if unknown."""
-    table = CALLOUT_CHANGES if subject == "callout" else EVENT_CHANGES
+    """The words of ``change`` of a ``callout`` or ``event``, in the current language
+    (alerts go out in the node's: ``node.alerts.sender``); KeyError if unknown."""
+    table = _callout_words() if subject == "callout" else _event_words()
     return table[change]
 
 

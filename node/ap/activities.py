@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from federation.as2 import AS_PUBLIC
 from node.ap.dates import iso_utc
+from node.i18n import SOURCE_LANGUAGE
 
 PublicationKind = Literal["Create", "Update", "Delete"]
 
@@ -145,6 +146,7 @@ def state_note_to_as(
     content: str,
     url: str,
     published: datetime,
+    language: str = SOURCE_LANGUAGE,
 ) -> dict[str, Any]:
     """A short public post about one of our objects (``in_reply_to``): a callout's
     new state, an event moved or called off. Sent as the object of a ``Create``
@@ -155,6 +157,7 @@ def state_note_to_as(
         "attributedTo": actor,
         "inReplyTo": in_reply_to,
         "content": content,
+        "contentMap": {language: content},
         "mediaType": "text/html",
         "url": url,
         "published": iso_utc(published),
@@ -172,6 +175,7 @@ def direct_note_to_as(
     content: str,
     in_reply_to: str,
     published: datetime,
+    language: str = SOURCE_LANGUAGE,
 ) -> dict[str, Any]:
     """``Create`` of a ``Note`` for ``recipient`` alone: no Public, no followers,
     and a ``Mention`` tag (``mention`` is ``@user@host``), which is what Mastodon
@@ -182,6 +186,7 @@ def direct_note_to_as(
         "attributedTo": actor,
         "inReplyTo": in_reply_to,
         "content": content,
+        "contentMap": {language: content},
         "mediaType": "text/html",
         "published": iso_utc(published),
         "to": [recipient],

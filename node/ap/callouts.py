@@ -20,15 +20,33 @@ from node.ap.dates import iso_utc
 from node.ap.events import audience, hashtag_to_as, location_to_as
 from node.content.models import Callout
 from node.content.text import callout_content_html, zone_name
+from node.i18n import LANGUAGES, SOURCE_LANGUAGE, speaking
+from node.i18n import gettext as _
 from node.urls import Urls
 
 # The option names never change in a callout's life: Mastodon resets the votes
-# when an Update (with a newer ``updated``) brings different options.
+# when an Update (with a newer ``updated``) brings different options. They are
+# written in the node's language; a vote is understood in any language we speak.
 CALLOUT_OPTIONS: dict[str, str] = {"come": "I can come", "help": "I can help another way"}
+
+
+def option_names() -> dict[str, str]:
+    """The options in the current language."""
+    return {"come": _("I can come"), "help": _("I can help another way")}
+
+
+def _by_name() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for language in LANGUAGES:
+        with speaking(language):
+            found.update({" ".join(t.casefold().split()): k for k, t in option_names().items()})
+    return found
+
+
 # states after which the poll is closed (``node.content.callout_states.FINAL``)
 CLOSED_STATES = frozenset({"met", "false-alarm", "cancelled"})
 CALLOUT_TAG = "callout"
-_BY_NAME = {" ".join(text.casefold().split()): key for key, text in CALLOUT_OPTIONS.items()}
+_BY_NAME = _by_name()
 
 
 def option_from_name(name: object) -> str | None:
@@ -41,7 +59,7 @@ def option_from_name(name: object) -> str | None:
 def _option(key: str, total: int) -> dict[str, Any]:
     return {
         "type": "Note",
-        "name": CALLOUT_OPTIONS[key],
+        "name": option_names()[key],
         "replies": {"type": "Collection", "totalItems": total},
     }
 
@@ -61,20 +79,33 @@ def closed_at(callout: Callout, now: datetime) -> datetime | None:
     return None
 
 
-def callout_to_as(callout: Callout, urls: Urls, actor_id: str, *, now: datetime) -> dict[str, Any]:
+def callout_to_as(
+    callout: Callout,
+    urls: Urls,
+    actor_id: str,
+    *,
+    now: datetime,
+    language: str = SOURCE_LANGUAGE,
+) -> dict[str, Any]:
     """The ``Question`` for ``callout``, without ``@context``.
 
-    Never carries ``private_address``: ``location`` is the public place, and only
-    the area when the exact address is private (``public_location``).
+    Its words are in ``language`` (the node's default language), which
+    ``contentMap`` names. Never carries ``private_address``: ``location`` is the
+    public place, and only the area when the exact address is private
+    (``public_location``).
     """
+    with speaking(language):
+        content = callout_content_html(callout, base=urls.base, now=now)
+        options = [_option("come", callout.come_count), _option("help", callout.help_count)]
     doc: dict[str, Any] = {
         "id": callout.uri,
         "type": "Question",
         "url": callout.url,
         "name": callout.title,
-        "content": callout_content_html(callout, base=urls.base, now=now),
+        "content": content,
+        "contentMap": {language: content},
         "mediaType": "text/html",
-        "oneOf": [_option("come", callout.come_count), _option("help", callout.help_count)],
+        "oneOf": options,
         "votersCount": callout.come_count + callout.help_count,
         "startTime": iso_utc(callout.starts_at),
         "endTime": iso_utc(callout.ends_at),

@@ -24,6 +24,7 @@ from node.ap.context import FEP_8A8E
 from node.ap.dates import iso_utc
 from node.content.models import Event
 from node.content.text import event_summary, zone, zone_name
+from node.i18n import SOURCE_LANGUAGE, speaking
 from node.urls import Urls
 
 EVENT_CATEGORY = "MOVEMENTS_POLITICS"
@@ -79,15 +80,25 @@ def location_to_as(
     return locations[0] if len(locations) == 1 else locations
 
 
-def event_to_as(event: Event, urls: Urls, actor_id: str) -> dict[str, Any]:
-    """The FEP-8a8e ``Event`` for ``event``, without ``@context``."""
+def event_to_as(
+    event: Event, urls: Urls, actor_id: str, *, language: str = SOURCE_LANGUAGE
+) -> dict[str, Any]:
+    """The FEP-8a8e ``Event`` for ``event``, without ``@context``.
+
+    The summary is written in ``language`` (the node's default language: what
+    federates does not depend on who is signed in) and tagged with it in
+    ``summaryMap``; the description, as its author wrote it, in ``contentMap``.
+    """
     event_status, ical_status = _STATUS.get(event.status, _STATUS["scheduled"])
+    with speaking(language):
+        summary = escape(event_summary(event), quote=False)  # AS2 summary is HTML
     doc: dict[str, Any] = {
         "id": event.uri,
         "type": "Event",
         "url": event.url,
         "name": event.title,
-        "summary": escape(event_summary(event), quote=False),  # AS2 summary is HTML
+        "summary": summary,
+        "summaryMap": {language: summary},
         "content": event.description_html,
         "mediaType": "text/html",
         "startTime": iso_in_zone(event.starts_at, event.timezone),
@@ -105,6 +116,8 @@ def event_to_as(event: Event, urls: Urls, actor_id: str) -> dict[str, Any]:
         "updated": iso_utc(event.updated_at),
         **audience(urls, actor_id),
     }
+    if event.description_html:
+        doc["contentMap"] = {language: event.description_html}
     location = location_to_as(
         event.location_name,
         event.location_address,

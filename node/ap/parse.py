@@ -180,7 +180,7 @@ def note_columns(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "uri": _object_id(doc),
         "in_reply_to": _linked_id(doc, "inReplyTo"),
-        "content_html": safe_html(doc.get("content")),
+        "content_html": safe_html(localized(doc, "content")),
     }
 
 

@@ -63,7 +63,7 @@ def is_tocsin_callout(doc: dict[str, Any], *, context: Any = None) -> bool:
 def _tallies(doc: dict[str, Any]) -> dict[str, int]:
     counts = {"come_count": 0, "help_count": 0}
     for option in dicts(doc.get("oneOf")) + dicts(doc.get("anyOf")):
-        key = option_from_name(option.get("name"))
+        key = option_from_name(localized(option, "name"))
         replies = option.get("replies")
         total = (
             bounded_int(replies.get("totalItems"), 0, MAX_COUNT)

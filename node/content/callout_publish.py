@@ -17,6 +17,7 @@ from node.content.callout_text import state_note_html
 from node.content.models import Callout, CalloutResponse
 from node.content.publish import publish
 from node.context import NodeContext
+from node.i18n import speaking
 from node.identity import group_actor
 from node.models import RemoteActor
 from node.outbox import new_activity_id
@@ -38,7 +39,7 @@ async def publish_callout_update(
         node,
         session,
         "Update",
-        callout_to_as(callout, node.urls, actor, now=now),
+        callout_to_as(callout, node.urls, actor, now=now, language=node.settings.language),
         extra_recipients=await voters(session, callout),
     )
     return callout
@@ -49,14 +50,18 @@ async def publish_state_note(
 ) -> None:
     """A public Note from the node actor, in reply to the callout, saying what to do."""
     local = await group_actor(session)
+    language = node.settings.language
+    with speaking(language):
+        content = state_note_html(callout, headline)
     note = state_note_to_as(
         note_id=new_activity_id(node.urls),
         actor=node.urls.actor(local.username),
         followers=node.urls.followers(local.username),
         in_reply_to=callout.uri,
-        content=state_note_html(callout, headline),
+        content=content,
         url=callout.url,
         published=datetime.now(UTC),
+        language=language,
     )
     await publish(node, session, "Create", note)
 

@@ -12,29 +12,36 @@ from html import escape
 
 from node.content.models import Callout
 from node.content.text import format_moment, format_where
+from node.i18n import gettext as _
 
-# the state a change leads to -> the headline followers see (the words of issue 13)
-HEADLINES: dict[str, str] = {
-    "open": "GO — people needed now",
-    "enough": "ENOUGH PEOPLE — stand down unless you were confirmed",
-    "met": "ALL CLEAR — thank you",
-    "false-alarm": "FALSE ALARM — do not go",
-    "cancelled": "CANCELLED — do not go",
-    "reopened": "MORE PEOPLE NEEDED — open again",
-}
-# a callout's state in words, for pages, lists and the command line
-STATE_WORDS: dict[str, str] = {
-    "unverified": "UNVERIFIED — being checked",
-    "open": "GO",
-    "enough": "ENOUGH PEOPLE",
-    "met": "ALL CLEAR",
-    "false-alarm": "FALSE ALARM",
-    "cancelled": "CANCELLED",
-}
+HEADLINE_KEYS = ("open", "enough", "met", "false-alarm", "cancelled", "reopened")
+
+
+def headline_words(headline: str) -> str:
+    """The headline followers see for the state a change leads to (the words of
+    issue 13), in the current language: what federates is in the node's."""
+    words = {
+        "open": _("GO — people needed now"),
+        "enough": _("ENOUGH PEOPLE — stand down unless you were confirmed"),
+        "met": _("ALL CLEAR — thank you"),
+        "false-alarm": _("FALSE ALARM — do not go"),
+        "cancelled": _("CANCELLED — do not go"),
+        "reopened": _("MORE PEOPLE NEEDED — open again"),
+    }
+    return words[headline]
 
 
 def state_words(status: str) -> str:
-    return STATE_WORDS.get(status, STATE_WORDS["open"])
+    """A callout's state in words, for pages, lists and the command line."""
+    words = {
+        "unverified": _("UNVERIFIED — being checked"),
+        "open": _("GO"),
+        "enough": _("ENOUGH PEOPLE"),
+        "met": _("ALL CLEAR"),
+        "false-alarm": _("FALSE ALARM"),
+        "cancelled": _("CANCELLED"),
+    }
+    return words.get(status, words["open"])
 
 
 def public_where(callout: Callout) -> str:
@@ -54,12 +61,13 @@ def _link(callout: Callout) -> str:
 def state_note_html(callout: Callout, headline: str) -> str:
     """The public post for a change: the headline, the callout, its link."""
     where = public_where(callout)
-    parts = [f"<strong>{escape(HEADLINES[headline])}</strong>: {escape(callout.title)}"]
+    parts = [f"<strong>{escape(headline_words(headline))}</strong>: {escape(callout.title)}"]
     if headline in ("open", "reopened"):
-        parts.append(f"Needed: {escape(callout.needed)}")
+        parts.append(_("Needed: %(needed)s", needed=escape(callout.needed)))
         if where:
-            parts.append(f"Where: {escape(where)}")
-        parts.append(f"From: {escape(format_moment(callout.starts_at, callout.timezone))}")
+            parts.append(_("Where: %(place)s", place=escape(where)))
+        start = escape(format_moment(callout.starts_at, callout.timezone))
+        parts.append(_("From: %(start)s", start=start))
     return "".join(f"<p>{part}</p>" for part in [*parts, _link(callout)])
 
 
@@ -79,27 +87,29 @@ def _paragraphs(actor_uri: str, mention: str, lines: list[str]) -> str:
 def confirmed_message(callout: Callout, actor_uri: str, mention: str) -> str:
     """The one message with the exact address: for a confirmed responder only."""
     address = callout.private_address or public_where(callout)
+    place = escape(address) + (f" ({escape(callout.area)})" if callout.area else "")
+    start = escape(format_moment(callout.starts_at, callout.timezone))
     lines = [
-        f"You are confirmed for {escape(callout.title)}. Please come.",
-        f"Where: {escape(address)}" + (f" ({escape(callout.area)})" if callout.area else ""),
-        f"From: {escape(format_moment(callout.starts_at, callout.timezone))}",
+        _("You are confirmed for %(title)s. Please come.", title=escape(callout.title)),
+        _("Where: %(place)s", place=place),
+        _("From: %(start)s", start=start),
     ]
     if callout.contact:
-        lines.append(f"Contact: {escape(callout.contact)}")
-    lines.append("Please do not share the address. " + _link(callout))
+        lines.append(_("Contact: %(who)s", who=escape(callout.contact)))
+    lines.append(_("Please do not share the address.") + " " + _link(callout))
     return _paragraphs(actor_uri, mention, lines)
 
 
 def standby_message(callout: Callout, actor_uri: str, mention: str) -> str:
     lines = [
-        f"Thank you: you are on standby for {escape(callout.title)}.",
-        "Enough people are confirmed for now. Do not go unless we message you again.",
+        _("Thank you: you are on standby for %(title)s.", title=escape(callout.title)),
+        _("Enough people are confirmed for now. Do not go unless we message you again."),
         _link(callout),
     ]
     return _paragraphs(actor_uri, mention, lines)
 
 
 def called_off_message(callout: Callout, actor_uri: str, mention: str) -> str:
-    headline = HEADLINES["false-alarm" if callout.status == "false-alarm" else "cancelled"]
+    headline = headline_words("false-alarm" if callout.status == "false-alarm" else "cancelled")
     lines = [f"{escape(headline)}: {escape(callout.title)}.", _link(callout)]
     return _paragraphs(actor_uri, mention, lines)

@@ -164,7 +164,9 @@ async def create_callout(
     session.add(callout)
     await session.flush()
     callout.uri = callout.url = f"{node.urls.base}/callouts/{callout.id}"
-    await publish(node, session, "Create", callout_to_as(callout, node.urls, actor, now=now))
+    language = node.settings.language
+    created = callout_to_as(callout, node.urls, actor, now=now, language=language)
+    await publish(node, session, "Create", created)
     await queue_callout_alerts(node, session, callout, "published")
     return callout
 

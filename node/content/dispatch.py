@@ -36,6 +36,7 @@ from node.ap.activities import direct_note_to_as
 from node.content import callout_text as words
 from node.content.models import Callout, CalloutMessage, CalloutResponse
 from node.context import NodeContext
+from node.i18n import speaking
 from node.identity import group_actor
 from node.models import RemoteActor
 from node.outbox import enqueue, new_activity_id
@@ -114,14 +115,18 @@ async def send_message(
     local = await group_actor(session)
     mention = f"@{remote.preferred_username}@{remote.domain}"
     now = datetime.now(UTC)
+    language = node.settings.language
+    with speaking(language):
+        content = MESSAGES[kind](callout, actor_uri, mention)
     activity = direct_note_to_as(
         activity_id=new_activity_id(node.urls),
         actor=node.urls.actor(local.username),
         recipient=actor_uri,
         mention=mention,
-        content=MESSAGES[kind](callout, actor_uri, mention),
+        content=content,
         in_reply_to=callout.uri,
         published=now,
+        language=language,
     )
     await enqueue(
         session,

@@ -22,6 +22,8 @@ from node.content.models import Event, Tombstone
 from node.content.publish import publish
 from node.content.text import format_when, format_where
 from node.context import NodeContext
+from node.i18n import gettext as _
+from node.i18n import speaking
 from node.identity import group_actor
 from node.outbox import new_activity_id
 from node.sanitize import markdown_to_html
@@ -145,7 +147,8 @@ async def create_event(node: NodeContext, session: AsyncSession, form: EventForm
     session.add(event)
     await session.flush()
     event.uri = event.url = f"{node.urls.base}/events/{event.id}"
-    await publish(node, session, "Create", event_to_as(event, node.urls, actor_id))
+    created = event_to_as(event, node.urls, actor_id, language=node.settings.language)
+    await publish(node, session, "Create", created)
     await queue_event_alerts(node, session, event)
     return event
 
@@ -160,9 +163,9 @@ async def update_event(
         setattr(event, name, value)
     await _publish_update(node, session, event)
     if event.starts_at > start:
-        await _publish_news(node, session, event, "POSTPONED")
+        await _publish_news(node, session, event, "postponed")
     elif _where(event) != place:
-        await _publish_news(node, session, event, "MOVED")
+        await _publish_news(node, session, event, "moved")
     return event
 
 
@@ -171,7 +174,7 @@ async def cancel_event(node: NodeContext, session: AsyncSession, event: Event) -
         raise v.ContentError("status", "this event is already cancelled")
     event.status = "cancelled"
     await _publish_update(node, session, event)
-    await _publish_news(node, session, event, "CANCELLED")
+    await _publish_news(node, session, event, "cancelled")
     return event
 
 
@@ -181,11 +184,18 @@ def _where(event: Event) -> str:
 
 async def _publish_news(node: NodeContext, session: AsyncSession, event: Event, word: str) -> None:
     """A public Note in reply to the event: Mastodon before 4.5 ignores an
-    ``Update`` of an ``Event``, so followers would otherwise never hear of it."""
-    when = format_when(event.starts_at, event.ends_at, event.timezone, event.all_day)
-    lines = [f"<strong>{word}</strong>: {escape(event.title)}", f"When: {escape(when)}"]
-    if where := _where(event):
-        lines.append(f"Where: {escape(where)}")
+    ``Update`` of an ``Event``, so followers would otherwise never hear of it.
+    Written in the node's default language."""
+    language = node.settings.language
+    with speaking(language):
+        when = format_when(event.starts_at, event.ends_at, event.timezone, event.all_day)
+        headline = {"postponed": _("POSTPONED"), "moved": _("MOVED"), "cancelled": _("CANCELLED")}
+        lines = [
+            f"<strong>{escape(headline[word])}</strong>: {escape(event.title)}",
+            _("When: %(when)s", when=escape(when)),
+        ]
+        if where := _where(event):
+            lines.append(_("Where: %(place)s", place=escape(where)))
     lines.append(f'<a href="{escape(event.url)}">{escape(event.url)}</a>')
     local = await group_actor(session)
     note = state_note_to_as(
@@ -196,6 +206,7 @@ async def _publish_news(node: NodeContext, session: AsyncSession, event: Event, 
         content="".join(f"<p>{line}</p>" for line in lines),
         url=event.url,
         published=datetime.now(UTC),
+        language=language,
     )
     await publish(node, session, "Create", note)
 
@@ -204,7 +215,8 @@ async def _publish_update(node: NodeContext, session: AsyncSession, event: Event
     event.updated_at = datetime.now(UTC)
     await session.flush()
     actor_id = await _actor_id(node, session)
-    await publish(node, session, "Update", event_to_as(event, node.urls, actor_id))
+    updated = event_to_as(event, node.urls, actor_id, language=node.settings.language)
+    await publish(node, session, "Update", updated)
     return event
 
 

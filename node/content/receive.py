@@ -25,7 +25,7 @@ from node import relay
 from node.alerts.queue import queue_received_alerts
 from node.ap.activities import ignore_to_as
 from node.ap.callouts import option_from_name
-from node.ap.parse import note_columns
+from node.ap.parse import localized, note_columns
 from node.ap.remote_callouts import as_question_to_remote_callout, is_tocsin_callout
 from node.ap.remote_events import as_event_to_remote_event
 from node.content.callouts import answer_callout
@@ -239,7 +239,7 @@ async def _receive_vote(
 ) -> bool:
     """A poll answer to one of our callouts; True when the Note was one (counted or not)."""
     target = id_of(note.get("inReplyTo"))
-    name = note.get("name")
+    name = localized(note, "name")
     if target is None or not isinstance(name, str) or not target.startswith(node.urls.base + "/"):
         return False
     callout = await session.scalar(

@@ -7,8 +7,9 @@ must carry everything a reader needs to turn up or help: the structured fields
 beside it are for software, the text is for people.
 
 Times are written in the object's own IANA zone, with the zone named, in one
-fixed English form (no locale: the text is the same whichever process makes
-it). Every value from the database is HTML-escaped where HTML is produced.
+fixed form per language (Babel's names of days and months for the current
+language, ``node.i18n``: what federates is written in the node's default
+language). Every value from the database is HTML-escaped where HTML is produced.
 """
 
 from __future__ import annotations
@@ -19,24 +20,50 @@ from html import escape
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
-from node.content.models import Callout, Event
+from babel.dates import format_datetime
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+from node.content.models import Callout, Event
+from node.i18n import current_language, ngettext
+from node.i18n import gettext as _
+
 DASH = "\u2013"  # en dash, between the ends of a span
-URGENCY_LABELS = {"urgent": "URGENT", "soon": "Soon", "ongoing": "Ongoing"}
-# a callout's content opens with this line when it is not simply open
-STATE_LINES = {
-    "unverified": "UNVERIFIED — being checked: get ready, do not go yet",
-    "enough": "ENOUGH PEOPLE — stand down unless you were confirmed",
-    "met": "ALL CLEAR — thank you",
-    "false-alarm": "FALSE ALARM — do not go",
-    "cancelled": "CANCELLED — do not go",
-}
-CALLOUT_POLL_LINE = (
-    "Answer the poll to say you can come or can help another way. "
-    "Only the organisers see who answered."
-)
+# CLDR patterns (Babel): a short date, and a day's heading; English as it always was
+SHORT_DATE = {"es": "EEE d MMM y"}
+LONG_DATE = {"es": "EEEE, d 'de' MMMM 'de' y"}
+DEFAULT_SHORT_DATE = "EEE d MMM y"  # Tue 3 Feb 2026, Maw 3 Chwef 2026
+DEFAULT_LONG_DATE = "EEEE d MMMM y"  # Tuesday 3 February 2026, Dydd Mawrth 3 Chwefror 2026
+URGENCIES = ("urgent", "soon", "ongoing")
+STATES = ("unverified", "enough", "met", "false-alarm", "cancelled")
+
+
+def urgency_word(urgency: str) -> str:
+    """``URGENT``, ``Soon``, ``Ongoing`` in the current language (unknown: as given)."""
+    words = {"urgent": _("URGENT"), "soon": _("Soon"), "ongoing": _("Ongoing")}
+    return words.get(urgency, urgency.capitalize())
+
+
+def state_line(status: str) -> str | None:
+    """The line a callout's content opens with when it is not simply open."""
+    lines = {
+        "unverified": _("UNVERIFIED — being checked: get ready, do not go yet"),
+        "enough": _("ENOUGH PEOPLE — stand down unless you were confirmed"),
+        "met": _("ALL CLEAR — thank you"),
+        "false-alarm": _("FALSE ALARM — do not go"),
+        "cancelled": _("CANCELLED — do not go"),
+    }
+    return lines.get(status)
+
+
+def poll_line() -> str:
+    return _(
+        "Answer the poll to say you can come or can help another way. "
+        "Only the organisers see who answered."
+    )
+
+
+def people(count: int) -> str:
+    """``1 person``, ``3 people``: in the current language's plural forms."""
+    return ngettext("%(num)d person", "%(num)d people", count)
 
 
 @cache
@@ -60,7 +87,14 @@ def zone_name(name: str) -> str:
 
 
 def _date(moment: datetime) -> str:
-    return f"{_DAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+    language = current_language()
+    return format_datetime(moment, SHORT_DATE.get(language, DEFAULT_SHORT_DATE), locale=language)
+
+
+def long_date(moment: datetime) -> str:
+    """A day as a heading: ``Tuesday 3 February 2026`` in the current language."""
+    language = current_language()
+    return format_datetime(moment, LONG_DATE.get(language, DEFAULT_LONG_DATE), locale=language)
 
 
 def _time(moment: datetime) -> str:
@@ -83,8 +117,9 @@ def _last_day(start: datetime, end: datetime) -> datetime:
 def _all_day(start: datetime, end: datetime) -> str:
     last = _last_day(start, end)
     if last.date() == start.date():
-        return f"{_date(start)}, all day"
-    return f"{_date(start)} {DASH} {_date(last)}, all day"
+        return _("%(day)s, all day", day=_date(start))
+    span = f"{_date(start)} {DASH} {_date(last)}"
+    return _("%(day)s, all day", day=span)
 
 
 def format_when(starts_at: datetime, ends_at: datetime, tz: str, all_day: bool) -> str:
@@ -120,7 +155,8 @@ def _place(name: str, address: str) -> str:
 def format_where(name: str, address: str, online_url: str | None) -> str:
     """Where, as plain text: ``Town Hall, 1 High St``, ``online: URL``, or both; '' if neither."""
     place = _place(name or "", address or "")
-    online = f"online: {online_url.strip()}" if online_url and online_url.strip() else ""
+    link = (online_url or "").strip()
+    online = _("online: %(link)s", link=link) if link else ""
     return "; ".join(part for part in (place, online) if part)
 
 
@@ -129,15 +165,16 @@ def event_summary(event: Event) -> str:
     when = format_when(event.starts_at, event.ends_at, event.timezone, event.all_day)
     where = format_where(event.location_name, event.location_address, event.online_url)
     text = " · ".join(part for part in (when, where) if part)
-    return f"CANCELLED: {text}" if event.status == "cancelled" else text
+    return _("CANCELLED: %(text)s", text=text) if event.status == "cancelled" else text
 
 
 def callout_state(callout: Callout, now: datetime) -> str | None:
     """The line shown when a callout is no longer open, else None."""
-    if callout.status in STATE_LINES:
-        return STATE_LINES[callout.status]
+    line = state_line(callout.status)
+    if line:
+        return line
     if callout.ends_at <= now:
-        return "closed"
+        return _("closed")
     return None
 
 
@@ -164,7 +201,7 @@ def _place_html(callout: Callout) -> str:
     place = escape(place)
     if callout.latitude is None or callout.longitude is None:
         return place
-    map_link = _link(osm_url(callout.latitude, callout.longitude), "map")
+    map_link = _link(osm_url(callout.latitude, callout.longitude), _("map"))
     return f"{place} ({map_link})" if place else map_link
 
 
@@ -172,7 +209,8 @@ def _online_html(callout: Callout) -> str:
     online = (callout.online_url or "").strip()
     if not online:
         return ""
-    return "Online: " + (_link(online, online) if _is_web_url(online) else escape(online))
+    link = _link(online, online) if _is_web_url(online) else escape(online)
+    return _("Online: %(link)s", link=link)
 
 
 def _where_html(callout: Callout) -> str:
@@ -180,10 +218,9 @@ def _where_html(callout: Callout) -> str:
 
 
 def _needed_html(callout: Callout) -> str:
-    text = f"Needed: {escape(callout.needed)}"
+    text = _("Needed: %(needed)s", needed=escape(callout.needed))
     if callout.people_needed:
-        noun = "person" if callout.people_needed == 1 else "people"
-        text += f" — {callout.people_needed} {noun} needed"
+        text += " — " + _("%(people)s needed", people=people(callout.people_needed))
     return text
 
 
@@ -201,20 +238,21 @@ def callout_content_html(
     """
     now = now or datetime.now(UTC)
     base = base or _origin(callout.url)
-    label = URGENCY_LABELS.get(callout.urgency, callout.urgency.capitalize())
+    label = urgency_word(callout.urgency)
     state = callout_state(callout, now)
     tz = callout.timezone
     paragraphs = [
         _paragraph(f"<strong>{escape(state)}</strong>") if state else "",
         _paragraph(f"<strong>{escape(label)}</strong>: {escape(callout.title)}"),
         _paragraph(_needed_html(callout)),
-        _paragraph(f"Where: {where}" if (where := _where_html(callout)) else ""),
+        _paragraph(_("Where: %(place)s", place=where) if (where := _where_html(callout)) else ""),
         _paragraph(
-            f"From: {escape(format_moment(callout.starts_at, tz))}<br>"
-            f"Until: {escape(format_moment(callout.ends_at, tz))}"
+            _("From: %(start)s", start=escape(format_moment(callout.starts_at, tz)))
+            + "<br>"
+            + _("Until: %(end)s", end=escape(format_moment(callout.ends_at, tz)))
         ),
-        _paragraph(f"Contact: {escape(callout.contact)}" if callout.contact else ""),
-        _paragraph(escape(CALLOUT_POLL_LINE)) if _takes_answers(callout, now) else "",
+        _paragraph(_("Contact: %(who)s", who=escape(callout.contact)) if callout.contact else ""),
+        _paragraph(escape(poll_line())) if _takes_answers(callout, now) else "",
         _paragraph(_hashtag_html(base, "callout")),
     ]
     return "".join(paragraphs)

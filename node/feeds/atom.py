@@ -22,12 +22,12 @@ from node import __version__
 from node.ap.dates import iso_utc
 from node.content.calendar import Entry
 from node.content.models import Callout, Event
-from node.content.text import URGENCY_LABELS, callout_content_html, event_summary
+from node.content.text import callout_content_html, event_summary, urgency_word
+from node.i18n import gettext as _
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_STATE_PREFIX = {"cancelled": "Cancelled", "met": "Met"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def event_entry(entry: Entry) -> FeedEntry:
     event = entry.item
     assert isinstance(event, Event)
     summary = event_summary(event)
-    prefix = "Cancelled: " if event.status == "cancelled" else ""
+    prefix = _("Cancelled:") + " " if event.status == "cancelled" else ""
     return FeedEntry(
         id=event.uri,
         title=prefix + event.title,
@@ -82,20 +82,20 @@ def event_entry(entry: Entry) -> FeedEntry:
 def callout_entry(entry: Entry, *, base: str, now: datetime) -> FeedEntry:
     callout = entry.item
     assert isinstance(callout, Callout)
-    state = _STATE_PREFIX.get(callout.status)
+    state = {"cancelled": _("Cancelled"), "met": _("Met")}.get(callout.status)
     if state is None and callout.ends_at <= now:
-        state = "Expired"
-    label = state or URGENCY_LABELS.get(callout.urgency, callout.urgency.capitalize())
+        state = _("Expired")
+    label = state or urgency_word(callout.urgency)
     content = (
         callout_content_html(callout, base=base, now=now) if callout.local else callout.content_html
     )
     return FeedEntry(
         id=callout.uri,
-        title=f"{label}: {callout.title}",
+        title=_("%(change)s: %(title)s", change=label, title=callout.title),
         url=callout.url,
         published=callout.published_at,
         updated=callout.updated_at,
-        summary=f"Needed: {callout.needed}",
+        summary=_("Needed: %(needed)s", needed=callout.needed),
         content_html=content,
         author=entry.origin.name,
         author_url=entry.origin.url,

@@ -25,7 +25,8 @@ import nh3
 from node import __version__
 from node.content.calendar import Entry
 from node.content.models import Callout, Event
-from node.content.text import format_where, zone, zone_name
+from node.content.text import format_where, people, zone, zone_name
+from node.i18n import gettext as _
 
 REFRESH = timedelta(hours=1)
 MAX_ZONE_YEARS = 5  # VTIMEZONE rules cover at most this many years past the first event
@@ -79,9 +80,11 @@ def _description(entry: Entry) -> str:
     assert isinstance(event, Event)
     parts = [html_to_text(event.description_html) or event.summary_text]
     if event.online_url:
-        parts.append(f"Online: {event.online_url}")
+        parts.append(_("Online: %(link)s", link=event.online_url))
     origin = entry.origin
-    parts.append(f"Published by {origin.name} ({origin.handle})")
+    parts.append(
+        _("Published by %(network)s (%(handle)s)", network=origin.name, handle=origin.handle)
+    )
     parts.append(event.url)
     return clean("\n\n".join(part for part in parts if part))
 
@@ -91,14 +94,19 @@ def _callout_description(entry: Entry) -> str:
     assert isinstance(callout, Callout)
     needed = callout.needed
     if callout.people_needed:
-        count = callout.people_needed
-        needed += f" ({count} {'person' if count == 1 else 'people'})"
-    parts = [f"Needed: {needed}", "" if callout.local else html_to_text(callout.content_html)]
+        needed += f" ({people(callout.people_needed)})"
+    parts = [
+        _("Needed: %(needed)s", needed=needed),
+        "" if callout.local else html_to_text(callout.content_html),
+    ]
     if callout.contact:
-        parts.append(f"Contact: {callout.contact}")
+        parts.append(_("Contact: %(who)s", who=callout.contact))
     if callout.online_url:
-        parts.append(f"Online: {callout.online_url}")
-    parts.append(f"Published by {entry.origin.name} ({entry.origin.handle})")
+        parts.append(_("Online: %(link)s", link=callout.online_url))
+    origin = entry.origin
+    parts.append(
+        _("Published by %(network)s (%(handle)s)", network=origin.name, handle=origin.handle)
+    )
     parts.append(callout.url)
     return clean("\n\n".join(part for part in parts if part))
 

@@ -17,12 +17,15 @@
     return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
   }
 
+  // the page gives the words in the reader's language (data-* on the status line)
+  const say = (name, english) => status.dataset[name] || english;
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    status.textContent = "Asking your browser…";
+    status.textContent = say("asking", "Asking your browser…");
     try {
       if ((await Notification.requestPermission()) !== "granted") {
-        status.textContent = "Alerts need your permission to show notifications.";
+        status.textContent = say("denied", "Alerts need your permission to show notifications.");
         return;
       }
       await ready;
@@ -43,10 +46,10 @@
       });
       const answer = await response.json();
       status.textContent = response.ok
-        ? "Alerts are on for this browser. Each alert has a link to stop them."
-        : answer.error || "That did not work; please try again.";
+        ? say("on", "Alerts are on for this browser. Each alert has a link to stop them.")
+        : answer.error || say("failed", "That did not work; please try again.");
     } catch (error) {
-      status.textContent = "Your browser could not turn on push alerts here.";
+      status.textContent = say("unable", "Your browser could not turn on push alerts here.");
     }
   });
 })();

@@ -17,11 +17,13 @@
       var text = "value" in field ? field.value : field.textContent;
       navigator.clipboard.writeText(text.trim()).then(
         function () {
-          if (status) { status.textContent = "Copied."; }
+          if (status) { status.textContent = status.dataset.copied || "Copied."; }
         },
         function () {
           if (field.select) { field.select(); }
-          if (status) { status.textContent = "Could not copy: select the text and copy it by hand."; }
+          if (status) {
+            status.textContent = status.dataset.failed || "Could not copy: select the text and copy it by hand.";
+          }
         }
       );
     });

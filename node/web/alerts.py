@@ -42,6 +42,8 @@ from node.alerts.subscriptions import (
 )
 from node.alerts.vapid import application_server_key, ensure_vapid_key
 from node.context import NodeContext
+from node.i18n import gettext as _
+from node.i18n import ngettext
 from node.web.clients import SlidingWindow, client_key
 from node.web.context import ctx
 from node.web.site import Site, page, site_of
@@ -73,7 +75,11 @@ def _throttle(window: SlidingWindow, key: str) -> None:
     if wait:
         minutes = max(1, math.ceil(wait / 60))
         raise SubscriptionError(
-            f"Too many requests. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+            ngettext(
+                "Too many requests. Try again in %(num)d minute.",
+                "Too many requests. Try again in %(num)d minutes.",
+                minutes,
+            ),
             status_code=429,
         )
     window.record(key)
@@ -88,7 +94,7 @@ async def _form(request: Request) -> dict[str, str]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise SubscriptionError("That is too long.", status_code=413)
+            raise SubscriptionError(_("That is too long."), status_code=413)
     fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)
     return {name: values[0] for name, values in fields.items()}
 
@@ -125,9 +131,9 @@ async def push_subscribe(request: Request) -> Response:
         try:
             data = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError) as exc:
-            raise SubscriptionError("Send JSON: {subscription, scope, federated}.") from exc
+            raise SubscriptionError(_("Send JSON: {subscription, scope, federated}.")) from exc
         if not isinstance(data, dict):
-            raise SubscriptionError("Send JSON: {subscription, scope, federated}.")
+            raise SubscriptionError(_("Send JSON: {subscription, scope, federated}."))
         endpoint, p256dh, auth = parse_push(
             data.get("subscription"), allow_private=context.settings.allow_private_addresses
         )
@@ -146,7 +152,7 @@ async def email_subscribe(request: Request) -> Response:
     address = ""
     try:
         if context.settings.smtp is None:
-            raise SubscriptionError("This network does not send e-mail; use push.", 404)
+            raise SubscriptionError(_("This network does not send e-mail; use push."), 404)
         form = await _form(request)
         address = form.get("email", "").strip()[:300]
         email, scope = parse_email(form.get("email")), parse_scope(form.get("scope"))
@@ -175,38 +181,50 @@ async def email_subscribe(request: Request) -> Response:
         return _message(
             request,
             values["site"],
-            "Not sent",
-            "The e-mail could not be sent just now. Please try again later.",
+            _("Not sent"),
+            _("The e-mail could not be sent just now. Please try again later."),
             status=503,
         )
     return _message(
         request,
         values["site"],
-        "Check your inbox",
-        f"We sent a message to {email}. Follow the link in it to start the "
-        "alerts; nothing else is sent until you do. The link works for two days.",
+        _("Check your inbox"),
+        _(
+            "We sent a message to %(email)s. Follow the link in it to start the "
+            "alerts; nothing else is sent until you do. The link works for two days.",
+            email=email,
+        ),
     )
 
 
 def _confirmation(
     context: NodeContext, site: Site, email: str, token: str | None, stop: str
 ) -> EmailMessage:
+    """In the language of the page that asked for it (the person is reading it now)."""
     settings = context.settings
     if token is None:
         text = (
-            f"You are already subscribed to alerts from {site.name}.\n\n"
-            f"To change what you receive, unsubscribe and subscribe again: {stop}\n"
+            _("You are already subscribed to alerts from %(network)s.", network=site.name)
+            + "\n\n"
+            + _("To change what you receive, unsubscribe and subscribe again: %(link)s", link=stop)
+            + "\n"
         )
-        return mail.message(
-            settings.mail_from, email, f"Alerts from {site.name}", text, unsubscribe_url=stop
-        )
+        subject = _("Alerts from %(network)s", network=site.name)
+        return mail.message(settings.mail_from, email, subject, text, unsubscribe_url=stop)
     link = f"{context.urls.base}/alerts/confirm?t={token}"
     text = (
-        f"Someone (we hope you) asked for alerts from {site.name} at this address.\n\n"
-        f"To start them, open this link and press Confirm:\n{link}\n\n"
-        "If it was not you, ignore this message: nothing more will be sent.\n"
+        _(
+            "Someone (we hope you) asked for alerts from %(network)s at this address.",
+            network=site.name,
+        )
+        + "\n\n"
+        + _("To start them, open this link and press Confirm:")
+        + f"\n{link}\n\n"
+        + _("If it was not you, ignore this message: nothing more will be sent.")
+        + "\n"
     )
-    return mail.message(settings.mail_from, email, f"Confirm alerts from {site.name}", text)
+    subject = _("Confirm alerts from %(network)s", network=site.name)
+    return mail.message(settings.mail_from, email, subject, text)
 
 
 async def confirm(request: Request) -> Response:
@@ -218,31 +236,31 @@ async def confirm(request: Request) -> Response:
         return _message(
             request,
             site,
-            "Confirm your alerts",
-            "Press Confirm to start receiving alerts at this address.",
+            _("Confirm your alerts"),
+            _("Press Confirm to start receiving alerts at this address."),
             action="/alerts/confirm",
             token=token,
-            button="Confirm",
+            button=_("Confirm"),
         )
     try:
         token = (await _form(request)).get("t", "")
     except SubscriptionError as exc:
-        return _message(request, site, "Not confirmed", exc.message, status=exc.status_code)
+        return _message(request, site, _("Not confirmed"), exc.message, status=exc.status_code)
     async with context.sessions() as session, session.begin():
         row = await confirm_email(session, token, datetime.now(UTC))
     if row is None:
         return _message(
             request,
             site,
-            "Link expired",
-            "This link was already used, or has expired. Subscribe again on the alerts page.",
+            _("Link expired"),
+            _("This link was already used, or has expired. Subscribe again on the alerts page."),
             status=404,
         )
     return _message(
         request,
         site,
-        "Subscribed",
-        "Your address is confirmed: alerts start with the next callout.",
+        _("Subscribed"),
+        _("Your address is confirmed: alerts start with the next callout."),
     )
 
 
@@ -256,32 +274,34 @@ async def unsubscribe_route(request: Request) -> Response:
         return _message(
             request,
             site,
-            "Stop alerts",
-            "Press Unsubscribe to stop these alerts.",
+            _("Stop alerts"),
+            _("Press Unsubscribe to stop these alerts."),
             action="/alerts/unsubscribe",
             token=token,
-            button="Unsubscribe",
+            button=_("Unsubscribe"),
         )
     try:
         token = (await _form(request)).get("t", token)
     except SubscriptionError as exc:
-        return _message(request, site, "Not unsubscribed", exc.message, status=exc.status_code)
+        return _message(request, site, _("Not unsubscribed"), exc.message, status=exc.status_code)
     async with context.sessions() as session, session.begin():
         removed = await unsubscribe(session, token)
     if not removed:
         return _message(
             request,
             site,
-            "Already unsubscribed",
-            "No subscription has this link: nothing more will be sent.",
+            _("Already unsubscribed"),
+            _("No subscription has this link: nothing more will be sent."),
             status=404,
         )
     return _message(
         request,
         site,
-        "Unsubscribed",
-        "Done. You will get no more alerts; we kept nothing about you. An answer you "
-        "gave to a callout still counts, without your name or how to reach you.",
+        _("Unsubscribed"),
+        _(
+            "Done. You will get no more alerts; we kept nothing about you. An answer you "
+            "gave to a callout still counts, without your name or how to reach you."
+        ),
     )
 
 
@@ -303,7 +323,7 @@ async def manifest(request: Request) -> Response:
     body = {
         "name": site.name,
         "short_name": _short_name(site.name),
-        "description": f"Callouts and events of {site.name}",
+        "description": _("Callouts and events of %(network)s", network=site.name),
         "start_url": "/",
         "scope": "/",
         "display": "standalone",

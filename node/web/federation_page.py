@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from node.content.changes import Counters
+from node.i18n import gettext as _
 from node.networks import followed_networks
 from node.settings_store import get_setting
 from node.web.context import ctx
@@ -22,7 +23,7 @@ async def federation(request: Request) -> Response:
     async with context.sessions() as session:
         shown = bool(await get_setting(session, "federation_page"))
     if not shown:  # node_settings raise no counter: checked before the cache
-        raise HTTPException(404, "This network does not list the networks it follows.")
+        raise HTTPException(404, _("This network does not list the networks it follows."))
 
     async def render(_: Counters | None) -> Rendered:
         async with context.sessions() as session:

@@ -19,6 +19,7 @@ from node.ap.events import event_to_as, tombstone_to_as
 from node.content.calendar import upcoming_events
 from node.content.lookup import as_item
 from node.content.models import Callout, Event, Tombstone
+from node.i18n import gettext as _
 from node.identity import group_actor
 from node.models import OutboundActivity
 from node.outbox import current_body, is_deleted
@@ -36,7 +37,11 @@ async def _gone(request: Request, tombstone: Tombstone) -> Response:
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status_code": 410, "title": "Deleted", "message": "This was deleted by its publisher."},
+        {
+            "status_code": 410,
+            "title": _("Deleted"),
+            "message": _("This was deleted by its publisher."),
+        },
         status_code=410,
         headers={"Vary": "Accept"},
     )
@@ -48,7 +53,11 @@ async def _not_found(request: Request) -> Response:
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status_code": 404, "title": "Not found", "message": "There is nothing at this address."},
+        {
+            "status_code": 404,
+            "title": _("Not found"),
+            "message": _("There is nothing at this address."),
+        },
         status_code=404,
     )
 
@@ -73,9 +82,15 @@ def _object_route(model: type[Event] | type[Callout], prefix: str) -> Any:
             actor = await group_actor(session)
         actor_id = context.urls.actor(actor.username)
         if isinstance(item, Event):
-            doc = event_to_as(item, context.urls, actor_id)
+            doc = event_to_as(item, context.urls, actor_id, language=context.settings.language)
         else:
-            doc = callout_to_as(item, context.urls, actor_id, now=datetime.now(UTC))
+            doc = callout_to_as(
+                item,
+                context.urls,
+                actor_id,
+                now=datetime.now(UTC),
+                language=context.settings.language,
+            )
         return as2_response(document(doc), max_age=30)
 
     endpoint.__name__ = f"{prefix}_page"
@@ -91,7 +106,8 @@ async def upcoming(request: Request) -> Response:
             return json_error(404, "no such actor")
         events = await upcoming_events(session, datetime.now(UTC), local_only=True, limit=100)
     actor_id = context.urls.actor(actor.username)
-    items = [event_to_as(event, context.urls, actor_id) for event in events]
+    language = context.settings.language
+    items = [event_to_as(event, context.urls, actor_id, language=language) for event in events]
     doc = ordered_collection_page(f"{actor_id}/events", 1, items, len(items))
     doc["type"] = "OrderedCollection"
     for key in ("partOf", "next", "prev"):
@@ -136,7 +152,11 @@ async def _deleted_activity(request: Request) -> Response:
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status_code": 410, "title": "Deleted", "message": "This was deleted by its publisher."},
+        {
+            "status_code": 410,
+            "title": _("Deleted"),
+            "message": _("This was deleted by its publisher."),
+        },
         status_code=410,
         headers={"Vary": "Accept"},
     )

@@ -11,7 +11,8 @@ counters: an edit shows on the very next request, in every process.
 One render per key and version runs at a time; requests that miss meanwhile
 wait for it instead of rendering the same thing again. Kept bytes are capped
 (least recently used go first). Every response carries an ETag of its bytes and
-answers a matching ``If-None-Match`` with 304.
+answers a matching ``If-None-Match`` with 304. Pages are kept per language (the
+request's, chosen by ``node.web.language``): each language is its own page.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
+from node import i18n
 from node.content.changes import ChangeWatch, Counters
 from node.web.context import ctx
 
@@ -170,5 +172,7 @@ async def serve(
     if counters is None:  # no counters in this database: render every time
         return respond(request, await render(None))
     version = counters.actors if actors else counters.content
-    rendered = await reads.pages.get((actors, key), version, lambda: render(counters))
+    # Keyed by language too: a page rendered in English is never served to a Welsh reader.
+    cache_key = (actors, key, i18n.current_language())
+    rendered = await reads.pages.get(cache_key, version, lambda: render(counters))
     return respond(request, rendered)

@@ -27,6 +27,7 @@ from node.content.calendar import Entry, open_callouts, origins, upcoming_events
 from node.content.changes import Counters, read_counters
 from node.content.lookup import as_item
 from node.content.models import Callout, Event
+from node.i18n import gettext as _
 from node.models import Following, RemoteActor
 from node.web import federation_page, public_feeds
 from node.web.clients import client_key
@@ -149,7 +150,7 @@ async def follow(request: Request) -> Response:
         site = await site_of(session, context)
     handle = await _form_field(request, "handle")
     if handle is None:
-        return await _follow_page(request, site, error="That is too long.", status=413)
+        return await _follow_page(request, site, error=_("That is too long."), status=413)
     gate: LookupGate = request.app.state.follow_lookups
     client = client_key(request.client.host if request.client else None)
     try:
@@ -220,7 +221,7 @@ async def _event_listing(
         "prev_url": f"/calendar{filters.query(page=number - 1)}" if number > 1 else None,
         "next_url": f"/calendar{filters.query(page=number + 1)}" if later else None,
         "ics_url": f"/calendar.ics{filters.query()}",
-        "ics_label": "this calendar (iCalendar)",
+        "ics_label": _("this calendar (iCalendar)"),
     }
     return listing, [event.ends_at for event in found]
 
@@ -228,7 +229,7 @@ async def _event_listing(
 def _calendar_feeds(filters: Filters) -> list[dict[str, str]]:
     feed = {
         "type": "text/calendar",
-        "title": "Federation calendar (iCalendar)",
+        "title": _("Federation calendar (iCalendar)"),
         "href": f"/calendar.ics{filters.query()}",
     }
     return [feed, *node_feeds()]
@@ -244,7 +245,7 @@ async def calendar(request: Request) -> Response:
             site = await site_of(session, context)
             listing, ends = await _event_listing(session, site, filters, number, counters)
             choices = await node_choices(session, site, filters.node)
-        heading = "Calendar" + (f": #{filters.tag}" if filters.tag else "")
+        heading = _("Calendar: #%(tag)s", tag=filters.tag) if filters.tag else _("Calendar")
         values = {"site": site, "nav": "/calendar", "heading": heading, "node_choices": choices}
         values["feeds"] = _calendar_feeds(filters)
         return render_page("calendar.html", {**values, **listing}, expires=earliest(ends, now))

@@ -27,9 +27,10 @@ from node.content.lookup import as_item
 from node.content.models import Callout, Event
 from node.feeds.atom import FeedEntry, FeedInfo, callout_entry, event_entry, render_feed
 from node.feeds.ical import CalendarInfo, entries_to_ical
+from node.i18n import gettext as _
 from node.web.context import ctx
 from node.web.pagecache import Rendered, earliest, serve
-from node.web.site import Filters, filters_of, normal_tag, row_id, site_of
+from node.web.site import Filters, filters_of, language_headers, normal_tag, row_id, site_of
 
 FEED_MAX_AGE = 300
 FEED_LIMIT = 500
@@ -45,6 +46,7 @@ def feed_rendered(
     headers = {
         "Cache-Control": f"public, max-age={FEED_MAX_AGE}",
         "Last-Modified": format_datetime(last_modified.astimezone(UTC), usegmt=True),
+        **language_headers(),  # the feeds' words are in the reader's language
     }
     return Rendered(body, media_type, headers, expires=expires)
 
@@ -75,13 +77,16 @@ async def _render_ics(
     if federation and filters.tag and not filters.node:
         info = CalendarInfo(
             f"{site.name}: #{filters.tag}",
-            f"Events tagged #{filters.tag} from this network and the networks it follows",
+            _(
+                "Events tagged #%(tag)s from this network and the networks it follows",
+                tag=filters.tag,
+            ),
             f"{site.base}/tags/{quote(filters.tag)}",
         )
     elif federation:
         info = CalendarInfo(
-            f"{site.name}: federation calendar",
-            "Events of this network and the networks it follows",
+            _("%(network)s: federation calendar", network=site.name),
+            _("Events of this network and the networks it follows"),
             f"{site.base}/calendar{filters.query()}",
         )
     else:

@@ -32,6 +32,8 @@ from federation.fetch import Fetcher
 from federation.hosts import url_authority
 from federation.webfinger import parse_handle, webfinger_url
 from node.context import NodeContext
+from node.i18n import gettext as _
+from node.i18n import ngettext
 from node.web.clients import SlidingWindow
 
 SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
@@ -71,8 +73,13 @@ class LookupGate:
         if wait:
             minutes = math.ceil(wait / 60)
             raise RemoteFollowError(
-                "You have looked up many addresses in a short time. "
-                f"Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+                ngettext(
+                    "You have looked up many addresses in a short time. "
+                    "Try again in %(num)d minute.",
+                    "You have looked up many addresses in a short time. "
+                    "Try again in %(num)d minutes.",
+                    minutes,
+                ),
                 status_code=429,
                 retry_after=math.ceil(wait),
             )
@@ -82,7 +89,7 @@ class LookupGate:
                 await self.slots.acquire()
         except TimeoutError:
             raise RemoteFollowError(
-                "Many people are following this network right now. Try again in a minute.",
+                _("Many people are following this network right now. Try again in a minute."),
                 status_code=503,
                 retry_after=60,
             ) from None
@@ -124,17 +131,19 @@ async def remote_follow_url(
     """
     handle = handle.strip()
     if not handle:
-        raise RemoteFollowError("Type your fediverse address, like @you@mastodon.example.")
+        raise RemoteFollowError(_("Type your fediverse address, like @you@mastodon.example."))
     try:
         if len(handle) > MAX_HANDLE:
             raise MalformedError("handle too long")
         name, host = parse_handle(handle)
     except MalformedError:
         raise RemoteFollowError(
-            "That is not a fediverse address. It looks like @you@mastodon.example."
+            _("That is not a fediverse address. It looks like @you@mastodon.example.")
         ) from None
     if await context.blocks.refuses(host):
-        raise RemoteFollowError(f"This network does not connect with {host}.", status_code=403)
+        raise RemoteFollowError(
+            _("This network does not connect with %(server)s.", server=host), status_code=403
+        )
     https = context.settings.https
     query = webfinger_url(name, host, scheme="https" if https else "http")
     try:
@@ -142,26 +151,36 @@ async def remote_follow_url(
             jrd = await Fetcher(context.http, deadline=DEADLINE).fetch_jrd(query)
     except FetchError:
         raise RemoteFollowError(
-            f"We could not find {name} at {host}. Check the address and try again.",
+            _(
+                "We could not find %(name)s at %(server)s. Check the address and try again.",
+                name=name,
+                server=host,
+            ),
             status_code=502,
         ) from None
     except FederationError:
         raise RemoteFollowError(
-            f"{host} did not answer like a fediverse server.", status_code=502
+            _("%(server)s did not answer like a fediverse server.", server=host), status_code=502
         ) from None
     template = subscribe_template(jrd)
     schemes = ("https",) if https else ("https", "http")
     url = fill_template(template, actor_url, schemes=schemes) if template else None
     if url is None:
         raise RemoteFollowError(
-            f"{host} has no follow page we can send you to. "
-            "Search for this network's address in your app instead.",
+            _(
+                "%(server)s has no follow page we can send you to. "
+                "Search for this network's address in your app instead.",
+                server=host,
+            ),
             status_code=502,
         )
     if url_authority(url) != url_authority(f"https://{host}/"):
         raise RemoteFollowError(
-            f"{host} wants to send you to another server's page, "
-            "so we did not. Search for this network's address in your app instead.",
+            _(
+                "%(server)s wants to send you to another server's page, "
+                "so we did not. Search for this network's address in your app instead.",
+                server=host,
+            ),
             status_code=502,
         )
     return url

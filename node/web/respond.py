@@ -36,7 +36,7 @@ from node.alerts.respond import (
 )
 from node.content.callout_text import public_where
 from node.content.models import Callout, CalloutResponse
-from node.content.text import URGENCY_LABELS, format_moment
+from node.content.text import format_moment, urgency_word
 from node.web.clients import SlidingWindow, client_key
 from node.web.context import ctx
 from node.web.site import page, site_of
@@ -114,7 +114,7 @@ def _details(callout: Callout) -> dict[str, Any]:
         needed += f" ({callout.people_needed} people)"
     return {
         "title": callout.title,
-        "urgency": URGENCY_LABELS.get(callout.urgency, callout.urgency),
+        "urgency": urgency_word(callout.urgency),
         "needed": needed,
         "where": public_where(callout),
         "from": format_moment(callout.starts_at, callout.timezone),

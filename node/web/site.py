@@ -19,8 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from node import i18n
 from node.context import NodeContext
+from node.i18n import gettext as _
 from node.identity import chosen_name, group_actor
+from node.web.language import VARY
 from node.web.pagecache import Rendered
 from node.web.templating import make_templates
 
@@ -73,10 +76,15 @@ async def site_of(session: AsyncSession, context: NodeContext) -> Site:
 
 def node_feeds() -> list[dict[str, str]]:
     return [
-        {"type": "text/calendar", "title": "Events (iCalendar)", "href": "/events.ics"},
-        {"type": "application/atom+xml", "title": "Events (Atom)", "href": "/events.atom"},
-        {"type": "application/atom+xml", "title": "Callouts (Atom)", "href": "/callouts.atom"},
+        {"type": "text/calendar", "title": _("Events (iCalendar)"), "href": "/events.ics"},
+        {"type": "application/atom+xml", "title": _("Events (Atom)"), "href": "/events.atom"},
+        {"type": "application/atom+xml", "title": _("Callouts (Atom)"), "href": "/callouts.atom"},
     ]
+
+
+def language_headers() -> dict[str, str]:
+    """The page is in the current language, chosen from these request headers."""
+    return {"Content-Language": i18n.current_language(), "Vary": VARY}
 
 
 def _page_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +100,7 @@ def render_page(
 ) -> Rendered:
     """A public page's bytes, with the node's feeds advertised, ready to keep."""
     body = templates.get_template(template).render(_page_values(values)).encode("utf-8")
-    all_headers = {"Cache-Control": PAGE_CACHE, **(headers or {})}
+    all_headers = {"Cache-Control": PAGE_CACHE, **language_headers(), **(headers or {})}
     return Rendered(body, HTML_TYPE, all_headers, expires=expires)
 
 
@@ -105,7 +113,7 @@ def page(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A public page made for this one request (not kept)."""
-    all_headers = {"Cache-Control": PAGE_CACHE, **(headers or {})}
+    all_headers = {"Cache-Control": PAGE_CACHE, **language_headers(), **(headers or {})}
     return templates.TemplateResponse(
         request, template, _page_values(values), status_code=status_code, headers=all_headers
     )

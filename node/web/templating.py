@@ -24,29 +24,21 @@ from starlette.types import Scope
 from node import i18n
 from node.ap.events import iso_in_zone
 from node.content.models import Callout, Event
-from node.content.text import URGENCY_LABELS, format_moment, format_when, format_where, osm_url
+from node.content.text import (
+    format_moment,
+    format_when,
+    format_where,
+    long_date,
+    osm_url,
+    urgency_word,
+)
+from node.content.text import people as people_text
 from node.content.text import zone as zone_of
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
 TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
 UNVERSIONED_CACHE = "public, max-age=3600"
-
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 @cache
@@ -97,7 +89,7 @@ def when(item: Event | Callout) -> str:
     """An event's span, or a callout's deadline, in the object's own zone."""
     if isinstance(item, Event):
         return format_when(item.starts_at, item.ends_at, item.timezone, item.all_day)
-    return f"until {format_moment(item.ends_at, item.timezone)}"
+    return i18n.gettext("until %(moment)s", moment=format_moment(item.ends_at, item.timezone))
 
 
 def moment(value: datetime, tz: str) -> str:
@@ -123,7 +115,8 @@ def machine_time(value: datetime, tz: str = "UTC", all_day: bool = False) -> str
 
 
 def day_heading(day: date) -> str:
-    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+    """``Tuesday 3 February 2026``, in the current language."""
+    return long_date(datetime(day.year, day.month, day.day))
 
 
 def local_day(item: Event | Callout) -> date:
@@ -149,7 +142,7 @@ def callout_state(callout: Callout, now: datetime) -> str | None:
 
 
 def urgency_label(urgency: str) -> str:
-    return URGENCY_LABELS.get(urgency, urgency).capitalize()
+    return urgency_word(urgency).capitalize()
 
 
 def item_link(item: Event | Callout) -> str:
@@ -161,7 +154,7 @@ def item_link(item: Event | Callout) -> str:
 
 
 def people(count: int) -> str:
-    return f"{count} {'person' if count == 1 else 'people'}"
+    return people_text(count)
 
 
 def make_templates() -> Jinja2Templates:
@@ -173,6 +166,8 @@ def make_templates() -> Jinja2Templates:
         i18n.raw_gettext, i18n.raw_ngettext, newstyle=True, pgettext=i18n.raw_pgettext
     )
     made.env.globals["static_url"] = static_url
+    made.env.globals["language"] = i18n.current_language
+    made.env.globals["languages"] = i18n.LANGUAGES
     made.env.filters.update(
         {
             "http_url": http_url,

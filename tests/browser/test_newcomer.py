@@ -2,8 +2,8 @@
 a fresh node: first login with the printed one-time password, the forced password
 change, the dashboard's first steps (naming the network ticks one), two-factor
 setup from the QR code's secret with recovery codes (then a login with one of
-them), a callout posted, and its public page. No page scrolls sideways;
-screenshots are kept as test artifacts."""
+them), a callout posted, and its public page, read at last in Welsh through the
+language switcher. No page scrolls sideways; screenshots are kept as test artifacts."""
 
 from __future__ import annotations
 
@@ -107,6 +107,20 @@ async def post_callout(page: Page, node: Node) -> None:
     await expect(page.get_by_role("heading", name="Callouts")).to_be_visible()
 
 
+async def read_in_welsh(page: Page, node: Node) -> None:
+    """The public callout page, switched to Cymraeg with the footer's link (no script)."""
+    await page.goto(f"{node.base_url}/callouts/1")
+    switcher = page.get_by_role("navigation", name="Language")
+    await switcher.get_by_role("link", name="Cymraeg").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "cy")
+    await expect(page.get_by_role("heading", name="Eviction at 7am")).to_be_visible()
+    await expect(page.get_by_role("link", name="Ychwanegu at y calendr")).to_be_visible()
+    await expect(page.locator("dt").first).to_have_text("Angen")
+    await page.goto(f"{node.base_url}/calendar")  # the choice is remembered
+    await expect(page.get_by_role("heading", name="Calendr", exact=True)).to_be_visible()
+    await fits(page, "9-welsh-public-page")
+
+
 async def test_the_newcomer_path_on_a_phone(start_node: NodeFactory, browser: Browser) -> None:
     node = await start_node()
     context = await browser.new_context(viewport={"width": WIDTH, "height": 780})
@@ -127,5 +141,6 @@ async def test_the_newcomer_path_on_a_phone(start_node: NodeFactory, browser: Br
         await page.goto(f"{node.base_url}/admin/audit")
         await expect(page.get_by_text("admin logged in with a recovery code")).to_be_visible()
         await fits(page, "8-audit-log")
+        await read_in_welsh(page, node)
     finally:
         await context.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from node.alerts.policy import MAX_ATTEMPTS, next_alert_attempt
-from node.alerts.words import CALLOUT_CHANGES, callout_change
+from node.alerts.words import CALLOUT_CHANGES, callout_change, words_for
 from node.config import ConfigError, load_settings
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
@@ -27,7 +27,8 @@ def test_every_change_the_state_machine_may_queue_has_words() -> None:
         "cancelled",
         "reopened",
     }
-    for words in CALLOUT_CHANGES.values():
+    for change in CALLOUT_CHANGES:
+        words = words_for("callout", change)
         assert words.headline and words.state.endswith(".")
 
 

@@ -22,7 +22,8 @@ FEP = "https://w3id.org/fep/8a8e/"
 AS_TERMS = {
     "id", "type", "url", "name", "summary", "content", "mediaType", "startTime", "endTime",
     "attributedTo", "tag", "published", "updated", "to", "cc", "location", "items",
-    "totalItems", "href", "latitude", "longitude", "formerType", "deleted",
+    "totalItems", "href", "latitude", "longitude", "formerType", "deleted", "summaryMap",
+    "contentMap",
 }  # fmt: skip
 AS_TYPES = {"Event", "Place", "Collection", "Tombstone"}
 
@@ -70,7 +71,8 @@ def undefined_terms(node: Any) -> set[str]:
                 found.add(key)
             if key == "type" and value not in AS_TYPES and value not in TERMS:
                 found.add(f"type {value}")
-            found |= undefined_terms(value)
+            if not key.endswith("Map"):  # a language map's keys are language tags
+                found |= undefined_terms(value)
     return found
 
 
