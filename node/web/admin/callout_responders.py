@@ -25,6 +25,7 @@ from node.audit import audit
 from node.content.models import Callout
 from node.content.responders import Responder, remove_responder, responder_report
 from node.content.text import format_moment
+from node.i18n import lazy_gettext
 from node.models import RemoteActor
 from node.web.admin.callout_actions import allowed_buttons
 from node.web.admin.forms import field_text
@@ -34,16 +35,16 @@ from node.web.admin.session import render, require
 from node.web.context import ctx
 
 MESSAGE_WORDS = {
-    "confirmed": "sent the address",
-    "standby": "told they are on standby",
-    "called-off": "told not to go",
+    "confirmed": lazy_gettext("sent the address"),
+    "standby": lazy_gettext("told they are on standby"),
+    "called-off": lazy_gettext("told not to go"),
 }
 GROUPS = (
-    ("confirmed", "Confirmed"),
-    ("standby", "Standby"),
-    ("pending", "Answered while being checked"),
-    ("help", "Can help another way"),
-    ("removed", "Removed by an organiser"),
+    ("confirmed", lazy_gettext("Confirmed")),
+    ("standby", lazy_gettext("Standby")),
+    ("pending", lazy_gettext("Answered while being checked")),
+    ("help", lazy_gettext("Can help another way")),
+    ("removed", lazy_gettext("Removed by an organiser")),
 )
 REMOVABLE = frozenset({"confirmed", "standby", "pending"})
 
@@ -73,7 +74,7 @@ def _line(responder: Responder, actor: RemoteActor | None, tz: str) -> Line:
         handle=handle,
         link=safe_link((actor.url or actor.uri) if actor else responder.actor_uri),
         answered=format_moment(responder.answered_at, tz),
-        messaged=[MESSAGE_WORDS.get(kind, kind) for kind in responder.messaged],
+        messaged=[str(MESSAGE_WORDS.get(kind, kind)) for kind in responder.messaged],
         removable=responder.label in REMOVABLE,
     )
 
@@ -85,7 +86,7 @@ async def _page(request: Request, error: str | None = None) -> Response:
             return missing_page(request, "callout")
         report = await responder_report(session, callout)
     actors = await _handles(request, {r.actor_uri for r in report.responders})
-    groups: dict[str, list[Line]] = {key: [] for key, _ in GROUPS}
+    groups: dict[str, list[Line]] = {key: [] for key, _title in GROUPS}
     for responder in report.responders:
         line = _line(responder, actors.get(responder.actor_uri), callout.timezone)
         groups.setdefault(responder.label, []).append(line)
@@ -136,9 +137,7 @@ async def _remove(request: Request, actor_uri: str) -> Response:
     except ValueError as exc:  # not one who answered, or removed already
         return await _page(request, f"{exc}.")
     node.wake()
-    return RedirectResponse(
-        f"/admin/callouts/{callout.id}/responses?done=removed", status_code=303
-    )
+    return RedirectResponse(f"/admin/callouts/{callout.id}/responses?done=removed", status_code=303)
 
 
 routes = [
