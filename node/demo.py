@@ -157,12 +157,9 @@ def wait_answering(nodes: Sequence[DemoNode], processes: Sequence[subprocess.Pop
         check_running(nodes, processes)
         if time.monotonic() > deadline:
             names = ", ".join(node.name for node in waiting)
+            seconds = f"{START_TIMEOUT:.0f}"
             raise DemoError(
-                _(
-                    "%(names)s did not answer within %(seconds)s s",
-                    names=names,
-                    seconds=f"{START_TIMEOUT:.0f}",
-                )
+                _("%(names)s did not answer within %(seconds)s s", names=names, seconds=seconds)
             )
         try:
             httpx.get(f"{waiting[0].base_url}/.well-known/nodeinfo", timeout=5)
@@ -281,12 +278,9 @@ async def wait_for(check: Callable[[], Awaitable[bool]], what: str) -> None:
     deadline = time.monotonic() + FILL_TIMEOUT
     while not await check():
         if time.monotonic() > deadline:
+            seconds = f"{FILL_TIMEOUT:.0f}"
             raise DemoError(
-                _(
-                    "%(what)s did not happen within %(seconds)s s",
-                    what=what,
-                    seconds=f"{FILL_TIMEOUT:.0f}",
-                )
+                _("%(what)s did not happen within %(seconds)s s", what=what, seconds=seconds)
             )
         await asyncio.sleep(0.5)
 

@@ -176,7 +176,8 @@ def coordinate(value: str | float | None, field: str, bound: float) -> float | N
     except ValueError as exc:
         raise ContentError(field, _("%(value)s is not a number", value=repr(value))) from exc
     if not -bound <= number <= bound:
-        between = _("must be between %(low)s and %(high)s", low=f"-{bound:g}", high=f"{bound:g}")
+        low, high = f"-{bound:g}", f"{bound:g}"
+        between = _("must be between %(low)s and %(high)s", low=low, high=high)
         raise ContentError(field, Predicate(between))
     return number
 
