@@ -304,7 +304,12 @@ def _loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    i18n.set_language(command_language(os.environ))
+    """``tocsin ARGV``, spoken in ``TOCSIN_LANGUAGE`` or the locale (node/cli_language.py)."""
+    with i18n.speaking(command_language(os.environ)):
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
     key = command_key(args)

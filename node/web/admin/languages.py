@@ -7,7 +7,11 @@ browser's ``Accept-Language``, else the node's default.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
 from starlette.requests import Request
+from starlette.responses import Response
 
 from node import i18n
 from node.models import User
@@ -53,3 +57,17 @@ def speak_to_browser(request: Request) -> None:
     """Unless a user's language was chosen already, speak the browser's."""
     if not getattr(request.state, "language_chosen", False):
         speak_to(request, None)
+
+
+def keeps_language(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """The language an endpoint chooses ends with its request (an in-process client
+    runs every request in one task, where the choice would otherwise carry over)."""
+
+    @wraps(endpoint)
+    async def speaking_for_this_request(request: Request) -> Response:
+        with i18n.speaking(i18n.current_language()):
+            return await endpoint(request)
+
+    return speaking_for_this_request

@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from node.i18n import gettext as _
 from node.models import LoginSession, User, utcnow
 from node.settings_store import get_setting
-from node.web.admin.languages import speak_to, speak_to_browser
+from node.web.admin.languages import keeps_language, speak_to, speak_to_browser
 from node.web.context import ctx
 from node.web.public import templates
 
@@ -203,6 +203,6 @@ def require(role: str = "editor") -> Callable[[Endpoint], Endpoint]:
                 request.state.form = form
             return await endpoint(request)
 
-        return guarded
+        return keeps_language(guarded)
 
     return decorate
