@@ -33,6 +33,12 @@ ADMIN_CODE = [
             "node/content/callout_states.py",
             "node/content/callouts.py",
             "node/content/events.py",
+            "node/content/responders.py",
+            "node/content/shares.py",
+            "node/follows.py",
+            "node/allowlist.py",
+            "node/block_csv.py",
+            "node/blocklist_subscriptions.py",
         )
     ),
 ]
