@@ -71,3 +71,8 @@ def test_the_welsh_check_names_a_missing_string_and_a_lost_placeholder() -> None
     problems = list(catalogue_problems("cy", wanted))
     assert problems[0] == "here:1: missing: 'Not in any catalogue, ever'"
     assert len(problems) == 1  # the real translation keeps %(username)s
+
+
+def test_every_admin_string_is_translated_into_spanish_too() -> None:
+    wanted = messages([*ADMIN_TEMPLATES, *ADMIN_CODE])
+    assert list(catalogue_problems("es", wanted)) == []
