@@ -16,8 +16,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.i18n import LANGUAGES, lazy_gettext, ngettext
 from node.i18n import gettext as _
-from node.i18n import lazy_gettext, ngettext
 from node.models import AuditEntry, User
 
 SYSTEM = "(system)"
@@ -57,7 +57,6 @@ _WITH_TARGET = {
     "user.remove": lazy_gettext("removed the user %(target)s"),
     "user.password_reset": lazy_gettext("gave %(target)s a one-time password and logged them out"),
     "user.totp_disable": lazy_gettext("turned off two-factor login for %(target)s"),
-    "user.language": lazy_gettext("chose the admin language %(target)s"),
     "network.privacy": lazy_gettext("changed the network's privacy settings (%(target)s)"),
     "follow": lazy_gettext("followed %(target)s"),
     "unfollow": lazy_gettext("stopped following %(target)s"),
@@ -106,6 +105,10 @@ def entry_sentence(action: str, target: str) -> str:
         if target == "recovery code":
             return _("logged in with a recovery code")
         return _("logged in")
+    if action == "user.language":  # the target is a tag of LANGUAGES, or "default"
+        if target in LANGUAGES:
+            return _("chose the admin language %(language)s", language=LANGUAGES[target])
+        return _("chose the node's default admin language")
     if action in _FIXED:
         return str(_FIXED[action])
     if action in _WITH_TARGET:

@@ -103,7 +103,7 @@ async def test_form_errors_and_the_audit_log_speak_the_users_language(node: Node
         assert refused.status_code == 400
         assert field_error(refused.text, "title") == "Teitl: yn ofynnol."
         log = (await gwen.get("/admin/audit")).text
-        assert "wedi dewis iaith weinyddu cy" in log
+        assert "wedi dewis iaith weinyddu Cymraeg" in log
         assert "wedi mewngofnodi" in log
 
 
