@@ -140,14 +140,8 @@ def last_line(path: Path) -> str:
 def check_running(nodes: Sequence[DemoNode], processes: Sequence[subprocess.Popen[bytes]]) -> None:
     for node, process in zip(nodes, processes, strict=True):
         if process.poll() is not None:
-            raise DemoError(
-                _(
-                    "%(name)s stopped: %(line)s (see %(log)s)",
-                    name=node.name,
-                    line=last_line(node.log),
-                    log=node.log,
-                )
-            )
+            said = {"name": node.name, "line": last_line(node.log), "log": node.log}
+            raise DemoError(_("%(name)s stopped: %(line)s (see %(log)s)", **said))
 
 
 def wait_answering(nodes: Sequence[DemoNode], processes: Sequence[subprocess.Popen[bytes]]) -> None:
@@ -312,9 +306,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     ports = args.ports.split(",")
     if len(ports) != len(NETWORKS) or not all(p.isdigit() and 0 < int(p) < 65536 for p in ports):
-        parser.error(
-            _("--ports takes %(count)s ports, such as 8001,8002,8003", count=len(NETWORKS))
-        )
+        wanted = _("--ports takes %(count)s ports, such as 8001,8002,8003", count=len(NETWORKS))
+        parser.error(wanted)
     args.ports = [int(p) for p in ports]
     return args
 
@@ -389,21 +382,17 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    with i18n.speaking(command_language(os.environ)):
-        return _main(argv)
-
-
-def _main(argv: Sequence[str] | None) -> int:
-    args = parse_args(argv)
-    for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background job ignores it
-        signal.signal(signum, _interrupt)
-    try:
-        run(args)
-    except DemoError as exc:
-        print(f"demo: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(_("Stopped."), flush=True)
+    with i18n.speaking(command_language(os.environ)):  # TOCSIN_LANGUAGE, else the locale
+        args = parse_args(argv)
+        for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background job ignores it
+            signal.signal(signum, _interrupt)
+        try:
+            run(args)
+        except DemoError as exc:
+            print(f"demo: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(_("Stopped."), flush=True)
     return 0
 
 
