@@ -27,6 +27,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.hosts import normalize_domain, split_port
+from node.i18n import gettext as _
 from node.models import Delivery, DomainAllow
 from node.settings_store import get_setting
 
@@ -114,11 +115,13 @@ def validate_domain(value: str) -> str:
     """A domain typed by an admin, normalised; ValueError says what is wrong."""
     domain = normalize_domain(value)
     if not domain:
-        raise ValueError("Enter a domain such as example.org.")
+        raise ValueError(_("Enter a domain such as example.org."))
     if not _DOMAIN_CHARS.fullmatch(domain):
-        raise ValueError("A domain has only letters, digits, dots, hyphens and a :port.")
+        raise ValueError(_("A domain has only letters, digits, dots, hyphens and a :port."))
     if "." not in domain and ":" not in domain and domain != "localhost":
-        raise ValueError(f"{domain} does not look like a domain (such as example.org).")
+        raise ValueError(
+            _("%(domain)s does not look like a domain (such as example.org).", domain=domain)
+        )
     if len(domain) > 255:
-        raise ValueError("A domain is at most 255 characters long.")
+        raise ValueError(_("A domain is at most 255 characters long."))
     return domain

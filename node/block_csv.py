@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from node.allowlist import validate_domain
+from node.i18n import gettext as _
 
 HEADER = (
     "#domain",
@@ -77,17 +78,23 @@ def _cell(row: list[str], columns: dict[str, int], name: str, default: str = "")
 def parse_csv(text: str) -> ParsedList:
     """The blocks a CSV file asks for, and the rows skipped with their reason."""
     if len(text.encode()) > MAX_BYTES:
-        raise CsvError(f"the file is over {MAX_BYTES // (1024 * 1024)} MB")
+        raise CsvError(_("the file is over %(size)s MB", size=MAX_BYTES // (1024 * 1024)))
     rows = [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if any(row)]
     if not rows:
-        raise CsvError("the file is empty")
+        raise CsvError(_("the file is empty"))
     columns = _columns(rows[0])
     if columns is None:
         columns = {"domain": 0}
     else:
         rows = rows[1:]
     if len(rows) > MAX_ROWS:
-        raise CsvError(f"the file has {len(rows)} rows; at most {MAX_ROWS} are read")
+        raise CsvError(
+            _(
+                "the file has %(rows)s rows; at most %(limit)s are read",
+                rows=len(rows),
+                limit=MAX_ROWS,
+            )
+        )
     parsed = ParsedList()
     for row in rows:
         _read_row(row, columns, parsed)

@@ -32,6 +32,7 @@ from node.block_csv import BlockEntry
 from node.blocklists import block_many
 from node.context import NodeContext
 from node.follows import resolve_target
+from node.i18n import gettext as _
 from node.models import BlocklistSubscription, BlockOverride, DomainBlock, utcnow
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ async def fetch_entries(node: NodeContext, collection_url: str) -> list[BlockEnt
     entries: list[BlockEntry] = []
     page: Any = collection.get("first")
     items: list[Any] = as_list(collection.get("orderedItems"))
-    for _ in range(MAX_PAGES + 1):
+    for _page in range(MAX_PAGES + 1):
         for item in items:
             entry = as_to_block_entry(item)
             if entry is not None:
@@ -84,13 +85,13 @@ async def subscribe(node: NodeContext, target: str) -> BlocklistSubscription:
         raise SubscriptionError(f"{target}: {exc.public_message}") from exc
     url = remote.raw.get("blockList")
     if not isinstance(url, str) or url_authority(url) != url_authority(remote.uri):
-        raise SubscriptionError(f"{target} does not publish a block list")
+        raise SubscriptionError(_("%(node)s does not publish a block list", node=target))
     async with node.sessions() as session, session.begin():
         row = await session.scalar(
             select(BlocklistSubscription).where(BlocklistSubscription.actor_uri == remote.uri)
         )
         if row is not None:
-            raise SubscriptionError(f"already subscribed to {remote.uri}")
+            raise SubscriptionError(_("already subscribed to %(node)s", node=remote.uri))
         row = BlocklistSubscription(actor_uri=remote.uri, collection_url=url, entries=0)
         session.add(row)
     return row
@@ -102,7 +103,7 @@ async def unsubscribe(session: AsyncSession, actor_uri: str) -> int:
         select(BlocklistSubscription).where(BlocklistSubscription.actor_uri == actor_uri)
     )
     if row is None:
-        raise SubscriptionError(f"not subscribed to {actor_uri}")
+        raise SubscriptionError(_("not subscribed to %(node)s", node=actor_uri))
     result = await session.execute(delete(DomainBlock).where(DomainBlock.source == actor_uri))
     await session.execute(delete(BlockOverride).where(BlockOverride.source == actor_uri))
     await session.delete(row)
@@ -132,7 +133,7 @@ async def refresh(node: NodeContext, subscription_id: int) -> RefreshResult:
     async with node.sessions() as session:
         row = await session.get(BlocklistSubscription, subscription_id)
         if row is None:
-            raise SubscriptionError("no such subscription")
+            raise SubscriptionError(_("no such subscription"))
         source, url = row.actor_uri, row.collection_url
     try:
         entries = await fetch_entries(node, url)

@@ -6,18 +6,22 @@ import argparse
 import asyncio
 import errno
 import getpass
+import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from node import i18n
 from node.cli_content import COMMANDS as CONTENT_COMMANDS
 from node.cli_content import add_commands as add_content_commands
 from node.cli_federation import COMMANDS as FEDERATION_COMMANDS
 from node.cli_federation import add_commands as add_federation_commands
+from node.cli_language import command_language
 from node.cli_moves import COMMANDS as MOVE_COMMANDS
 from node.cli_moves import add_commands as add_move_commands
 from node.config import ConfigError, NoNodeError, Settings, load_settings
+from node.i18n import gettext as _
 from node.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -39,12 +43,17 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     with listener:
         await prepare(settings, first_admin=False)
         password = await create_first_admin(settings)
-        print(f"Tocsin is running at {settings.base_url}/", flush=True)
+        print(_("Tocsin is running at %(url)s/", url=settings.base_url), flush=True)
         if password:
             print(
-                f"First admin account: {FIRST_ADMIN} / one-time password: {password}\n"
-                f"Log in at {settings.base_url}/admin/login "
-                "(shown only now; you will be asked to change it at first login)",
+                _(
+                    "First admin account: %(name)s / one-time password: %(password)s\n"
+                    "Log in at %(url)s/admin/login "
+                    "(shown only now; you will be asked to change it at first login)",
+                    name=FIRST_ADMIN,
+                    password=password,
+                    url=settings.base_url,
+                ),
                 flush=True,
             )
         await _serve(settings, listener, with_worker=True)
@@ -76,12 +85,18 @@ def _bind(settings: Settings) -> socket.socket | None:
     except OSError as exc:
         sock.close()
         shown = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
-        why = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        why = _("the port is in use") if exc.errno == errno.EADDRINUSE else exc.strerror
         other = f"{host}:{port + 1}" if port < 65535 else f"{host}:8000"
         print(
-            f"tocsin: cannot listen on {shown}: {why}. Pick another address with "
-            f"TOCSIN_LISTEN (for example TOCSIN_LISTEN={other}) and set TOCSIN_BASE_URL "
-            "to match. Nothing was started and no account was made.",
+            "tocsin: "
+            + _(
+                "cannot listen on %(address)s: %(why)s. Pick another address with "
+                "TOCSIN_LISTEN (for example TOCSIN_LISTEN=%(other)s) and set TOCSIN_BASE_URL "
+                "to match. Nothing was started and no account was made.",
+                address=shown,
+                why=why,
+                other=other,
+            ),
             file=sys.stderr,
         )
         return None
@@ -124,7 +139,7 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from node.bootstrap import prepare
 
     await prepare(settings, first_admin=False)
-    print("Database is up to date.")
+    print(_("Database is up to date."))
     return 0
 
 
@@ -138,7 +153,7 @@ async def cmd_admin_create(args: argparse.Namespace, settings: Settings) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     elif sys.stdin.isatty():
-        password = getpass.getpass("Password (empty to generate one): ")
+        password = getpass.getpass(_("Password (empty to generate one): "))
         generated = not password
     if generated:
         password = generate_password()
@@ -153,9 +168,12 @@ async def cmd_admin_create(args: argparse.Namespace, settings: Settings) -> int:
             await session.commit()
     finally:
         await engine.dispose()
-    print(f"Created {args.role} {args.name!r}.")
+    if args.role == "admin":
+        print(_("Created admin %(name)s.", name=repr(args.name)))
+    else:
+        print(_("Created editor %(name)s.", name=repr(args.name)))
     if generated:
-        print(f"One-time password: {password} (change it at first login)")
+        print(_("One-time password: %(password)s (change it at first login)", password=password))
     return 0
 
 
@@ -187,10 +205,13 @@ async def cmd_admin_reset_password(args: argparse.Namespace, settings: Settings)
     async def change(session: AsyncSession, user: User) -> str:
         password = await reset_password(session, user)
         audit(session, None, "user.password_reset", user.username, by=COMMAND_LINE)
-        return (
-            f"One-time password for {user.username!r}: {password}\n"
-            f"Log in at {settings.base_url}/admin/login and choose a new one; "
-            "every session of this account has ended."
+        return _(
+            "One-time password for %(name)s: %(password)s\n"
+            "Log in at %(url)s/admin/login and choose a new one; "
+            "every session of this account has ended.",
+            name=repr(user.username),
+            password=password,
+            url=settings.base_url,
         )
 
     return await _change_user(settings, args.name, change)
@@ -203,9 +224,10 @@ async def cmd_admin_disable_2fa(args: argparse.Namespace, settings: Settings) ->
     async def change(session: AsyncSession, user: User) -> str:
         await disable_totp(session, user)
         audit(session, None, "user.totp_disable", user.username, by=COMMAND_LINE)
-        return (
-            f"Two-factor authentication is off for {user.username!r}, and every session "
-            "of this account has ended: log in with the password alone."
+        return _(
+            "Two-factor authentication is off for %(name)s, and every session "
+            "of this account has ended: log in with the password alone.",
+            name=repr(user.username),
         )
 
     return await _change_user(settings, args.name, change)
@@ -214,27 +236,29 @@ async def cmd_admin_disable_2fa(args: argparse.Namespace, settings: Settings) ->
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tocsin",
-        description="A federated ActivityPub server for local organising.",
+        description=_("A federated ActivityPub server for local organising."),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", help="migrate, then serve the node with its worker in one process")
-    sub.add_parser("web", help="migrate, then serve HTTP only (production, with `worker`)")
-    sub.add_parser("worker", help="run the background worker (deliveries, inbox processing)")
-    sub.add_parser("migrate", help="create or upgrade the database schema")
-    admin = sub.add_parser("admin", help="manage admin and editor accounts")
+    sub.add_parser("run", help=_("migrate, then serve the node with its worker in one process"))
+    sub.add_parser("web", help=_("migrate, then serve HTTP only (production, with `worker`)"))
+    sub.add_parser("worker", help=_("run the background worker (deliveries, inbox processing)"))
+    sub.add_parser("migrate", help=_("create or upgrade the database schema"))
+    admin = sub.add_parser("admin", help=_("manage admin and editor accounts"))
     admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
-    create = admin_sub.add_parser("create", help="add an account")
+    create = admin_sub.add_parser("create", help=_("add an account"))
     create.add_argument("name")
     create.add_argument("--role", choices=["admin", "editor"], default="admin")
     create.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
+        "--password-stdin",
+        action="store_true",
+        help=_("read the password from standard input"),
     )
     reset = admin_sub.add_parser(
-        "reset-password", help="give an account a one-time password and log it out everywhere"
+        "reset-password", help=_("give an account a one-time password and log it out everywhere")
     )
     reset.add_argument("name")
     disable = admin_sub.add_parser(
-        "disable-2fa", help="turn off an account's two-factor authentication, log it out"
+        "disable-2fa", help=_("turn off an account's two-factor authentication, log it out")
     )
     disable.add_argument("name")
     add_federation_commands(sub)
@@ -280,6 +304,12 @@ def _loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``tocsin ARGV``, spoken in ``TOCSIN_LANGUAGE`` or the locale (node/cli_language.py)."""
+    with i18n.speaking(command_language(os.environ)):
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
     key = command_key(args)
@@ -289,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tocsin: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:
-        print(f"tocsin: configuration error: {exc}", file=sys.stderr)
+        print("tocsin: " + _("configuration error: %(error)s", error=exc), file=sys.stderr)
         return 2
     try:
         with asyncio.Runner(loop_factory=_loop()) as runner:

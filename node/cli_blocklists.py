@@ -19,6 +19,8 @@ from node.blocklists import block_many, entries_of, own_blocks, set_published
 from node.config import Settings
 from node.context import NodeContext
 from node.follows import resolve_target
+from node.i18n import gettext as _
+from node.i18n import lazy_gettext
 from node.identity import group_actor
 from node.models import BlocklistSubscription, utcnow
 from node.runtime import node_context
@@ -33,8 +35,13 @@ BLOCKS_ACTIONS = (
     "subscriptions",
     "refresh",
 )
-NEEDS_ARG = {"import": "a CSV file", "export": "a CSV file", "publish": "on or off"}
-NEEDS_ARG |= {"subscribe": "a node (@name@host)", "unsubscribe": "a node (@name@host or URL)"}
+NEEDS_ARG = {
+    "import": lazy_gettext("blocks import needs a CSV file"),
+    "export": lazy_gettext("blocks export needs a CSV file"),
+    "publish": lazy_gettext("blocks publish needs on or off"),
+    "subscribe": lazy_gettext("blocks subscribe needs a node (@name@host)"),
+    "unsubscribe": lazy_gettext("blocks unsubscribe needs a node (@name@host or URL)"),
+}
 
 
 def _fail(message: str) -> int:
@@ -44,9 +51,9 @@ def _fail(message: str) -> int:
 
 async def run_blocks_action(action: str, arg: str | None, settings: Settings) -> int:
     if action in NEEDS_ARG and not arg:
-        return _fail(f"blocks {action} needs {NEEDS_ARG[action]}")
+        return _fail(str(NEEDS_ARG[action]))
     if action == "publish" and arg not in ("on", "off"):
-        return _fail("blocks publish takes on or off")
+        return _fail(_("blocks publish takes on or off"))
     async with node_context(settings) as node:
         try:
             return await _ACTIONS[action](node, arg or "")
@@ -63,9 +70,15 @@ async def _import(node: NodeContext, path: str) -> int:
         added = await block_many(
             session, parsed.entries, source=f"csv:{Path(path).name}", own_host=node.settings.host
         )
-    print(f"Blocked {len(added)} servers ({len(parsed.entries) - len(added)} already blocked).")
+    print(
+        _(
+            "Blocked %(count)s servers (%(already)s already blocked).",
+            count=len(added),
+            already=len(parsed.entries) - len(added),
+        )
+    )
     for line in parsed.skipped:
-        print(f"skipped {line}")
+        print(_("skipped %(line)s", line=line))
     return 0
 
 
@@ -73,7 +86,13 @@ async def _export(node: NodeContext, path: str) -> int:
     async with node.sessions() as session:
         rows = (await session.scalars(own_blocks())).all()
     await asyncio.to_thread(Path(path).write_text, format_csv(entries_of(rows)), encoding="utf-8")
-    print(f"Wrote {len(rows)} blocks to {path} (Mastodon's domain-block CSV).")
+    print(
+        _(
+            "Wrote %(count)s blocks to %(path)s (Mastodon's domain-block CSV).",
+            count=len(rows),
+            path=path,
+        )
+    )
     return 0
 
 
@@ -81,14 +100,24 @@ async def _publish(node: NodeContext, value: str) -> int:
     async with node.sessions() as session, session.begin():
         await set_published(session, value == "on")
         (await group_actor(session)).updated_at = utcnow()  # the actor document links it
-    print(f"Publishing of the block list is {value}.")
+    if value == "on":
+        print(_("Publishing of the block list is on."))
+    else:
+        print(_("Publishing of the block list is off."))
     return 0
 
 
 async def _subscribe(node: NodeContext, target: str) -> int:
     row = await subscribe(node, target)
     result = await refresh(node, row.id)
-    print(f"Subscribed to {row.actor_uri}: {result.added} servers blocked, {result.total} listed.")
+    print(
+        _(
+            "Subscribed to %(uri)s: %(added)s servers blocked, %(total)s listed.",
+            uri=row.actor_uri,
+            added=result.added,
+            total=result.total,
+        )
+    )
     return 0
 
 
@@ -98,30 +127,46 @@ async def _unsubscribe(node: NodeContext, target: str) -> int:
         uri = (await resolve_target(node, target)).uri
     async with node.sessions() as session, session.begin():
         removed = await unsubscribe(session, uri)
-    print(f"Unsubscribed from {uri}; {removed} blocks that came from it were lifted.")
+    print(
+        _(
+            "Unsubscribed from %(uri)s; %(count)s blocks that came from it were lifted.",
+            uri=uri,
+            count=removed,
+        )
+    )
     return 0
 
 
-async def _subscriptions(node: NodeContext, _: str) -> int:
+async def _subscriptions(node: NodeContext, _arg: str) -> int:
     async with node.sessions() as session:
         rows = (await session.scalars(select(BlocklistSubscription))).all()
     if not rows:
-        print("(no subscriptions)")
+        print(_("(no subscriptions)"))
     for row in rows:
         when = (
-            row.last_refreshed_at.strftime("%Y-%m-%d %H:%M") if row.last_refreshed_at else "never"
+            row.last_refreshed_at.strftime("%Y-%m-%d %H:%M")
+            if row.last_refreshed_at
+            else _("never")
         )
-        error = f"  last error: {row.last_error}" if row.last_error else ""
-        print(f"{row.actor_uri}  {row.entries} entries, refreshed {when}{error}")
+        error = "  " + _("last error: %(error)s", error=row.last_error) if row.last_error else ""
+        said = _("%(count)s entries, refreshed %(when)s", count=row.entries, when=when)
+        print(f"{row.actor_uri}  {said}{error}")
     return 0
 
 
-async def _refresh(node: NodeContext, _: str) -> int:
+async def _refresh(node: NodeContext, _arg: str) -> int:
     async with node.sessions() as session:
         ids = (await session.scalars(select(BlocklistSubscription.id))).all()
     for subscription_id in ids:
         result = await refresh(node, subscription_id)
-        print(f"refreshed: {result.added} added, {result.removed} removed, {result.total} listed")
+        print(
+            _(
+                "refreshed: %(added)s added, %(removed)s removed, %(total)s listed",
+                added=result.added,
+                removed=result.removed,
+                total=result.total,
+            )
+        )
     return 0
 
 

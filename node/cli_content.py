@@ -26,95 +26,104 @@ from node.content.responders import ResponderReport, remove_responder, responder
 from node.content.shares import ShareError, share, unshare
 from node.content.validation import ContentError
 from node.context import NodeContext
+from node.i18n import gettext as _
+from node.i18n import lazy_gettext
 from node.runtime import node_context
 
 Action = Callable[[argparse.Namespace, NodeContext], Awaitable[str]]
 
 
 def _place_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--location", help="place name")
-    parser.add_argument("--address", help="street address")
+    parser.add_argument("--location", help=_("place name"))
+    parser.add_argument("--address", help=_("street address"))
     parser.add_argument("--latitude")
     parser.add_argument("--longitude")
-    parser.add_argument("--online-url", dest="online_url", help="link for online participation")
+    parser.add_argument("--online-url", dest="online_url", help=_("link for online participation"))
     parser.add_argument(
-        "--timezone", help="IANA zone of the times given (default: TOCSIN_TIMEZONE)"
+        "--timezone", help=_("IANA zone of the times given (default: TOCSIN_TIMEZONE)")
     )
 
 
 def _event_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title")
-    parser.add_argument("--start", help="e.g. '2026-12-03 19:00' (a date with --all-day)")
-    parser.add_argument("--end", help="e.g. '2026-12-03 21:00'")
+    parser.add_argument("--start", help=_("e.g. '2026-12-03 19:00' (a date with --all-day)"))
+    parser.add_argument("--end", help=_("e.g. '2026-12-03 21:00'"))
     parser.add_argument("--all-day", dest="all_day", action="store_true", default=None)
-    parser.add_argument("--tag", dest="tags", action="append", help="repeat for several tags")
-    parser.add_argument("--description", help="Markdown")
+    parser.add_argument("--tag", dest="tags", action="append", help=_("repeat for several tags"))
+    parser.add_argument("--description", help=_("Markdown"))
     _place_flags(parser)
 
 
 def _callout_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title")
-    parser.add_argument("--needed", help="what is needed, in a sentence or two")
-    parser.add_argument("--people", help="how many people are needed")
-    parser.add_argument("--start", "--at", dest="start", help="people needed from (default: now)")
-    parser.add_argument("--until", help="until when, e.g. '2026-12-03 09:00'")
+    parser.add_argument("--needed", help=_("what is needed, in a sentence or two"))
+    parser.add_argument("--people", help=_("how many people are needed"))
+    parser.add_argument(
+        "--start", "--at", dest="start", help=_("people needed from (default: now)")
+    )
+    parser.add_argument("--until", help=_("until when, e.g. '2026-12-03 09:00'"))
     parser.add_argument("--urgency", choices=["urgent", "soon", "ongoing"])
-    parser.add_argument("--contact", help="how to reach the organisers")
-    parser.add_argument("--area", help="the public part of where, e.g. 'Tottenham, N15'")
+    parser.add_argument("--contact", help=_("how to reach the organisers"))
+    parser.add_argument("--area", help=_("the public part of where, e.g. 'Tottenham, N15'"))
     parser.add_argument(
         "--private-address",
         dest="private_address",
-        help="the exact address: sent only to confirmed responders, never published",
+        help=_("the exact address: sent only to confirmed responders, never published"),
     )
     _place_flags(parser)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    event = sub.add_parser("event", help="publish and manage this network's events")
+    event = sub.add_parser("event", help=_("publish and manage this network's events"))
     verbs = event.add_subparsers(dest="event_command", required=True, metavar="ACTION")
-    _event_flags(verbs.add_parser("create", help="publish a new event"))
-    update = verbs.add_parser("update", help="change an event (only the flags given)")
-    update.add_argument("id", help="the id or URL create printed")
+    _event_flags(verbs.add_parser("create", help=_("publish a new event")))
+    update = verbs.add_parser("update", help=_("change an event (only the flags given)"))
+    update.add_argument("id", help=_("the id or URL create printed"))
     _event_flags(update)
-    for verb, text in [("cancel", "mark cancelled (followers are told)"), ("delete", "delete")]:
+    for verb, text in [
+        ("cancel", _("mark cancelled (followers are told)")),
+        ("delete", _("delete")),
+    ]:
         verbs.add_parser(verb, help=text).add_argument("id")
-    verbs.add_parser("list", help="this node's upcoming events")
+    verbs.add_parser("list", help=_("this node's upcoming events"))
 
-    callout = sub.add_parser("callout", help="publish and manage callouts (urgent calls)")
+    callout = sub.add_parser("callout", help=_("publish and manage callouts (urgent calls)"))
     verbs = callout.add_subparsers(dest="callout_command", required=True, metavar="ACTION")
-    create = verbs.add_parser("create", help="publish a new callout")
+    create = verbs.add_parser("create", help=_("publish a new callout"))
     _callout_flags(create)
     create.add_argument(
-        "--unverified", action="store_true", help="publish as being checked; go with confirm"
+        "--unverified", action="store_true", help=_("publish as being checked; go with confirm")
     )
-    update = verbs.add_parser("update", help="change a callout (only the flags given)")
+    update = verbs.add_parser("update", help=_("change a callout (only the flags given)"))
     update.add_argument("id")
     _callout_flags(update)
-    for verb, text in CALLOUT_VERBS.items():
-        verbs.add_parser(verb, help=text).add_argument("id")
-    remove = verbs.add_parser("remove-responder", help="take a responder off; standby moves up")
+    for verb, words in CALLOUT_VERBS.items():
+        verbs.add_parser(verb, help=str(words)).add_argument("id")
+    remove = verbs.add_parser("remove-responder", help=_("take a responder off; standby moves up"))
     remove.add_argument("id")
-    remove.add_argument("actor", help="the responder's actor URL, as `responses` shows it")
-    verbs.add_parser("list", help="this node's open callouts")
+    remove.add_argument("actor", help=_("the responder's actor URL, as `responses` shows it"))
+    verbs.add_parser("list", help=_("this node's open callouts"))
 
-    calendar = sub.add_parser("calendar", help="upcoming events of this node and those it follows")
+    calendar = sub.add_parser(
+        "calendar", help=_("upcoming events of this node and those it follows")
+    )
     calendar.add_argument("--tag")
-    sub.add_parser("callouts", help="open callouts across the federation")
-    sub.add_parser("share", help="announce a remote event or callout to followers").add_argument(
+    sub.add_parser("callouts", help=_("open callouts across the federation"))
+    sub.add_parser("share", help=_("announce a remote event or callout to followers")).add_argument(
         "url"
     )
-    sub.add_parser("unshare", help="take a share back (Undo)").add_argument("url")
+    sub.add_parser("unshare", help=_("take a share back (Undo)")).add_argument("url")
 
 
 CALLOUT_VERBS = {
-    "confirm": "the report is checked: go (confirmed responders get the address)",
-    "enough": "enough people: the rest stand down",
-    "reopen": "more people needed again (or undo a close within 10 minutes)",
-    "close": "all clear: it is over (met)",
-    "false-alarm": "the report was wrong: do not go",
-    "cancel": "call it off",
-    "delete": "delete",
-    "responses": "who answered (for the organisers only)",
+    "confirm": lazy_gettext("the report is checked: go (confirmed responders get the address)"),
+    "enough": lazy_gettext("enough people: the rest stand down"),
+    "reopen": lazy_gettext("more people needed again (or undo a close within 10 minutes)"),
+    "close": lazy_gettext("all clear: it is over (met)"),
+    "false-alarm": lazy_gettext("the report was wrong: do not go"),
+    "cancel": lazy_gettext("call it off"),
+    "delete": lazy_gettext("delete"),
+    "responses": lazy_gettext("who answered (for the organisers only)"),
 }
 STATE_ACTIONS = {"confirm", "enough", "reopen", "close", "false-alarm", "cancel"}
 
@@ -130,8 +139,8 @@ def _when(item: Event | Callout) -> str:
 
 def _event_line(entry: Entry) -> str:
     event = entry.item
-    state = "  [CANCELLED]" if event.status == "cancelled" else ""
-    via = f" via {entry.relayed_by.handle}" if entry.relayed_by else ""
+    state = "  " + _("[CANCELLED]") if event.status == "cancelled" else ""
+    via = " " + _("via %(handle)s", handle=entry.relayed_by.handle) if entry.relayed_by else ""
     return f"{_when(event)}  {event.title}{state}  ({entry.origin.handle}{via})  {event.url}"
 
 
@@ -139,13 +148,20 @@ def _callout_line(entry: Entry) -> str:
     callout = entry.item
     assert isinstance(callout, Callout)
     until = callout.ends_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    confirmed = f"{callout.confirmed_count} of {callout.people_needed} confirmed, " * (
-        callout.people_needed is not None
+    confirmed = ""
+    if callout.people_needed is not None:
+        confirmed = _(
+            "%(confirmed)s of %(needed)s confirmed, ",
+            confirmed=callout.confirmed_count,
+            needed=callout.people_needed,
+        )
+    counts = _(
+        "%(come)s coming, %(help)s helping", come=callout.come_count, help=callout.help_count
     )
     return (
-        f"{callout.urgency.upper():<8} {state_words(callout.status)}  until {until}  "
-        f"{callout.title}  [{confirmed}{callout.come_count} coming, "
-        f"{callout.help_count} helping]  ({entry.origin.handle})  {callout.url}"
+        f"{callout.urgency.upper():<8} {state_words(callout.status)}  "
+        + _("until %(moment)s", moment=until)
+        + f"  {callout.title}  [{confirmed}{counts}]  ({entry.origin.handle})  {callout.url}"
     )
 
 
@@ -153,16 +169,19 @@ def _responses_text(report: ResponderReport) -> str:
     lines = []
     for r in report.responders:
         answered = r.answered_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        told = f"  messaged: {', '.join(r.messaged)}" if r.messaged else ""
+        told = "  " + _("messaged: %(kinds)s", kinds=", ".join(r.messaged)) if r.messaged else ""
         if r.via_alert:  # answered from an alert's link: what they chose to give
             given = ", ".join(part for part in (r.name, r.reach) if part)
-            told += f"  (alert by {r.channel or 'a subscription since removed'}"
-            told += f": {given})" if given else ")"
+            channel = r.channel or _("a subscription since removed")
+            if given:
+                told += "  " + _("(alert by %(channel)s: %(given)s)", channel=channel, given=given)
+            else:
+                told += "  " + _("(alert by %(channel)s)", channel=channel)
         lines.append(f"{r.label:<9} {answered}  {r.actor_uri}{told}")
     if not lines:
-        return "(no responses yet)"
+        return _("(no responses yet)")
     servers = ", ".join(f"{domain} {n}" for domain, n in report.per_server)
-    return "\n".join([*lines, f"per server: {servers}"])
+    return "\n".join([*lines, _("per server: %(servers)s", servers=servers)])
 
 
 async def _event_action(args: argparse.Namespace, node: NodeContext) -> str:
@@ -174,7 +193,7 @@ async def _event_action(args: argparse.Namespace, node: NodeContext) -> str:
         if verb == "list":
             items = await upcoming_events(session, datetime.now(UTC), local_only=True)
             entries = await origins(session, list(items), node.settings.host)
-            return "\n".join(map(_event_line, entries)) or "(no upcoming events)"
+            return "\n".join(map(_event_line, entries)) or _("(no upcoming events)")
         event = await find_local(session, Event, args.id)
         if verb == "update":
             await ev.update_event(node, session, event, _form(ev.EventForm, args))
@@ -182,7 +201,7 @@ async def _event_action(args: argparse.Namespace, node: NodeContext) -> str:
             await ev.cancel_event(node, session, event)
         else:
             await ev.delete_event(node, session, event)
-            return f"Deleted {event.uri}"
+            return _("Deleted %(uri)s", uri=event.uri)
         return event.url
 
 
@@ -196,7 +215,7 @@ async def _callout_action(args: argparse.Namespace, node: NodeContext) -> str:
         if verb == "list":
             items = await open_callouts(session, datetime.now(UTC), local_only=True)
             entries = await origins(session, list(items), node.settings.host)
-            return "\n".join(map(_callout_line, entries)) or "(no open callouts)"
+            return "\n".join(map(_callout_line, entries)) or _("(no open callouts)")
         callout = await find_local(session, Callout, args.id)
         if verb == "update":
             await co.update_callout(node, session, callout, _form(co.CalloutForm, args))
@@ -209,7 +228,7 @@ async def _callout_action(args: argparse.Namespace, node: NodeContext) -> str:
             return _responses_text(await responder_report(session, callout))
         else:
             await co.delete_callout(node, session, callout)
-            return f"Deleted {callout.uri}"
+            return _("Deleted %(uri)s", uri=callout.uri)
         return callout.url
 
 
@@ -217,23 +236,23 @@ async def _calendar(args: argparse.Namespace, node: NodeContext) -> str:
     async with node.sessions() as session:
         items = await upcoming_events(session, datetime.now(UTC), tag=args.tag)
         entries = await origins(session, list(items), node.settings.host)
-    return "\n".join(map(_event_line, entries)) or "(no upcoming events)"
+    return "\n".join(map(_event_line, entries)) or _("(no upcoming events)")
 
 
 async def _callouts(args: argparse.Namespace, node: NodeContext) -> str:
     async with node.sessions() as session:
         items = await open_callouts(session, datetime.now(UTC), include_ended=True)
         entries = await origins(session, list(items), node.settings.host)
-    return "\n".join(map(_callout_line, entries)) or "(no open callouts)"
+    return "\n".join(map(_callout_line, entries)) or _("(no open callouts)")
 
 
 async def _share(args: argparse.Namespace, node: NodeContext) -> str:
     async with node.sessions() as session, session.begin():
         if args.command == "share":
             await share(node, session, args.url)
-            return f"Shared {args.url} with this node's followers."
+            return _("Shared %(url)s with this node's followers.", url=args.url)
         await unshare(node, session, args.url)
-        return f"Stopped sharing {args.url}."
+        return _("Stopped sharing %(url)s.", url=args.url)
 
 
 def _runner(action: Action) -> Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]:

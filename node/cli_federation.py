@@ -28,44 +28,55 @@ from node.follows import (
     resolve_target,
     unfollow,
 )
+from node.i18n import gettext as _
+from node.i18n import lazy_gettext
 from node.identity import group_actor
 from node.models import DomainBlock, Follower, Following, RemoteActor
 from node.runtime import node_context
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    cmd = sub.add_parser("follow", help="follow a remote node or account (@name@host or URL)")
+    cmd = sub.add_parser("follow", help=_("follow a remote node or account (@name@host or URL)"))
     cmd.add_argument("target")
     cmd.add_argument(
         "--relay-urgent",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="announce its urgent callouts to this node's followers (on a network "
-        "already followed: only switch this)",
+        help=_(
+            "announce its urgent callouts to this node's followers (on a network "
+            "already followed: only switch this)"
+        ),
     )
-    cmd = sub.add_parser("unfollow", help="stop following a remote actor (sends Undo)")
+    cmd = sub.add_parser("unfollow", help=_("stop following a remote actor (sends Undo)"))
     cmd.add_argument("target")
-    cmd = sub.add_parser("followers", help="list followers, or approve/reject/remove one")
+    cmd = sub.add_parser("followers", help=_("list followers, or approve/reject/remove one"))
     cmd.add_argument(
         "action", nargs="?", choices=["list", "approve", "reject", "remove"], default="list"
     )
-    cmd.add_argument("actor", nargs="?", help="the follower's actor URL")
-    sub.add_parser("following", help="list the actors this node follows, with their state")
+    cmd.add_argument("actor", nargs="?", help=_("the follower's actor URL"))
+    sub.add_parser("following", help=_("list the actors this node follows, with their state"))
     cmd = sub.add_parser(
-        "discover", help="networks followed by the networks this node follows (two hops)"
+        "discover", help=_("networks followed by the networks this node follows (two hops)")
     )
-    cmd.add_argument("--refresh", action="store_true", help="ask again, not from the cache")
-    cmd = sub.add_parser("block", help="block a server: drop its follows, refuse its requests")
+    cmd.add_argument("--refresh", action="store_true", help=_("ask again, not from the cache"))
+    cmd = sub.add_parser("block", help=_("block a server: drop its follows, refuse its requests"))
     cmd.add_argument("domain")
     cmd.add_argument("--reason", default="")
-    cmd = sub.add_parser("unblock", help="lift a server block")
+    cmd = sub.add_parser("unblock", help=_("lift a server block"))
     cmd.add_argument("domain")
     cmd = sub.add_parser(
         "blocks",
-        help="list blocked servers; import/export Mastodon CSV; publish or subscribe to lists",
+        help=_("list blocked servers; import/export Mastodon CSV; publish or subscribe to lists"),
     )
     cmd.add_argument("action", nargs="?", choices=BLOCKS_ACTIONS, default="list")
-    cmd.add_argument("arg", nargs="?", help="a CSV file, on|off, or a node (@name@host or URL)")
+    cmd.add_argument("arg", nargs="?", help=_("a CSV file, on|off, or a node (@name@host or URL)"))
+
+
+_FOLLOWER_DONE = {
+    "approve": lazy_gettext("Approved %(actor)s."),
+    "reject": lazy_gettext("Rejected %(actor)s."),
+    "remove": lazy_gettext("Removed %(actor)s."),
+}
 
 
 def _fail(problem: str | Exception) -> int:
@@ -91,9 +102,11 @@ async def cmd_follow(args: argparse.Namespace, settings: Settings) -> int:
         except (FollowError, FederationError) as exc:
             return _fail(exc)
     if sent:
-        print(f"Follow request sent to {remote.uri} (pending until it accepts).")
-    state = "on" if relaying else "off"
-    print(f"Relaying its urgent callouts to this node's followers: {state}.")
+        print(_("Follow request sent to %(uri)s (pending until it accepts).", uri=remote.uri))
+    if relaying:
+        print(_("Relaying its urgent callouts to this node's followers: on."))
+    else:
+        print(_("Relaying its urgent callouts to this node's followers: off."))
     return 0
 
 
@@ -115,11 +128,11 @@ async def cmd_unfollow(args: argparse.Namespace, settings: Settings) -> int:
             async with node.sessions() as session, session.begin():
                 remote = await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
                 if remote is None:
-                    return _fail(f"not following {args.target}")
+                    return _fail(_("not following %(target)s", target=args.target))
                 await unfollow(node, session, remote)
         except (FollowError, FederationError) as exc:
             return _fail(exc)
-    print(f"Unfollowed {uri}.")
+    print(_("Unfollowed %(uri)s.", uri=uri))
     return 0
 
 
@@ -127,14 +140,16 @@ async def cmd_followers(args: argparse.Namespace, settings: Settings) -> int:
     async with node_context(settings) as node:
         if args.action != "list":
             if not args.actor:
-                return _fail(f"followers {args.action} needs the follower's actor URL")
+                return _fail(
+                    _("followers %(action)s needs the follower's actor URL", action=args.action)
+                )
             action = approve_follower if args.action == "approve" else reject_follower
             try:
                 async with node.sessions() as session, session.begin():
                     await action(node, session, args.actor)
             except FollowError as exc:
                 return _fail(exc)
-            print(f"{args.action.capitalize()}d {args.actor}.")
+            print(str(_FOLLOWER_DONE[args.action]) % {"actor": args.actor})
             return 0
         async with node.sessions() as session:
             local = await group_actor(session)
@@ -144,7 +159,7 @@ async def cmd_followers(args: argparse.Namespace, settings: Settings) -> int:
                 .where(Follower.local_actor_id == local.id)
                 .order_by(Follower.id)
             )
-            _print_rows(rows.all(), "no followers yet")
+            _print_rows(rows.all(), _("no followers yet"))
     return 0
 
 
@@ -157,7 +172,7 @@ async def cmd_following(args: argparse.Namespace, settings: Settings) -> int:
             .where(Following.local_actor_id == local.id)
             .order_by(Following.id)
         )
-        _print_rows(rows.all(), "not following anyone yet")
+        _print_rows(rows.all(), _("not following anyone yet"))
     return 0
 
 
@@ -172,7 +187,7 @@ async def cmd_discover(args: argparse.Namespace, settings: Settings) -> int:
     async with node_context(settings) as node:
         found = await discover(node, refresh=args.refresh)
     if not found:
-        print("(no networks found: none of the networks this node follows lists others)")
+        print(_("(no networks found: none of the networks this node follows lists others)"))
     for candidate in found:
         network = candidate.network
         region = f"  ({network.region})" if network.region else ""
@@ -188,15 +203,15 @@ async def cmd_block(args: argparse.Namespace, settings: Settings) -> int:
                 domain = await block_domain(session, args.domain, args.reason)
         except ValueError as exc:
             return _fail(exc)
-    print(f"Blocked {domain}.")
+    print(_("Blocked %(domain)s.", domain=domain))
     return 0
 
 
 async def cmd_unblock(args: argparse.Namespace, settings: Settings) -> int:
     async with node_context(settings) as node, node.sessions() as session, session.begin():
         if not await unblock_local(session, args.domain):
-            return _fail(f"{args.domain} is not blocked")
-    print(f"Unblocked {args.domain}.")
+            return _fail(_("%(domain)s is not blocked", domain=args.domain))
+    print(_("Unblocked %(domain)s.", domain=args.domain))
     return 0
 
 
@@ -206,9 +221,9 @@ async def cmd_blocks(args: argparse.Namespace, settings: Settings) -> int:
     async with node_context(settings) as node, node.sessions() as session:
         rows = (await session.scalars(select(DomainBlock).order_by(DomainBlock.domain))).all()
     if not rows:
-        print("(no blocked servers)")
+        print(_("(no blocked servers)"))
     for row in rows:
-        source = "" if row.source == "local" else f"  [from {row.source}]"
+        source = "" if row.source == "local" else "  " + _("[from %(source)s]", source=row.source)
         print(f"{row.domain}  {row.reason}{source}".rstrip())
     return 0
 

@@ -17,6 +17,7 @@ from federation.errors import FederationError
 from node.config import Settings
 from node.export import ExportError, export_node
 from node.export_import import import_node
+from node.i18n import gettext as _
 from node.move_notice import send_move_notices
 from node.moves import MoveError, aliases, change_alias, move_to
 from node.runtime import node_context
@@ -25,22 +26,22 @@ MAX_EXPORT_BYTES = 512 * 1024 * 1024
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    cmd = sub.add_parser("export", help="write everything this node is to one JSON file")
+    cmd = sub.add_parser("export", help=_("write everything this node is to one JSON file"))
     cmd.add_argument("file")
     cmd.add_argument(
-        "--with-keys", action="store_true", help="include the actor's private key (keep it safe)"
+        "--with-keys", action="store_true", help=_("include the actor's private key (keep it safe)")
     )
-    cmd = sub.add_parser("import", help="restore an export into this new, empty node")
+    cmd = sub.add_parser("import", help=_("restore an export into this new, empty node"))
     cmd.add_argument("file")
-    cmd = sub.add_parser("alias", help="list, add or remove former actors of this node")
+    cmd = sub.add_parser("alias", help=_("list, add or remove former actors of this node"))
     cmd.add_argument("action", nargs="?", choices=["list", "add", "remove"], default="list")
-    cmd.add_argument("actor", nargs="?", help="the old actor (@name@host or URL)")
-    cmd = sub.add_parser("move", help="move this node's followers to its new actor")
-    cmd.add_argument("target", nargs="?", help="the new actor (@name@host or URL)")
+    cmd.add_argument("actor", nargs="?", help=_("the old actor (@name@host or URL)"))
+    cmd = sub.add_parser("move", help=_("move this node's followers to its new actor"))
+    cmd.add_argument("target", nargs="?", help=_("the new actor (@name@host or URL)"))
     cmd.add_argument(
         "--from-export",
         metavar="FILE",
-        help="the old domain is gone: send the notice signed with the key in FILE",
+        help=_("the old domain is gone: send the notice signed with the key in FILE"),
     )
 
 
@@ -74,12 +75,21 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     try:
         await asyncio.to_thread(_write_private, args.file, text)
     except OSError as exc:
-        return _fail(f"cannot write {args.file}: {exc.strerror}")
-    print(f"Wrote {args.file}: {len(doc['events'])} events, {len(doc['callouts'])} callouts.")
+        return _fail(_("cannot write %(file)s: %(why)s", file=args.file, why=exc.strerror))
+    print(
+        _(
+            "Wrote %(file)s: %(events)s events, %(callouts)s callouts.",
+            file=args.file,
+            events=len(doc["events"]),
+            callouts=len(doc["callouts"]),
+        )
+    )
     if args.with_keys:
         print(
-            "WARNING: this file holds the node's private key: anyone who has it can speak "
-            "as the node. Keep it offline and safe (it is readable by you only)."
+            _(
+                "WARNING: this file holds the node's private key: anyone who has it can speak "
+                "as the node. Keep it offline and safe (it is readable by you only)."
+            )
         )
     return 0
 
@@ -93,15 +103,29 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(str(exc) if isinstance(exc, ExportError) else f"{args.file}: {exc.strerror}")
     except (SQLAlchemyError, ValueError, TypeError, KeyError, AttributeError) as exc:
         # one transaction: nothing of a damaged file was written
-        return _fail(f"{args.file} is damaged, nothing was imported ({type(exc).__name__})")
+        return _fail(
+            _(
+                "%(file)s is damaged, nothing was imported (%(error)s)",
+                file=args.file,
+                error=type(exc).__name__,
+            )
+        )
     print(
-        f"Imported {report.events} events, {report.callouts} callouts, {report.blocks} blocks; "
-        f"{report.follows_sent} follows sent again; {report.former_followers} followers of "
-        f"{doc['actor']['id']} will come over with the Move."
+        _(
+            "Imported %(events)s events, %(callouts)s callouts, %(blocks)s blocks; "
+            "%(follows)s follows sent again; %(followers)s followers of "
+            "%(actor)s will come over with the Move.",
+            events=report.events,
+            callouts=report.callouts,
+            blocks=report.blocks,
+            follows=report.follows_sent,
+            followers=report.former_followers,
+            actor=doc["actor"]["id"],
+        )
     )
     for problem in report.problems:
         print(problem)
-    print(f"Next: tocsin alias add {doc['actor']['id']}")
+    print(_("Next: tocsin alias add %(actor)s", actor=doc["actor"]["id"]))
     return 0
 
 
@@ -110,21 +134,26 @@ async def cmd_alias(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "list":
             async with node.sessions() as session:
                 known = await aliases(session)
-            print("\n".join(known) if known else "(no aliases)")
+            print("\n".join(known) if known else _("(no aliases)"))
             return 0
         if not args.actor:
-            return _fail(f"alias {args.action} needs the old actor (@name@host or URL)")
+            return _fail(
+                _("alias %(action)s needs the old actor (@name@host or URL)", action=args.action)
+            )
         try:
             uri = await change_alias(node, args.actor, add=args.action == "add")
         except MoveError as exc:
             return _fail(str(exc))
-    print(f"{'Added' if args.action == 'add' else 'Removed'} alias {uri}.")
+    if args.action == "add":
+        print(_("Added alias %(uri)s.", uri=uri))
+    else:
+        print(_("Removed alias %(uri)s.", uri=uri))
     return 0
 
 
 async def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
     if bool(args.target) == bool(args.from_export):
-        return _fail("give either the new actor or --from-export FILE")
+        return _fail(_("give either the new actor or --from-export FILE"))
     try:
         async with node_context(settings) as node:
             if args.from_export:
@@ -136,7 +165,13 @@ async def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(exc.public_message)
     except OSError as exc:
         return _fail(f"{args.from_export}: {exc.strerror}")
-    print(f"Moved to {uri}: Move queued to {told} followers; this actor now shows movedTo.")
+    print(
+        _(
+            "Moved to %(uri)s: Move queued to %(count)s followers; this actor now shows movedTo.",
+            uri=uri,
+            count=told,
+        )
+    )
     return 0
 
 
@@ -145,7 +180,13 @@ async def _notices(node: Any, doc: Any) -> int:
     for result in results:
         print(f"{result.outcome:<22} {result.inbox}")
     failed = sum(not r.delivered for r in results)
-    print(f"Notice sent to {len(results) - failed} of {len(results)} inboxes.")
+    print(
+        _(
+            "Notice sent to %(sent)s of %(total)s inboxes.",
+            sent=len(results) - failed,
+            total=len(results),
+        )
+    )
     return 0 if failed == 0 else 1
 
 

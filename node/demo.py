@@ -36,8 +36,11 @@ import httpx
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from node import i18n
+from node.cli_language import command_language
 from node.config import Settings, load_settings
 from node.db import make_engine, make_sessionmaker
+from node.i18n import gettext as _
 
 NETWORKS = (
     ("haringey", "Haringey Renters"),
@@ -137,7 +140,8 @@ def last_line(path: Path) -> str:
 def check_running(nodes: Sequence[DemoNode], processes: Sequence[subprocess.Popen[bytes]]) -> None:
     for node, process in zip(nodes, processes, strict=True):
         if process.poll() is not None:
-            raise DemoError(f"{node.name} stopped: {last_line(node.log)} (see {node.log})")
+            said = {"name": node.name, "line": last_line(node.log), "log": node.log}
+            raise DemoError(_("%(name)s stopped: %(line)s (see %(log)s)", **said))
 
 
 def wait_answering(nodes: Sequence[DemoNode], processes: Sequence[subprocess.Popen[bytes]]) -> None:
@@ -147,7 +151,10 @@ def wait_answering(nodes: Sequence[DemoNode], processes: Sequence[subprocess.Pop
         check_running(nodes, processes)
         if time.monotonic() > deadline:
             names = ", ".join(node.name for node in waiting)
-            raise DemoError(f"{names} did not answer within {START_TIMEOUT:.0f} s")
+            seconds = f"{START_TIMEOUT:.0f}"
+            raise DemoError(
+                _("%(names)s did not answer within %(seconds)s s", names=names, seconds=seconds)
+            )
         try:
             httpx.get(f"{waiting[0].base_url}/.well-known/nodeinfo", timeout=5)
             waiting.pop(0)
@@ -265,7 +272,10 @@ async def wait_for(check: Callable[[], Awaitable[bool]], what: str) -> None:
     deadline = time.monotonic() + FILL_TIMEOUT
     while not await check():
         if time.monotonic() > deadline:
-            raise DemoError(f"{what} did not happen within {FILL_TIMEOUT:.0f} s")
+            seconds = f"{FILL_TIMEOUT:.0f}"
+            raise DemoError(
+                _("%(what)s did not happen within %(seconds)s s", what=what, seconds=seconds)
+            )
         await asyncio.sleep(0.5)
 
 
@@ -273,9 +283,9 @@ async def seed(nodes: Sequence[DemoNode]) -> None:
     """Follows first (a node sends its followers only what it publishes later),
     then the events and callouts, then wait until every calendar has them."""
     await follow_each_other(nodes)
-    await wait_for(lambda: follows_accepted(nodes), "the follows between the nodes")
+    await wait_for(lambda: follows_accepted(nodes), _("the follows between the nodes"))
     await publish_samples(nodes)
-    await wait_for(lambda: calendars_filled(nodes), "the delivery of the sample events")
+    await wait_for(lambda: calendars_filled(nodes), _("the delivery of the sample events"))
 
 
 # -- the command ----------------------------------------------------------------------
@@ -283,19 +293,21 @@ async def seed(nodes: Sequence[DemoNode]) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m node.demo", description="Three local Tocsin nodes that follow each other."
+        prog="python -m node.demo",
+        description=_("Three local Tocsin nodes that follow each other."),
     )
-    parser.add_argument("--dir", type=Path, default=Path("demo-data"), help="default: demo-data")
+    parser.add_argument("--dir", type=Path, default=Path("demo-data"), help=_("default: demo-data"))
     parser.add_argument(
         "--ports",
         default=",".join(map(str, DEFAULT_PORTS)),
-        help="three ports on 127.0.0.1 (default: 8001,8002,8003)",
+        help=_("three ports on 127.0.0.1 (default: 8001,8002,8003)"),
     )
-    parser.add_argument("--reset", action="store_true", help="remove the demo's data first")
+    parser.add_argument("--reset", action="store_true", help=_("remove the demo's data first"))
     args = parser.parse_args(argv)
     ports = args.ports.split(",")
     if len(ports) != len(NETWORKS) or not all(p.isdigit() and 0 < int(p) < 65536 for p in ports):
-        parser.error(f"--ports takes {len(NETWORKS)} ports, such as 8001,8002,8003")
+        wanted = _("--ports takes %(count)s ports, such as 8001,8002,8003", count=len(NETWORKS))
+        parser.error(wanted)
     args.ports = [int(p) for p in ports]
     return args
 
@@ -324,15 +336,18 @@ async def prepare_all(folder: Path, nodes: Sequence[DemoNode]) -> dict[str, str]
 
 
 def announce(nodes: Sequence[DemoNode], logins: dict[str, str], folder: Path) -> None:
-    print("\nThree Tocsin networks are running on this machine, following each other:")
+    print("\n" + _("Three Tocsin networks are running on this machine, following each other:"))
     for node in nodes:
-        password = logins.get(node.name, "(the one you chose)")
+        password = logins.get(node.name, _("(the one you chose)"))
         print(f"  {node.title:<24} {node.base_url}/   admin / {password}")
     print(
-        "Each calendar (/calendar) shows the others' events, and /callouts their urgent\n"
-        f"callouts. Log in at /admin/login (the password shown is for the first login; you\n"
-        f"choose your own then). Logs: {folder}/NAME/tocsin.log.\n"
-        "Ctrl-C stops all three; `make demo` again resumes, `make demo-reset` starts afresh.",
+        _(
+            "Each calendar (/calendar) shows the others' events, and /callouts their urgent\n"
+            "callouts. Log in at /admin/login (the password shown is for the first login; you\n"
+            "choose your own then). Logs: %(folder)s/NAME/tocsin.log.\n"
+            "Ctrl-C stops all three; `make demo` again resumes, `make demo-reset` starts afresh.",
+            folder=folder,
+        ),
         flush=True,
     )
 
@@ -347,14 +362,14 @@ def run(args: argparse.Namespace) -> None:
         shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     nodes = demo_nodes(folder, args.ports)
-    print("Preparing the demo networks…", flush=True)
+    print(_("Preparing the demo networks…"), flush=True)
     logins = asyncio.run(prepare_all(folder, nodes))
     processes: list[subprocess.Popen[bytes]] = []
     try:
         processes.extend(start(node) for node in nodes)
         wait_answering(nodes, processes)
         if not (folder / SEEDED).exists():
-            print("Following each other and publishing sample events…", flush=True)
+            print(_("Following each other and publishing sample events…"), flush=True)
             asyncio.run(seed(nodes))
             (folder / SEEDED).touch()
         announce(nodes, logins, folder)
@@ -362,21 +377,22 @@ def run(args: argparse.Namespace) -> None:
             check_running(nodes, processes)
             time.sleep(0.5)
     finally:
-        print("\nStopping the demo networks…", flush=True)
+        print("\n" + _("Stopping the demo networks…"), flush=True)
         stop(processes)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background job ignores it
-        signal.signal(signum, _interrupt)
-    try:
-        run(args)
-    except DemoError as exc:
-        print(f"demo: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("Stopped.", flush=True)
+    with i18n.speaking(command_language(os.environ)):  # TOCSIN_LANGUAGE, else the locale
+        args = parse_args(argv)
+        for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background job ignores it
+            signal.signal(signum, _interrupt)
+        try:
+            run(args)
+        except DemoError as exc:
+            print(f"demo: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(_("Stopped."), flush=True)
     return 0
 
 

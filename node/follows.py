@@ -27,6 +27,7 @@ from node.ap.activities import (
 )
 from node.config import Settings
 from node.context import NodeContext
+from node.i18n import gettext as _
 from node.identity import group_actor
 from node.models import Follower, Following, LocalActor, RemoteActor, utcnow
 from node.outbox import enqueue, new_activity_id
@@ -196,14 +197,14 @@ async def _follower_row(
     if remote is not None:
         row = await _link(session, Follower, local, remote)
     if remote is None or row is None:
-        raise FollowError(f"{actor_uri} does not follow this node")
+        raise FollowError(_("%(actor)s does not follow this node", actor=actor_uri))
     return local, remote, row
 
 
 async def approve_follower(node: NodeContext, session: AsyncSession, actor_uri: str) -> None:
     local, remote, row = await _follower_row(session, actor_uri)
     if row.state == "accepted":
-        raise FollowError(f"{actor_uri} is already a follower")
+        raise FollowError(_("%(actor)s is already a follower", actor=actor_uri))
     row.state, row.accepted_at = "accepted", utcnow()
     await _answer(node, session, local, remote, "Accept", row.follow_activity)
 
@@ -224,10 +225,11 @@ def unreachable_node(settings: Settings) -> str | None:
     allow private addresses, such as ``make demo``'s."""
     if settings.https or settings.allow_private_addresses:
         return None
-    return (
-        f"this node's address, {settings.base_url}, is not a public https address, so the "
+    return _(
+        "this node's address, %(url)s, is not a public https address, so the "
         "fediverse cannot reach it and it cannot follow anyone there: set TOCSIN_BASE_URL "
-        "to the node's https address, or run `make demo` to try federation on this machine"
+        "to the node's https address, or run `make demo` to try federation on this machine",
+        url=settings.base_url,
     )
 
 
@@ -245,10 +247,10 @@ async def follow(node: NodeContext, session: AsyncSession, remote: RemoteActor) 
     local = await group_actor(session)
     actor_id = node.urls.actor(local.username)
     if remote.uri == actor_id:
-        raise FollowError("a node cannot follow itself")
+        raise FollowError(_("a node cannot follow itself"))
     row = await _link(session, Following, local, remote)
     if row is not None and row.state == "accepted":
-        raise FollowError(f"already following {remote.uri}")
+        raise FollowError(_("already following %(actor)s", actor=remote.uri))
     follow_id = new_activity_id(node.urls)
     if row is None:
         row = Following(
@@ -270,7 +272,7 @@ async def unfollow(node: NodeContext, session: AsyncSession, remote: RemoteActor
     local = await group_actor(session)
     row = await _link(session, Following, local, remote)
     if row is None:
-        raise FollowError(f"not following {remote.uri}")
+        raise FollowError(_("not following %(actor)s", actor=remote.uri))
     activity = undo_follow_to_as(
         activity_id=new_activity_id(node.urls),
         actor=node.urls.actor(local.username),

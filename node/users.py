@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.i18n import gettext as _
 from node.models import LoginSession, RecoveryCode, User
 
 ROLES = ("admin", "editor")
@@ -47,7 +48,9 @@ def check_password(password_hash: str, password: str) -> bool:
 
 def validate_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"the password must be at least {MIN_PASSWORD} characters long")
+        raise UserError(
+            _("the password must be at least %(count)s characters long", count=MIN_PASSWORD)
+        )
 
 
 async def create_user(
@@ -63,14 +66,16 @@ async def create_user(
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise UserError(
-            "a username is 1-63 lower-case letters, digits, '_', '.' or '-', "
-            "not starting with '.' or '-'"
+            _(
+                "a username is 1-63 lower-case letters, digits, '_', '.' or '-', "
+                "not starting with '.' or '-'"
+            )
         )
     if role not in ROLES:
-        raise UserError(f"role must be one of {', '.join(ROLES)}")
+        raise UserError(_("role must be one of %(roles)s", roles=", ".join(ROLES)))
     validate_new_password(password)
     if await session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise UserError(f"a user named {username!r} already exists")
+        raise UserError(_("a user named %(name)s already exists", name=repr(username)))
     user = User(
         username=username,
         password_hash=hash_password(password, hasher),
@@ -116,8 +121,8 @@ async def new_recovery_codes(session: AsyncSession, user_id: int) -> list[str]:
     returned to be shown once (``xxxxx-xxxxx``) and only their hashes are kept."""
     await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     codes = []
-    for _ in range(RECOVERY_CODES):
-        plain = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
+    for _code in range(RECOVERY_CODES):
+        plain = "".join(secrets.choice(_RECOVERY_ALPHABET) for _char in range(_RECOVERY_LENGTH))
         salt = secrets.token_hex(16)
         session.add(RecoveryCode(user_id=user_id, salt=salt, digest=_recovery_digest(salt, plain)))
         codes.append(f"{plain[:5]}-{plain[5:]}")
@@ -153,7 +158,7 @@ async def drop_recovery_codes(session: AsyncSession, user_id: int) -> None:
 async def find_user(session: AsyncSession, username: str) -> User:
     user = await session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
-        raise UserError(f"there is no user named {username!r}")
+        raise UserError(_("there is no user named %(name)s", name=repr(username)))
     return user
 
 
@@ -177,7 +182,9 @@ async def reset_password(
 async def disable_totp(session: AsyncSession, user: User) -> None:
     """Turn off ``user``'s two-factor authentication and end their sessions."""
     if not user.totp_secret:
-        raise UserError(f"{user.username!r} does not use two-factor authentication")
+        raise UserError(
+            _("%(name)s does not use two-factor authentication", name=repr(user.username))
+        )
     user.totp_secret = None
     user.totp_last_step = 0
     await drop_recovery_codes(session, user.id)

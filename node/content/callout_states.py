@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from babel.support import LazyProxy
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.alerts.queue import queue_callout_alerts
@@ -28,6 +29,8 @@ from node.content.callout_publish import publish_callout_update, publish_state_n
 from node.content.models import Callout
 from node.content.validation import ContentError
 from node.context import NodeContext
+from node.i18n import gettext as _
+from node.i18n import lazy_gettext
 
 STATES = ("unverified", "open", "enough", "met", "false-alarm", "cancelled")
 FINAL = frozenset({"met", "false-alarm", "cancelled"})
@@ -44,25 +47,35 @@ MOVES: dict[str, tuple[frozenset[str], str]] = {
     "cancel": (frozenset({"open", "enough"}), "cancelled"),
 }
 # (action, from) -> why it is refused, where a plainer word than the default helps
-REFUSALS: dict[tuple[str, str], str] = {
-    ("reopen", "false-alarm"): "A false alarm cannot be reopened: create a new callout",
-    ("reopen", "cancelled"): "A cancelled callout cannot be reopened: create a new callout",
-    ("reopen", "open"): "This callout is already open",
-    ("reopen", "unverified"): "This callout is being checked: confirm it instead",
-    ("cancel", "unverified"): "An unverified callout is not cancelled: mark it a false alarm",
-    ("close", "unverified"): (
+REFUSALS: dict[tuple[str, str], LazyProxy] = {
+    ("reopen", "false-alarm"): lazy_gettext(
+        "A false alarm cannot be reopened: create a new callout"
+    ),
+    ("reopen", "cancelled"): lazy_gettext(
+        "A cancelled callout cannot be reopened: create a new callout"
+    ),
+    ("reopen", "open"): lazy_gettext("This callout is already open"),
+    ("reopen", "unverified"): lazy_gettext("This callout is being checked: confirm it instead"),
+    ("cancel", "unverified"): lazy_gettext(
+        "An unverified callout is not cancelled: mark it a false alarm"
+    ),
+    ("close", "unverified"): lazy_gettext(
         "An unverified callout cannot be closed: confirm it or mark it a false alarm"
     ),
-    ("enough", "unverified"): "Only an open callout can be marked enough: confirm it first",
-    ("enough", "enough"): "This callout is already marked enough",
+    ("enough", "unverified"): lazy_gettext(
+        "Only an open callout can be marked enough: confirm it first"
+    ),
+    ("enough", "enough"): lazy_gettext("This callout is already marked enough"),
 }
-_ONLY = {
-    "confirm": "Only an unverified callout can be confirmed",
-    "false-alarm": "Only an unverified callout can be marked a false alarm",
-    "enough": "Only an open callout can be marked enough",
-    "close": "Only an open or enough callout can be closed",
-    "cancel": "Only an open or enough callout can be cancelled",
-    "reopen": "Only a callout marked enough, or closed in the last 10 minutes, can be reopened",
+_ONLY: dict[str, LazyProxy] = {
+    "confirm": lazy_gettext("Only an unverified callout can be confirmed"),
+    "false-alarm": lazy_gettext("Only an unverified callout can be marked a false alarm"),
+    "enough": lazy_gettext("Only an open callout can be marked enough"),
+    "close": lazy_gettext("Only an open or enough callout can be closed"),
+    "cancel": lazy_gettext("Only an open or enough callout can be cancelled"),
+    "reopen": lazy_gettext(
+        "Only a callout marked enough, or closed in the last 10 minutes, can be reopened"
+    ),
 }
 
 
@@ -79,26 +92,40 @@ class CalloutStateError(ContentError):
 def target_status(callout: Callout, action: str, now: datetime) -> str:
     """Where ``action`` takes ``callout`` now; raises ``CalloutStateError`` if it may not."""
     if action not in MOVES:
-        raise CalloutStateError(f"Unknown action {action!r}: use one of {', '.join(ACTIONS)}")
+        raise CalloutStateError(
+            _(
+                "Unknown action %(action)s: use one of %(actions)s",
+                action=repr(action),
+                actions=", ".join(ACTIONS),
+            )
+        )
     sources, target = MOVES[action]
     current = callout.status
     if current not in sources:
-        reason = REFUSALS.get((action, current))
-        if reason is None:
-            reason = f"{_ONLY[action]} (this one is {current})"
+        refusal = REFUSALS.get((action, current))
+        if refusal is None:
+            reason = _("%(rule)s (this one is %(state)s)", rule=str(_ONLY[action]), state=current)
+        else:
+            reason = str(refusal)
         raise CalloutStateError(reason)
     if action == "reopen" and current == "met":
         closed = callout.ended_at or callout.updated_at
         if now - closed > UNDO_WINDOW:
             minutes = int(UNDO_WINDOW.total_seconds() // 60)
             raise CalloutStateError(
-                f"A close can be undone only within {minutes} minutes; "
-                "this one was closed earlier: create a new callout"
+                _(
+                    "A close can be undone only within %(minutes)s minutes; "
+                    "this one was closed earlier: create a new callout",
+                    minutes=minutes,
+                )
             )
     if action == "reopen" and current == "enough" and dispatch.is_full(callout):
         raise CalloutStateError(
-            f"All {callout.people_needed} people needed are confirmed: raise the number "
-            "needed (callout update ID --people N) or remove a responder, then reopen"
+            _(
+                "All %(count)s people needed are confirmed: raise the number "
+                "needed (callout update ID --people N) or remove a responder, then reopen",
+                count=callout.people_needed,
+            )
         )
     return target
 

@@ -38,6 +38,7 @@ from node.content.publish import publish
 from node.content.responders import purge_callout_responders
 from node.context import NodeContext
 from node.db import dialect_insert
+from node.i18n import gettext as _
 
 TALLY_INTERVAL = timedelta(seconds=5)  # at most one tally Update per callout this often
 
@@ -106,15 +107,17 @@ def _callout_times(
     starts_at = check(v.moment, form.start, "start", tz) if (form.start or "").strip() else now
     ends_at = check(v.moment, form.until, "until", tz)
     if ends_at is not None and ends_at <= now:
-        check.add("until", "is in the past")
+        check.add("until", v.Predicate(_("is in the past")))
     elif ends_at is not None and starts_at is not None and ends_at <= starts_at:
-        check.add("until", "must be after the start (from)")
+        check.add("until", v.Predicate(_("must be after the start (from)")))
     return starts_at, ends_at
 
 
 def _no_public_place(form: CalloutForm, check: v.Checks) -> None:
     """With a private address, nothing public may say where exactly: only the area."""
-    message = "must be empty when the address is private: give the public part as area"
+    message = v.Predicate(
+        _("must be empty when the address is private: give the public part as area")
+    )
     for name in ("location", "address", "latitude", "longitude"):
         if (getattr(form, name) or "").strip():
             check.add(name, message)

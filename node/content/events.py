@@ -96,7 +96,7 @@ def _event_times(
     starts_at = check(v.moment, form.start, "start", tz)
     ends_at = check(v.moment, form.end, "end", tz)
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        check.add("end", "must be after the start")
+        check.add("end", v.Predicate(_("must be after the start")))
     return starts_at, ends_at
 
 
@@ -171,7 +171,7 @@ async def update_event(
 
 async def cancel_event(node: NodeContext, session: AsyncSession, event: Event) -> Event:
     if event.status == "cancelled":
-        raise v.ContentError("status", "this event is already cancelled")
+        raise v.ContentError("status", _("this event is already cancelled"))
     event.status = "cancelled"
     await _publish_update(node, session, event)
     await _publish_news(node, session, event, "cancelled")

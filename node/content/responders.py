@@ -31,6 +31,7 @@ from node.content.callout_publish import publish_callout_update
 from node.content.callout_states import after_dispatch_change
 from node.content.models import Callout, CalloutMessage, CalloutResponse
 from node.context import NodeContext
+from node.i18n import gettext as _
 from node.models import Delivery, OutboundActivity, RemoteActor
 
 ROLE_ORDER = {"confirmed": 0, "standby": 1, None: 2, "removed": 3}
@@ -141,9 +142,9 @@ async def remove_responder(
         )
     )
     if response is None:
-        raise ValueError(f"{actor_uri} did not answer this callout")
+        raise ValueError(_("%(actor)s did not answer this callout", actor=actor_uri))
     if response.role == "removed":
-        raise ValueError(f"{actor_uri} was already removed")
+        raise ValueError(_("%(actor)s was already removed", actor=actor_uri))
     response.role = "removed"
     await session.flush()
     if not await after_dispatch_change(node, session, callout, promote=True):

@@ -15,6 +15,7 @@ from node.content.models import Callout, Event
 from node.content.publish import publish
 from node.content.receive import store_object
 from node.context import NodeContext
+from node.i18n import gettext as _
 from node.identity import group_actor
 from node.models import OutboundActivity
 from node.outbox import accepted_followers, enqueue, new_activity_id
@@ -27,7 +28,7 @@ class ShareError(ValueError):
 async def share(node: NodeContext, session: AsyncSession, uri: str) -> str:
     """Announce a remote event or callout (fetched from its origin); returns its id."""
     if uri.startswith(node.urls.base + "/"):
-        raise ShareError("this node's own objects already reach its followers")
+        raise ShareError(_("this node's own objects already reach its followers"))
     stored = await session.scalar(select(Event).where(Event.uri == uri)) or await session.scalar(
         select(Callout).where(Callout.uri == uri)
     )
@@ -35,13 +36,13 @@ async def share(node: NodeContext, session: AsyncSession, uri: str) -> str:
         doc = await node.directory.fetch(uri)
         owner = id_of(doc.get("attributedTo")) or id_of(doc.get("actor"))
         if owner is None or url_authority(owner) != url_authority(uri):
-            raise ShareError("the object's publisher is not on its own server")
+            raise ShareError(_("the object's publisher is not on its own server"))
         await node.directory.actor(owner)
         stored = await store_object(session, doc, owner)
         if not isinstance(stored, Event | Callout):
-            raise ShareError("only events and callouts can be shared")
+            raise ShareError(_("only events and callouts can be shared"))
     if await _announce_of(session, uri) is not None:
-        raise ShareError("already shared")
+        raise ShareError(_("already shared"))
     await publish(node, session, "Announce", {"id": uri})
     return uri
 
@@ -57,7 +58,7 @@ async def _announce_of(session: AsyncSession, uri: str) -> OutboundActivity | No
 async def unshare(node: NodeContext, session: AsyncSession, uri: str) -> None:
     announce = await _announce_of(session, uri)
     if announce is None:
-        raise ShareError("this node has not shared that")
+        raise ShareError(_("this node has not shared that"))
     local = await group_actor(session)
     original = json.loads(announce.body)
     original.pop("@context", None)

@@ -4,7 +4,8 @@ Every problem is a ``ContentError`` naming the field, with a message a person
 can act on; nothing is written until the whole input is valid. A whole form is
 checked with a ``Checks``: it runs every check, keeps each field's first
 problem, and raises them all at once as ``ContentErrors``, so a person in a
-hurry corrects every mistake in one go.
+hurry corrects every mistake in one go. Messages are written in the current
+language (node/i18n.py) when the check refuses.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from node.i18n import gettext as _
+
 MAX_TITLE = 200
 MAX_TEXT = 20_000
 MAX_LINE = 300
@@ -25,6 +28,11 @@ TAG_RE = re.compile(r"^[\w-]{1,50}$")
 URGENCIES = ("urgent", "soon", "ongoing")
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+class Predicate(str):
+    """A message that says something of its field ("is required"): shown after the
+    field's name ("Title is required."), where other messages stand alone."""
 
 
 class ContentError(ValueError):
@@ -80,19 +88,30 @@ class Checks:
 def zone(name: str, field: str = "timezone") -> ZoneInfo:
     name = (name or "").strip()
     if not name or ".." in name or name.startswith("/"):
-        raise ContentError(field, "give an IANA time zone such as Europe/London")
+        raise ContentError(field, _("give an IANA time zone such as Europe/London"))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ContentError(field, f"unknown time zone {name!r}; use e.g. Europe/London") from exc
+        raise ContentError(
+            field, _("unknown time zone %(name)s; use e.g. Europe/London", name=repr(name))
+        ) from exc
 
 
 def text(value: str | None, field: str, *, limit: int, required: bool = False) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise ContentError(field, "is required")
+        raise ContentError(field, Predicate(_("is required")))
     if len(value) > limit:
-        raise ContentError(field, f"is {len(value)} characters long; the limit is {limit}")
+        raise ContentError(
+            field,
+            Predicate(
+                _(
+                    "is %(length)s characters long; the limit is %(limit)s",
+                    length=len(value),
+                    limit=limit,
+                )
+            ),
+        )
     return value
 
 
@@ -100,11 +119,12 @@ def moment(value: str | None, field: str, tz: ZoneInfo) -> datetime:
     """A date and time as typed: ``2026-12-03 19:00`` in ``tz``, or ISO 8601 with offset."""
     raw = (value or "").strip()
     if not raw:
-        raise ContentError(field, "is required (e.g. 2026-12-03 19:00)")
+        raise ContentError(field, Predicate(_("is required (e.g. 2026-12-03 19:00)")))
     try:
         parsed = datetime.fromisoformat(raw.replace(" ", "T", 1) if " " in raw else raw)
     except ValueError as exc:
-        raise ContentError(field, f"{raw!r} is not a date and time like 2026-12-03 19:00") from exc
+        problem = _("%(value)s is not a date and time like 2026-12-03 19:00", value=repr(raw))
+        raise ContentError(field, problem) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(UTC)
@@ -115,7 +135,8 @@ def day(value: str | None, field: str) -> date:
     try:
         return date.fromisoformat(raw[:10])
     except ValueError as exc:
-        raise ContentError(field, f"{raw!r} is not a date like 2026-12-03") from exc
+        problem = _("%(value)s is not a date like 2026-12-03", value=repr(raw))
+        raise ContentError(field, problem) from exc
 
 
 def all_day_span(start: str | None, end: str | None, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -123,7 +144,7 @@ def all_day_span(start: str | None, end: str | None, tz: ZoneInfo) -> tuple[date
     first = day(start, "start")
     last = day(end, "end") if (end or "").strip() else first
     if last < first:
-        raise ContentError("end", "the last day is before the first day")
+        raise ContentError("end", _("the last day is before the first day"))
     begin = datetime.combine(first, time(0), tz).astimezone(UTC)
     finish = datetime.combine(last + timedelta(days=1), time(0), tz).astimezone(UTC)
     return begin, finish
@@ -133,7 +154,7 @@ def span(start: str | None, end: str | None, tz: ZoneInfo) -> tuple[datetime, da
     begin = moment(start, "start", tz)
     finish = moment(end, "end", tz)
     if finish <= begin:
-        raise ContentError("end", "must be after the start")
+        raise ContentError("end", Predicate(_("must be after the start")))
     return begin, finish
 
 
@@ -143,7 +164,7 @@ def web_url(value: str | None, field: str) -> str | None:
         return None
     parts = urlsplit(raw)
     if parts.scheme not in {"http", "https"} or not parts.netloc or len(raw) > 2048:
-        raise ContentError(field, "must be a web address starting with https://")
+        raise ContentError(field, Predicate(_("must be a web address starting with https://")))
     return raw
 
 
@@ -153,9 +174,11 @@ def coordinate(value: str | float | None, field: str, bound: float) -> float | N
     try:
         number = float(value)
     except ValueError as exc:
-        raise ContentError(field, f"{value!r} is not a number") from exc
+        raise ContentError(field, _("%(value)s is not a number", value=repr(value))) from exc
     if not -bound <= number <= bound:
-        raise ContentError(field, f"must be between -{bound:g} and {bound:g}")
+        low, high = f"-{bound:g}", f"{bound:g}"
+        between = _("must be between %(low)s and %(high)s", low=low, high=high)
+        raise ContentError(field, Predicate(between))
     return number
 
 
@@ -166,9 +189,9 @@ def point(
     lat = coordinate(latitude, "latitude", 90)
     lon = coordinate(longitude, "longitude", 180)
     if lat is not None and lon is None:
-        raise ContentError("longitude", "give the longitude too (or clear the latitude)")
+        raise ContentError("longitude", _("give the longitude too (or clear the latitude)"))
     if lon is not None and lat is None:
-        raise ContentError("latitude", "give the latitude too (or clear the longitude)")
+        raise ContentError("latitude", _("give the latitude too (or clear the longitude)"))
     return lat, lon
 
 
@@ -181,11 +204,12 @@ def tags(values: list[str] | str | None) -> list[str]:
         if not tag:
             continue
         if not TAG_RE.match(tag):
-            raise ContentError("tags", f"{value!r} is not a tag (letters, digits, '-' and '_')")
+            problem = _("%(value)s is not a tag (letters, digits, '-' and '_')", value=repr(value))
+            raise ContentError("tags", problem)
         if tag not in cleaned:
             cleaned.append(tag)
     if len(cleaned) > MAX_TAGS:
-        raise ContentError("tags", f"at most {MAX_TAGS} tags")
+        raise ContentError("tags", _("at most %(count)s tags", count=MAX_TAGS))
     return cleaned
 
 
@@ -195,14 +219,18 @@ def count(value: str | int | None, field: str) -> int | None:
     try:
         number = int(value)
     except ValueError as exc:
-        raise ContentError(field, f"{value!r} is not a whole number") from exc
+        raise ContentError(field, _("%(value)s is not a whole number", value=repr(value))) from exc
     if not 1 <= number <= 100_000:
-        raise ContentError(field, "must be between 1 and 100000")
+        raise ContentError(
+            field, Predicate(_("must be between %(low)s and %(high)s", low=1, high=100000))
+        )
     return number
 
 
 def urgency(value: str | None) -> str:
     word = (value or "soon").strip().lower()
     if word not in URGENCIES:
-        raise ContentError("urgency", f"must be one of {', '.join(URGENCIES)}")
+        raise ContentError(
+            "urgency", Predicate(_("must be one of %(choices)s", choices=", ".join(URGENCIES)))
+        )
     return word

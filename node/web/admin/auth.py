@@ -13,6 +13,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from node.audit import audit
+from node.i18n import gettext as _
+from node.i18n import ngettext
 from node.models import LoginSession, User
 from node.users import (
     UserError,
@@ -24,6 +26,7 @@ from node.users import (
     use_recovery_code,
     validate_new_password,
 )
+from node.web.admin.languages import keeps_language, speak_to_browser
 from node.web.admin.session import (
     csrf_valid,
     current_session,
@@ -56,8 +59,15 @@ def _client(request: Request) -> str:
 
 
 def _wait_message(what: str, seconds: int) -> str:
-    when = f"{seconds} seconds" if seconds < 120 else f"about {round(seconds / 60)} minutes"
-    return f"{what} Try again in {when}."
+    """``what`` (a sentence, translated) and when to try again."""
+    if seconds < 120:
+        when = ngettext("Try again in %(num)d second.", "Try again in %(num)d seconds.", seconds)
+    else:
+        minutes = round(seconds / 60)
+        when = ngettext(
+            "Try again in about %(num)d minute.", "Try again in about %(num)d minutes.", minutes
+        )
+    return f"{what} {when}"
 
 
 def _safe_next(value: object) -> str:
@@ -66,26 +76,28 @@ def _safe_next(value: object) -> str:
     return "/admin"
 
 
+@keeps_language
 async def login(request: Request) -> Response:
+    speak_to_browser(request)
     if await session_user(request) is not None:
         return RedirectResponse("/admin", status_code=303)
     if request.method == "GET":
         return render(request, "admin/login.html", {"next": request.query_params.get("next", "")})
     form = await request.form()
     if not csrf_valid(request, form):
-        return forbidden(request, "The form expired; reload the page and try again.")
+        return forbidden(request, _("The form expired; reload the page and try again."))
     username = str(form.get("username", "")).strip().lower()[:64]
     password = str(form.get("password", ""))
     context = {"next": form.get("next", ""), "username": username}
     wait = _throttle(request).password_wait(username, _client(request))
     if wait:
-        context["error"] = _wait_message("Too many failed attempts.", wait)
+        context["error"] = _wait_message(_("Too many failed attempts."), wait)
         return render(request, "admin/login.html", context, status=429)
     async with ctx(request).sessions() as session:
         user = await session.scalar(select(User).where(User.username == username))
     if not check_password(user.password_hash if user else _DUMMY_HASH, password) or user is None:
         _throttle(request).password_failed(username, _client(request))
-        context["error"] = "That username and password do not match."
+        context["error"] = _("That username and password do not match.")
         return render(request, "admin/login.html", context, status=401)
     _throttle(request).password_ok(username, _client(request))
     if user.totp_secret:
@@ -112,6 +124,7 @@ def totp_step(secret: str, code: str, last_step: int) -> int | None:
     return None
 
 
+@keeps_language
 async def login_totp(request: Request) -> Response:
     found = await current_session(request)
     if found is None or found[0].stage != "totp" or not found[1].totp_secret:
@@ -121,10 +134,10 @@ async def login_totp(request: Request) -> Response:
         return render(request, "admin/login_totp.html")
     form = await request.form()
     if not csrf_valid(request, form):
-        return forbidden(request, "The form expired; reload the page and try again.")
+        return forbidden(request, _("The form expired; reload the page and try again."))
     wait = _throttle(request).code_wait(user.username, _client(request))
     if wait:
-        error = _wait_message("Too many wrong codes for this account.", wait)
+        error = _wait_message(_("Too many wrong codes for this account."), wait)
         return render(request, "admin/login_totp.html", {"error": error}, 429)
     assert user.totp_secret
     code = str(form.get("code", ""))
@@ -154,7 +167,7 @@ async def _wrong_code(request: Request, pending: LoginSession, user: User) -> Re
     _throttle(request).code_failed(user.username, _client(request))
     if pending.code_failures + 1 >= MAX_CODES:
         await end_session(request)
-        error = f"{MAX_CODES} wrong codes: log in again with your password."
+        error = _("%(count)s wrong codes: log in again with your password.", count=MAX_CODES)
         return render(request, "admin/login.html", {"error": error}, status=401)
     async with ctx(request).sessions() as session, session.begin():
         await session.execute(
@@ -162,14 +175,16 @@ async def _wrong_code(request: Request, pending: LoginSession, user: User) -> Re
             .where(LoginSession.id == pending.id)
             .values(code_failures=LoginSession.code_failures + 1)
         )
-    error = "That code is not valid."
+    error = _("That code is not valid.")
     return render(request, "admin/login_totp.html", {"error": error}, status=401)
 
 
+@keeps_language
 async def logout(request: Request) -> Response:
+    speak_to_browser(request)
     form = await request.form()
     if not csrf_valid(request, form):
-        return forbidden(request, "The form expired; reload the page and try again.")
+        return forbidden(request, _("The form expired; reload the page and try again."))
     await end_session(request)
     return RedirectResponse("/admin/login", status_code=303)
 
@@ -183,15 +198,15 @@ async def change_password(request: Request) -> Response:
     current, new = str(form.get("current", "")), str(form.get("new", ""))
     errors: dict[str, str] = {}
     if not check_password(user.password_hash, current):
-        errors["current"] = "This is not your current password."
+        errors["current"] = _("This is not your current password.")
     try:
         validate_new_password(new)
     except UserError as exc:
         errors["new"] = str(exc).capitalize() + "."
     if new != str(form.get("confirm", "")):
-        errors["confirm"] = "The two new passwords differ."
+        errors["confirm"] = _("The two new passwords differ.")
     if not errors and new == current:
-        errors["new"] = "Choose a password different from the current one."
+        errors["new"] = _("Choose a password different from the current one.")
     if errors:
         return render(request, "admin/password.html", {"errors": errors}, status=400)
     async with ctx(request).sessions() as session, session.begin():
@@ -219,7 +234,7 @@ async def totp_settings(request: Request) -> Response:
     if action == "disable" and user.totp_secret:
         step = totp_step(user.totp_secret, str(form.get("code", "")), user.totp_last_step)
         if step is None:
-            return await _totp_error(request, user, "That code is not valid.")
+            return await _totp_error(request, user, _("That code is not valid."))
         async with ctx(request).sessions() as session, session.begin():
             fresh = await session.get(User, user.id)
             assert fresh is not None
@@ -233,7 +248,9 @@ async def totp_settings(request: Request) -> Response:
 async def _enable_totp(request: Request, user: User, form: FormData) -> Response:
     """Turn two-factor on: the password again, then a code from the pending secret
     (kept in this session's row, never in the cookie)."""
-    refused = await _password_again(request, user, form, "two-factor stays off")
+    refused = await _password_again(
+        request, user, form, _("That is not your password; two-factor stays off.")
+    )
     if refused is not None:
         return refused
     key = session_key(request)
@@ -242,7 +259,7 @@ async def _enable_totp(request: Request, user: User, form: FormData) -> Response
         secret = row.pending_totp if row else None
         step = totp_step(secret, str(form.get("code", "")), 0) if secret else None
         if row is None or step is None:
-            return await _totp_error(request, user, "That code is not valid.")
+            return await _totp_error(request, user, _("That code is not valid."))
         fresh = await session.get(User, user.id)
         assert fresh is not None
         fresh.totp_secret, fresh.totp_last_step = secret, step
@@ -256,22 +273,24 @@ async def _enable_totp(request: Request, user: User, form: FormData) -> Response
 async def _password_again(
     request: Request, user: User, form: FormData, otherwise: str
 ) -> Response | None:
-    """None when ``form`` carries the user's password; else the page saying why not."""
+    """None when ``form`` carries the user's password; else the page saying ``otherwise``."""
     client = _client(request)
     wait = _throttle(request).password_wait(user.username, client)
     if wait:
         return await _totp_error(
-            request, user, _wait_message("Too many wrong passwords.", wait), 429
+            request, user, _wait_message(_("Too many wrong passwords."), wait), 429
         )
     if not check_password(user.password_hash, str(form.get("password", ""))):
         _throttle(request).password_failed(user.username, client)
-        return await _totp_error(request, user, f"That is not your password; {otherwise}.")
+        return await _totp_error(request, user, otherwise)
     return None
 
 
 async def _renew_recovery_codes(request: Request, user: User, form: FormData) -> Response:
     """Ten new recovery codes, shown once; the old ones stop working."""
-    refused = await _password_again(request, user, form, "the codes stay as they were")
+    refused = await _password_again(
+        request, user, form, _("That is not your password; the codes stay as they were.")
+    )
     if refused is not None:
         return refused
     async with ctx(request).sessions() as session, session.begin():
@@ -289,7 +308,7 @@ def qr_svg(uri: str) -> str:
         border=4,
         dark="#000",
         light="#fff",
-        title="QR code for your authenticator app",
+        title=_("QR code for your authenticator app"),
         svgclass="qr",
         lineclass=None,
     )

@@ -18,6 +18,7 @@ from node.audit import audit
 from node.block_csv import MAX_BYTES, CsvError, format_csv, parse_csv
 from node.blocklist_subscriptions import SubscriptionError, refresh, subscribe, unsubscribe
 from node.blocklists import block_many, entries_of, own_blocks, set_published
+from node.i18n import gettext as _
 from node.identity import group_actor
 from node.models import BlocklistSubscription, utcnow
 from node.web.admin.blocks import blocks_page
@@ -33,7 +34,7 @@ async def publish(request: Request) -> Response:
     node = ctx(request)
     mode = request.state.form.get("publish")
     if mode not in ("on", "off"):
-        return await blocks_page(request, errors={"publish": "Choose on or off."})
+        return await blocks_page(request, errors={"publish": _("Choose on or off.")})
     async with node.sessions() as session, session.begin():
         await set_published(session, mode == "on")
         (await group_actor(session)).updated_at = utcnow()  # the actor links the list
@@ -48,7 +49,7 @@ async def import_csv(request: Request) -> Response:
     if not isinstance(upload, UploadFile) or not upload.filename:
         if isinstance(upload, UploadFile):
             await upload.close()
-        return await blocks_page(request, errors={"csv": "Choose a CSV file."})
+        return await blocks_page(request, errors={"csv": _("Choose a CSV file.")})
     try:
         data = await upload.read(MAX_BYTES + 1)
     finally:
@@ -56,8 +57,10 @@ async def import_csv(request: Request) -> Response:
     try:
         parsed = parse_csv(data.decode("utf-8-sig"))
     except (CsvError, UnicodeDecodeError) as exc:
-        message = str(exc) if isinstance(exc, CsvError) else "the file is not UTF-8 text"
-        return await blocks_page(request, errors={"csv": f"Cannot import: {message}."})
+        message = str(exc) if isinstance(exc, CsvError) else _("the file is not UTF-8 text")
+        return await blocks_page(
+            request, errors={"csv": _("Cannot import: %(reason)s.", reason=message)}
+        )
     name = form_text(upload.filename, 200)
     async with node.sessions() as session, session.begin():
         added = await block_many(
@@ -81,7 +84,7 @@ async def subscribe_to(request: Request) -> Response:
     node = ctx(request)
     values = {"source": form_text(request.state.form.get("source"), 300)}
     if not values["source"]:
-        return await blocks_page(request, values, {"source": "Enter a node such as @name@host."})
+        return await blocks_page(request, values, {"source": _("Enter a node such as @name@host.")})
     try:
         row = await subscribe(node, values["source"])
         await refresh(node, row.id)
@@ -102,7 +105,7 @@ async def unsubscribe_from(request: Request) -> Response:
             select(BlocklistSubscription.id).where(BlocklistSubscription.actor_uri == uri)
         )
         if known is None:
-            return not_found(request, "There is no such subscription.", PAGE)
+            return not_found(request, _("There is no such subscription."), PAGE)
         await unsubscribe(session, uri)
         audit(session, request.state.user, "blocklist.unsubscribe", uri)
     node.blocks.invalidate()

@@ -20,6 +20,8 @@ from node.ap.actors import block_list_url
 from node.audit import audit
 from node.blocklists import is_published, unblock_local
 from node.blocks import block_domain
+from node.i18n import gettext as _
+from node.i18n import lazy_gettext
 from node.models import BlocklistSubscription, DomainAllow, DomainBlock
 from node.settings_store import set_setting
 from node.web.admin.replies import done, form_text, not_found, notice
@@ -28,11 +30,13 @@ from node.web.context import ctx
 
 MAX_REASON = 500
 SHARED_NOTICES = {
-    "published-on": "This node's block list is published, linked from its actor.",
-    "published-off": "This node's block list is no longer published.",
-    "imported": "The CSV file was imported.",
-    "subscribed": "Subscribed: the list's blocks are applied and refreshed every few hours.",
-    "unsubscribed": "Unsubscribed: the blocks that came from that list are lifted.",
+    "published-on": lazy_gettext("This node's block list is published, linked from its actor."),
+    "published-off": lazy_gettext("This node's block list is no longer published."),
+    "imported": lazy_gettext("The CSV file was imported."),
+    "subscribed": lazy_gettext(
+        "Subscribed: the list's blocks are applied and refreshed every few hours."
+    ),
+    "unsubscribed": lazy_gettext("Unsubscribed: the blocks that came from that list are lifted."),
 }
 
 
@@ -85,13 +89,13 @@ async def block(request: Request) -> Response:
         errors["domain"] = str(exc)
     else:
         if domain == node.settings.host:
-            errors["domain"] = "That is this node's own domain."
+            errors["domain"] = _("That is this node's own domain.")
     if len(values["reason"]) > MAX_REASON:
-        errors["reason"] = f"Keep the reason under {MAX_REASON} characters."
+        errors["reason"] = _("Keep the reason under %(limit)s characters.", limit=MAX_REASON)
     if not errors:
         async with node.sessions() as session, session.begin():
             if await session.get(DomainBlock, domain) is not None:
-                errors["domain"] = f"{domain} is already blocked."
+                errors["domain"] = _("%(domain)s is already blocked.", domain=domain)
             else:
                 await block_domain(session, domain, values["reason"])
                 said = f"{domain}: {values['reason']}" if values["reason"] else domain
@@ -108,7 +112,7 @@ async def unblock(request: Request) -> Response:
     domain = form_text(request.state.form.get("domain"), 300)
     async with node.sessions() as session, session.begin():
         if not domain or not await unblock_local(session, domain):
-            return not_found(request, "That server is not blocked.", "/admin/federation/blocks")
+            return not_found(request, _("That server is not blocked."), "/admin/federation/blocks")
         audit(session, request.state.user, "domain.unblock", domain)
     node.blocks.invalidate()
     return done("/admin/federation/blocks", "unblocked")
@@ -119,7 +123,7 @@ async def allowlist_mode(request: Request) -> Response:
     node = ctx(request)
     mode = request.state.form.get("mode")
     if mode not in ("on", "off"):
-        return await blocks_page(request, errors={"mode": "Choose on or off."})
+        return await blocks_page(request, errors={"mode": _("Choose on or off.")})
     async with node.sessions() as session, session.begin():
         await set_setting(session, "allowlist_mode", mode == "on")
         await drop_refused_deliveries(session, node.settings.host)
@@ -137,11 +141,11 @@ async def allow(request: Request) -> Response:
     except ValueError as exc:
         return await blocks_page(request, values, {"allow_domain": str(exc)})
     if domain == node.settings.host:
-        message = "This node's own domain is always allowed."
+        message = _("This node's own domain is always allowed.")
         return await blocks_page(request, values, {"allow_domain": message})
     async with node.sessions() as session, session.begin():
         if await session.get(DomainAllow, domain) is not None:
-            message = f"{domain} is already on the allow list."
+            message = _("%(domain)s is already on the allow list.", domain=domain)
             return await blocks_page(request, values, {"allow_domain": message})
         session.add(DomainAllow(domain=domain))
         audit(session, request.state.user, "allowlist.add", domain)
@@ -157,7 +161,7 @@ async def disallow(request: Request) -> Response:
         row = await session.get(DomainAllow, domain) if domain else None
         if row is None:
             back = "/admin/federation/blocks"
-            return not_found(request, "That server is not on the allow list.", back)
+            return not_found(request, _("That server is not on the allow list."), back)
         await session.delete(row)
         await session.flush()
         await drop_refused_deliveries(session, node.settings.host)

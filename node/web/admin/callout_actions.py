@@ -26,7 +26,16 @@ from node.content.callout_states import ACTIONS, UNDO_WINDOW, CalloutStateError,
 from node.content.callout_states import target_status as _target_status
 from node.content.models import Callout
 from node.context import NodeContext
-from node.web.admin.object_pages import Action, Confirmation, Kind, act, confirm_then_act, load_item
+from node.i18n import lazy_gettext
+from node.web.admin.object_pages import (
+    Action,
+    Confirmation,
+    Kind,
+    Text,
+    act,
+    confirm_then_act,
+    load_item,
+)
 from node.web.admin.session import Endpoint, require
 
 UNDO_MINUTES = int(UNDO_WINDOW.total_seconds() // 60)
@@ -37,7 +46,7 @@ class Button:
     """One move as the admin offers it; ``ask`` for the final ones."""
 
     action: str
-    label: str
+    label: Text
     done: str  # the notice code after the move (node/web/admin/listings.py NOTICES)
     ask: Confirmation | None = None
 
@@ -47,45 +56,52 @@ class Button:
 
 
 BUTTONS = {
-    "confirm": Button("confirm", "Confirm: GO", "confirmed"),
-    "enough": Button("enough", "Enough people", "enough"),
-    "reopen": Button("reopen", "Reopen: more people needed", "reopened"),
+    "confirm": Button("confirm", lazy_gettext("Confirm: GO"), "confirmed"),
+    "enough": Button("enough", lazy_gettext("Enough people"), "enough"),
+    "reopen": Button("reopen", lazy_gettext("Reopen: more people needed"), "reopened"),
     "close": Button(
         "close",
-        "Close: all clear",
+        lazy_gettext("Close: all clear"),
         "closed",
         Confirmation(
-            heading="Close this callout: all clear?",
-            explanation="The poll closes, the callout shows ALL CLEAR and followers are "
-            f"told. Closed by mistake? You can reopen it within {UNDO_MINUTES} minutes.",
-            button="Close: all clear",
+            heading=lazy_gettext("Close this callout: all clear?"),
+            explanation=lazy_gettext(
+                "The poll closes, the callout shows ALL CLEAR and followers are "
+                "told. Closed by mistake? You can reopen it within %(minutes)s minutes.",
+                minutes=UNDO_MINUTES,
+            ),
+            button=lazy_gettext("Close: all clear"),
         ),
     ),
     "false-alarm": Button(
         "false-alarm",
-        "False alarm",
+        lazy_gettext("False alarm"),
         "false-alarm",
         Confirmation(
-            heading="Mark this callout a false alarm?",
-            explanation="Followers are told FALSE ALARM — do not go; anyone already confirmed "
-            "is told not to go. This cannot be undone.",
-            button="Mark a false alarm",
+            heading=lazy_gettext("Mark this callout a false alarm?"),
+            explanation=lazy_gettext(
+                "Followers are told FALSE ALARM — do not go; anyone already confirmed "
+                "is told not to go. This cannot be undone."
+            ),
+            button=lazy_gettext("Mark a false alarm"),
         ),
     ),
     "cancel": Button(
         "cancel",
-        "Cancel",
+        lazy_gettext("Cancel"),
         "cancelled",
         Confirmation(
-            heading="Call this callout off?",
-            explanation="The poll closes, the callout is marked cancelled and followers are "
-            "told; confirmed responders are told not to go. If enough people came, close "
-            "it as all clear instead. This cannot be undone.",
-            button="Cancel the callout",
+            heading=lazy_gettext("Call this callout off?"),
+            explanation=lazy_gettext(
+                "The poll closes, the callout is marked cancelled and followers are "
+                "told; confirmed responders are told not to go. If enough people came, close "
+                "it as all clear instead. This cannot be undone."
+            ),
+            button=lazy_gettext("Cancel the callout"),
         ),
     ),
 }
-UNDO_CLOSE = Button("reopen", "Closed by mistake? Reopen", "reopened")
+UNDO_CLOSE = Button("reopen", lazy_gettext("Closed by mistake? Reopen"), "reopened")
 
 
 def allowed_buttons(callout: Callout, now: datetime) -> list[Button]:

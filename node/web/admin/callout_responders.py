@@ -30,6 +30,8 @@ from node.audit import audit
 from node.content.models import Callout
 from node.content.responders import Responder, remove_responder, responder_report
 from node.content.text import format_moment
+from node.i18n import gettext as _
+from node.i18n import lazy_gettext
 from node.models import RemoteActor
 from node.web.admin.callout_actions import allowed_buttons
 from node.web.admin.forms import field_text
@@ -39,16 +41,16 @@ from node.web.admin.session import render, require
 from node.web.context import ctx
 
 MESSAGE_WORDS = {
-    "confirmed": "sent the address",
-    "standby": "told they are on standby",
-    "called-off": "told not to go",
+    "confirmed": lazy_gettext("sent the address"),
+    "standby": lazy_gettext("told they are on standby"),
+    "called-off": lazy_gettext("told not to go"),
 }
 GROUPS = (
-    ("confirmed", "Confirmed"),
-    ("standby", "Standby"),
-    ("pending", "Answered while being checked"),
-    ("help", "Can help another way"),
-    ("removed", "Removed by an organiser"),
+    ("confirmed", lazy_gettext("Confirmed")),
+    ("standby", lazy_gettext("Standby")),
+    ("pending", lazy_gettext("Answered while being checked")),
+    ("help", lazy_gettext("Can help another way")),
+    ("removed", lazy_gettext("Removed by an organiser")),
 )
 REMOVABLE = frozenset({"confirmed", "standby", "pending"})
 
@@ -73,22 +75,26 @@ async def _handles(request: Request, uris: set[str]) -> dict[str, RemoteActor]:
         return {actor.uri: actor for actor in found}
 
 
-VIA = {"push": "alert by push", "email": "alert by e-mail", None: "alert (since unsubscribed)"}
+VIA = {
+    "push": lazy_gettext("alert by push"),
+    "email": lazy_gettext("alert by e-mail"),
+    None: lazy_gettext("alert (since unsubscribed)"),
+}
 
 
 def _line(responder: Responder, actor: RemoteActor | None, tz: str) -> Line:
     handle = f"@{actor.preferred_username}@{actor.domain}" if actor else responder.actor_uri
     link = safe_link((actor.url or actor.uri) if actor else responder.actor_uri)
     if responder.via_alert:
-        handle, link = responder.name or "(no name given)", None
+        handle, link = responder.name or _("(no name given)"), None
     return Line(
         actor_uri=responder.actor_uri,
         handle=handle,
         link=link,
-        via=VIA.get(responder.channel, VIA[None]) if responder.via_alert else None,
+        via=str(VIA.get(responder.channel, VIA[None])) if responder.via_alert else None,
         reach=responder.reach,
         answered=format_moment(responder.answered_at, tz),
-        messaged=[MESSAGE_WORDS.get(kind, kind) for kind in responder.messaged],
+        messaged=[str(MESSAGE_WORDS.get(kind, kind)) for kind in responder.messaged],
         removable=responder.label in REMOVABLE,
     )
 
@@ -100,7 +106,7 @@ async def _page(request: Request, error: str | None = None) -> Response:
             return missing_page(request, "callout")
         report = await responder_report(session, callout)
     actors = await _handles(request, {r.actor_uri for r in report.responders})
-    groups: dict[str, list[Line]] = {key: [] for key, _ in GROUPS}
+    groups: dict[str, list[Line]] = {key: [] for key, _title in GROUPS}
     for responder in report.responders:
         line = _line(responder, actors.get(responder.actor_uri), callout.timezone)
         groups.setdefault(responder.label, []).append(line)
@@ -136,7 +142,7 @@ async def callout_remove_responder(request: Request) -> Response:
     actor = (await _handles(request, {actor_uri})).get(actor_uri)
     handle = f"@{actor.preferred_username}@{actor.domain}" if actor else actor_uri
     if is_alert_actor(actor_uri):
-        handle = "this alert subscriber"
+        handle = _("this alert subscriber")
     context = {"callout": callout, "when": when(callout), "actor_uri": actor_uri, "handle": handle}
     return render(request, "admin/callout_remove.html", context)
 

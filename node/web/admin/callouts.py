@@ -22,6 +22,7 @@ from node.content import callouts as co
 from node.content.calendar import open_callouts
 from node.content.models import Callout
 from node.context import NodeContext
+from node.i18n import lazy_gettext
 from node.web.admin import callout_responders
 from node.web.admin.callout_actions import allowed_buttons, move_routes
 from node.web.admin.forms import CALLOUT_FIELDS, FieldErrors, FormValues, field_text, input_time
@@ -137,10 +138,12 @@ QUICK = Kind(
 )
 DELETE = Action(verb="delete", change=co.delete_callout, done="deleted")
 ASK_DELETE = Confirmation(
-    heading="Delete this callout?",
-    explanation="It disappears from this site with its responses, and followers are "
-    "asked to remove it. This cannot be undone.",
-    button="Delete for good",
+    heading=lazy_gettext("Delete this callout?"),
+    explanation=lazy_gettext(
+        "It disappears from this site with its responses, and followers are "
+        "asked to remove it. This cannot be undone."
+    ),
+    button=lazy_gettext("Delete for good"),
 )
 
 

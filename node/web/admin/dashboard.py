@@ -16,6 +16,8 @@ from starlette.routing import Route
 
 from node.content.models import Event
 from node.content.text import zone
+from node.i18n import gettext as _
+from node.i18n import lazy_gettext
 from node.identity import chosen_name, group_actor
 from node.models import (
     Delivery,
@@ -29,7 +31,7 @@ from node.web.admin.session import render, require
 from node.web.context import ctx
 
 LATEST = 10
-NOTICES = {"password": "Your password was changed."}
+NOTICES = {"password": lazy_gettext("Your password was changed.")}
 
 
 @dataclass(frozen=True)
@@ -118,12 +120,12 @@ async def first_steps(session: AsyncSession) -> list[Step]:
     events = await _count(session, Event, Event.local.is_(True))
     return [
         Step(
-            "Set the network's name and description",
+            _("Set the network's name and description"),
             "/admin/profile",
             bool(chosen_name(group) and group.summary.strip()),
         ),
-        Step("Follow a first network", "/admin/federation", follows > 0),
-        Step("Post a first event", "/admin/events/new", events > 0),
+        Step(_("Follow a first network"), "/admin/federation", follows > 0),
+        Step(_("Post a first event"), "/admin/events/new", events > 0),
     ]
 
 

@@ -24,6 +24,7 @@ from node.content.calendar import upcoming_events
 from node.content.models import Event
 from node.content.validation import ContentError
 from node.context import NodeContext
+from node.i18n import lazy_gettext
 from node.web.admin.forms import EVENT_FIELDS, FieldErrors, FormValues, field_text, input_time
 from node.web.admin.listings import PAST_SHOWN, list_page, row
 from node.web.admin.object_pages import (
@@ -38,7 +39,7 @@ from node.web.admin.session import require
 from node.web.context import ctx
 
 PAST_FIELD = "confirm_past"
-PAST_QUESTION = (
+PAST_QUESTION = lazy_gettext(
     "This event starts in the past. Check the date; to publish it anyway, "
     'tick "Yes, publish an event in the past".'
 )
@@ -83,7 +84,7 @@ def _ask_about_the_past(form: ev.EventForm, default_timezone: str, was: Event | 
         return
     moment = values["ends_at"] if values["all_day"] else values["starts_at"]
     if moment < datetime.now(UTC):
-        raise ContentError(PAST_FIELD, PAST_QUESTION)
+        raise ContentError(PAST_FIELD, str(PAST_QUESTION))
 
 
 async def _create(node: NodeContext, session: AsyncSession, given: EventInput) -> Event:
@@ -134,15 +135,17 @@ EVENTS = Kind(
 CANCEL = Action(verb="cancel", change=ev.cancel_event, done="cancelled")
 DELETE = Action(verb="delete", change=ev.delete_event, done="deleted")
 ASK_CANCEL = Confirmation(
-    heading="Cancel this event?",
-    explanation="It stays listed, marked cancelled, and followers are told.",
-    button="Cancel the event",
+    heading=lazy_gettext("Cancel this event?"),
+    explanation=lazy_gettext("It stays listed, marked cancelled, and followers are told."),
+    button=lazy_gettext("Cancel the event"),
 )
 ASK_DELETE = Confirmation(
-    heading="Delete this event?",
-    explanation="It disappears from this site and followers are asked to remove it. "
-    "This cannot be undone; to call an event off, cancel it instead.",
-    button="Delete for good",
+    heading=lazy_gettext("Delete this event?"),
+    explanation=lazy_gettext(
+        "It disappears from this site and followers are asked to remove it. "
+        "This cannot be undone; to call an event off, cancel it instead."
+    ),
+    button=lazy_gettext("Delete for good"),
 )
 
 

@@ -24,6 +24,8 @@ from node.allowlist import load_policy
 from node.audit import audit
 from node.discovery import discover
 from node.handles import handle_of
+from node.i18n import gettext as _
+from node.i18n import lazy_gettext
 from node.identity import group_actor
 from node.models import Follower, Following, RemoteActor
 from node.sanitize import html_to_text
@@ -32,7 +34,7 @@ from node.web.admin.replies import done, form_text, not_found, notice
 from node.web.admin.session import render, require
 from node.web.context import ctx
 
-HANDLE_HINT = "A handle looks like @network@example.org."
+HANDLE_HINT = lazy_gettext("A handle looks like @network@example.org.")
 
 
 def _handle_of(remote: RemoteActor) -> str:
@@ -108,22 +110,22 @@ async def _target_problem(request: Request, target: str) -> str | None:
     if (unreachable := follows.unreachable_node(node.settings)) is not None:
         return _sentence(unreachable)
     if not target:
-        return "Enter the handle of the node to follow."
+        return _("Enter the handle of the node to follow.")
     if target.startswith(("https://", "http://")):
         host = url_authority(target)
         if not host:
-            return "That address has no server in it."
+            return _("That address has no server in it.")
     else:
         try:
             host = parse_handle(target)[1]
         except FederationError:
-            return "That is not a handle."
+            return _("That is not a handle.")
     if host == node.settings.host:
-        return "That is this node's own server."
+        return _("That is this node's own server.")
     if await node.blocks.is_blocked(host):
-        return f"{host} is blocked on this node; unblock it first."
+        return _("%(host)s is blocked on this node; unblock it first.", host=host)
     if not await node.blocks.allowlist.permits(host, node.settings.host):
-        return f"Allow-list-only mode is on and {host} is not on the allow list."
+        return _("Allow-list-only mode is on and %(host)s is not on the allow list.", host=host)
     return None
 
 
@@ -139,19 +141,19 @@ async def follow_lookup(request: Request) -> Response:
     try:
         remote = await follows.resolve_target(node, target)
     except FederationError as exc:
-        problem = f"Could not find that node: {exc.public_message}."
+        problem = _("Could not find that node: %(reason)s.", reason=exc.public_message)
         return await _federation_page(request, values, {"handle": problem})
     async with node.sessions() as session:
         local = await group_actor(session)
         if remote.uri == node.urls.actor(local.username):
-            return await _federation_page(request, values, {"handle": "That is this node."})
+            return await _federation_page(request, values, {"handle": _("That is this node.")})
         existing = await session.scalar(
             select(Following.state).where(
                 Following.local_actor_id == local.id, Following.remote_actor_id == remote.id
             )
         )
     if existing == "accepted":
-        message = f"This node already follows {_handle_of(remote)}."
+        message = _("This node already follows %(handle)s.", handle=_handle_of(remote))
         return await _federation_page(request, values, {"handle": message})
     context = {
         "remote": remote,
@@ -176,7 +178,7 @@ async def follow_confirm(request: Request) -> Response:
     async with node.sessions() as session:
         remote = await session.get(RemoteActor, remote_id) if remote_id else None
     if remote is None:
-        return not_found(request, "That remote actor is not known here.", "/admin/federation")
+        return not_found(request, _("That remote actor is not known here."), "/admin/federation")
     problem = await _target_problem(request, remote.uri)
     if problem is None:
         try:
@@ -198,7 +200,9 @@ async def unfollow(request: Request) -> Response:
         row = await session.get(Following, request.path_params["id"])
         remote = await session.get(RemoteActor, row.remote_actor_id) if row else None
         if row is None or remote is None:
-            return not_found(request, "This node does not follow that actor.", "/admin/federation")
+            return not_found(
+                request, _("This node does not follow that actor."), "/admin/federation"
+            )
         await follows.unfollow(node, session, remote)
         audit(session, request.state.user, "unfollow", remote.uri)
     node.wake()
@@ -213,7 +217,9 @@ async def relay_switch(request: Request) -> Response:
         row = await session.get(Following, request.path_params["id"])
         remote = await session.get(RemoteActor, row.remote_actor_id) if row else None
         if row is None or remote is None:
-            return not_found(request, "This node does not follow that actor.", "/admin/federation")
+            return not_found(
+                request, _("This node does not follow that actor."), "/admin/federation"
+            )
         row.relay_urgent = on
         audit(session, request.state.user, "relay.urgent", f"{remote.uri} {'on' if on else 'off'}")
     return done("/admin/federation", "relay")
@@ -247,9 +253,9 @@ async def nearby(request: Request) -> Response:
 
 FOLLOWER_ACTIONS = {"approve": "approved", "reject": "rejected", "remove": "removed"}
 WRONG_STATE = {
-    "approve": "{} already follows this node",
-    "reject": "{} already follows this node; remove it instead",
-    "remove": "{} has only asked to follow; refuse the request instead",
+    "approve": lazy_gettext("%(handle)s already follows this node"),
+    "reject": lazy_gettext("%(handle)s already follows this node; remove it instead"),
+    "remove": lazy_gettext("%(handle)s has only asked to follow; refuse the request instead"),
 }
 
 
@@ -269,7 +275,7 @@ async def _followers_page(request: Request, error: str | None = None) -> Respons
         "pending": [row for row in followers if row[0].state == "pending"],
         "accepted": [row for row in followers if row[0].state == "accepted"],
         "approval": local.manually_approves_followers,
-        "refused": {r.domain for _, r, _ in followers if not policy.permits(r.domain, host)},
+        "refused": {r.domain for __, r, ___ in followers if not policy.permits(r.domain, host)},
         "notice": notice(request),
         "error": error,
     }
@@ -287,15 +293,15 @@ async def follower_action(request: Request) -> Response:
     action = request.path_params["action"]
     back = "/admin/federation/followers"
     if action not in FOLLOWER_ACTIONS:
-        return not_found(request, "There is no such action.", back)
+        return not_found(request, _("There is no such action."), back)
     try:
         async with node.sessions() as session, session.begin():
             row = await session.get(Follower, request.path_params["id"])
             remote = await session.get(RemoteActor, row.remote_actor_id) if row else None
             if row is None or remote is None:
-                return not_found(request, "That actor does not follow this node.", back)
+                return not_found(request, _("That actor does not follow this node."), back)
             if row.state != ("accepted" if action == "remove" else "pending"):
-                raise follows.FollowError(WRONG_STATE[action].format(_handle_of(remote)))
+                raise follows.FollowError(str(WRONG_STATE[action]) % {"handle": _handle_of(remote)})
             if action == "approve":
                 await follows.approve_follower(node, session, remote.uri)
             else:

@@ -9,12 +9,15 @@ import re
 from collections.abc import Mapping
 from functools import cache
 
+from babel.support import LazyProxy
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from node.content.text import is_iana_zone
-from node.content.validation import ContentError, errors_of
+from node.content.validation import ContentError, Predicate, errors_of
+from node.i18n import gettext as _
+from node.i18n import lazy_gettext
 from node.web.admin.session import render
 from node.web.context import ctx
 
@@ -33,25 +36,25 @@ ZONES = (
     "America/Argentina/Buenos_Aires", "Asia/Kolkata", "Asia/Shanghai", "Asia/Tokyo",
     "Asia/Singapore", "Australia/Sydney", "Pacific/Auckland",
 )  # fmt: skip
-LABELS = {
-    "title": "Title",
-    "start": "Start",
-    "end": "End",
-    "until": "Until",
-    "timezone": "Time zone",
-    "location": "Place",
-    "address": "Address",
-    "latitude": "Latitude",
-    "longitude": "Longitude",
-    "online_url": "Online link",
-    "tags": "Tags",
-    "description": "Description",
-    "needed": "What is needed",
-    "people": "How many people",
-    "urgency": "Urgency",
-    "contact": "Contact",
-    "area": "Area",
-    "private_address": "Private address",
+LABELS: dict[str, LazyProxy] = {
+    "title": lazy_gettext("Title"),
+    "start": lazy_gettext("Start"),
+    "end": lazy_gettext("End"),
+    "until": lazy_gettext("Until"),
+    "timezone": lazy_gettext("Time zone"),
+    "location": lazy_gettext("Place"),
+    "address": lazy_gettext("Address"),
+    "latitude": lazy_gettext("Latitude"),
+    "longitude": lazy_gettext("Longitude"),
+    "online_url": lazy_gettext("Online link"),
+    "tags": lazy_gettext("Tags"),
+    "description": lazy_gettext("Description"),
+    "needed": lazy_gettext("What is needed"),
+    "people": lazy_gettext("How many people"),
+    "urgency": lazy_gettext("Urgency"),
+    "contact": lazy_gettext("Contact"),
+    "area": lazy_gettext("Area"),
+    "private_address": lazy_gettext("Private address"),
 }
 EVENT_FIELDS: tuple[str, ...] = ("title", "start", "end", "timezone", "location", "address")
 EVENT_FIELDS += ("latitude", "longitude", "online_url", "tags", "description")
@@ -88,8 +91,10 @@ def field_error(exc: ContentError) -> FieldErrors:
 
 
 def _sentence(field: str, message: str) -> str:
-    if message.startswith(("is ", "must ")):
-        message = f"{LABELS.get(field, field.replace('_', ' ').capitalize())} {message}"
+    if isinstance(message, Predicate):
+        label = str(LABELS.get(field, field.replace("_", " ").capitalize()))
+        # Welsh and Spanish put the field's name first too: "Teitl: mae angen ..."
+        message = _("%(field)s %(problem)s", field=label, problem=message)
     message = message[:1].upper() + message[1:]
     return message if message.endswith(".") else message + "."
 

@@ -8,25 +8,38 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from babel.support import LazyProxy
 from starlette.requests import Request
 from starlette.responses import Response
 
 from node.content.models import Callout, Event
 from node.content.text import format_moment, format_when, format_where
+from node.i18n import gettext as _
+from node.i18n import lazy_gettext
 from node.web.admin.session import render
 
 PAST_SHOWN = 50
 """How many past events (or ended callouts) a list shows below the current ones."""
-NOTICES = {
-    "created": "{} published; followers are being told.",
-    "updated": "{} updated; followers are being told.",
-    "cancelled": "{} cancelled; followers are being told.",
-    "closed": "{} closed: all clear; followers are being told.",
-    "confirmed": "{} confirmed: GO; followers and confirmed responders are being told.",
-    "enough": "{} marked enough people; followers are being told.",
-    "reopened": "{} reopened: more people needed; followers are being told.",
-    "false-alarm": "{} marked a false alarm; followers are being told.",
-    "deleted": "{} deleted; followers are being told.",
+NOTICES: dict[str, dict[str, LazyProxy]] = {
+    "event": {
+        "created": lazy_gettext("Event published; followers are being told."),
+        "updated": lazy_gettext("Event updated; followers are being told."),
+        "cancelled": lazy_gettext("Event cancelled; followers are being told."),
+        "deleted": lazy_gettext("Event deleted; followers are being told."),
+    },
+    "callout": {
+        "created": lazy_gettext("Callout published; followers are being told."),
+        "updated": lazy_gettext("Callout updated; followers are being told."),
+        "cancelled": lazy_gettext("Callout cancelled; followers are being told."),
+        "closed": lazy_gettext("Callout closed: all clear; followers are being told."),
+        "confirmed": lazy_gettext(
+            "Callout confirmed: GO; followers and confirmed responders are being told."
+        ),
+        "enough": lazy_gettext("Callout marked enough people; followers are being told."),
+        "reopened": lazy_gettext("Callout reopened: more people needed; followers are being told."),
+        "false-alarm": lazy_gettext("Callout marked a false alarm; followers are being told."),
+        "deleted": lazy_gettext("Callout deleted; followers are being told."),
+    },
 }
 
 
@@ -42,7 +55,7 @@ def when(item: Event | Callout) -> str:
     """An event's dates, or the time a callout runs until, in the item's own zone."""
     if isinstance(item, Event):
         return format_when(item.starts_at, item.ends_at, item.timezone, item.all_day)
-    return "until " + format_moment(item.ends_at, item.timezone)
+    return _("until %(moment)s", moment=format_moment(item.ends_at, item.timezone))
 
 
 def row(item: Event | Callout, now: datetime) -> Row:
@@ -61,8 +74,8 @@ def safe_link(url: str | None) -> str | None:
 
 def notice(request: Request, noun: str) -> str | None:
     """What the last change did, from the ``?done=`` code its redirect carried."""
-    template = NOTICES.get(request.query_params.get("done", ""))
-    return template.format(noun.capitalize()) if template else None
+    said = NOTICES.get(noun, {}).get(request.query_params.get("done", ""))
+    return str(said) if said is not None else None
 
 
 def list_page(

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from babel.support import LazyProxy
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -71,13 +72,17 @@ class Action(Generic[T]):
     done: str
 
 
+Text = str | LazyProxy
+"""Words to show: a string, or a module-level ``lazy_gettext`` translated when shown."""
+
+
 @dataclass(frozen=True)
 class Confirmation:
     """What the page asking "are you sure?" says before an action."""
 
-    heading: str
-    explanation: str
-    button: str
+    heading: Text
+    explanation: Text
+    button: Text
 
 
 def audit_target(item: Event | Callout) -> str:

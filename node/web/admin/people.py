@@ -27,10 +27,13 @@ from node.ap.dates import iso_utc
 from node.audit import audit, group_logins
 from node.context import NodeContext
 from node.follows import approve_follower
+from node.i18n import gettext as _
+from node.i18n import lazy_gettext
 from node.identity import chosen_name, group_actor
 from node.models import AuditEntry, Follower, LocalActor, RemoteActor, User, utcnow
 from node.settings_store import get_setting, set_setting
 from node.users import ROLES, UserError, create_user, generate_password
+from node.web.admin.language_page import language_context
 from node.web.admin.replies import not_found
 from node.web.admin.session import end_sessions, render, require
 from node.web.context import ctx
@@ -41,10 +44,10 @@ MAX_REGION = 200
 AUDIT_PAGE = 50
 # Control characters other than tab and newline (PostgreSQL refuses NUL in text).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-NOTICES = {"saved": "Profile saved; followers are being sent the update."}
+NOTICES = {"saved": lazy_gettext("Profile saved; followers are being sent the update.")}
 USER_NOTICES = {
-    "role": "Role changed.",
-    "removed": "User removed.",
+    "role": lazy_gettext("Role changed."),
+    "removed": lazy_gettext("User removed."),
 }
 
 
@@ -80,11 +83,15 @@ class ProfileForm:
         for name, limit in limits.items():
             value = getattr(self, name)
             if len(value) > limit:
-                errors[name] = f"Keep this under {limit} characters (it has {len(value)})."
+                errors[name] = _(
+                    "Keep this under %(limit)s characters (it has %(length)s).",
+                    limit=limit,
+                    length=len(value),
+                )
             elif _CONTROL.search(value):
-                errors[name] = "Remove the control characters from this text."
+                errors[name] = _("Remove the control characters from this text.")
         if not self.display_name and "display_name" not in errors:
-            errors["display_name"] = "Give the network a name."
+            errors["display_name"] = _("Give the network a name.")
         return errors
 
     def values(self) -> dict[str, Any]:
@@ -148,18 +155,17 @@ async def _save_profile(
 
 @require("admin")
 async def profile(request: Request) -> Response:
-    node = ctx(request)
+    node, user = ctx(request), request.state.user
     if request.method == "GET":
         async with node.sessions() as session:
             values = await _profile_values(session)
         notice = NOTICES.get(request.query_params.get("done", ""))
-        return render(
-            request, "admin/profile.html", {"values": values, "errors": {}, "notice": notice}
-        )
+        context = {"values": values, "errors": {}, "notice": notice}
+        return render(request, "admin/profile.html", {**context, **language_context(user)})
     form = ProfileForm.parse(request.state.form)
     errors = form.errors()
     if errors:
-        context = {"values": form.values(), "errors": errors}
+        context = {"values": form.values(), "errors": errors, **language_context(user)}
         return render(request, "admin/profile.html", context, 400)
     async with node.sessions() as session, session.begin():
         queued = await _save_profile(node, session, request.state.user, form)
@@ -201,7 +207,7 @@ async def add_user(request: Request) -> Response:
     form = request.state.form
     values = {"username": _clean(form.get("username"))[:200].lower(), "role": str(form.get("role"))}
     if values["role"] not in ROLES:
-        return await _users_page(request, values=values, errors={"role": "Choose a role."})
+        return await _users_page(request, values=values, errors={"role": _("Choose a role.")})
     password = generate_password()
     try:
         async with ctx(request).sessions() as session, session.begin():
@@ -210,7 +216,7 @@ async def add_user(request: Request) -> Response:
             )
             audit(session, request.state.user, "user.add", f"{user.username} ({user.role})")
     except (UserError, IntegrityError) as exc:
-        message = str(exc) if isinstance(exc, UserError) else "that username is taken"
+        message = str(exc) if isinstance(exc, UserError) else _("that username is taken")
         message = message[:1].upper() + message[1:] + "."
         return await _users_page(request, values=values, errors={"username": message})
     created = {"username": user.username, "role": user.role, "password": password}
@@ -228,12 +234,17 @@ async def _admins_locked(session: AsyncSession) -> list[int]:
 
 async def _change_guard(session: AsyncSession, me: User, target: User, action: str) -> str | None:
     if target.id == me.id:
-        return f"You cannot {action} yourself; ask another admin."
+        if action == "role":
+            return _("You cannot change the role of yourself; ask another admin.")
+        return _("You cannot remove yourself; ask another admin.")
     admins = await _admins_locked(session)
     if target.role == "admin" and admins == [target.id]:
-        return f"{target.username} is the last admin; make someone else an admin first."
+        return _(
+            "%(username)s is the last admin; make someone else an admin first.",
+            username=target.username,
+        )
     if me.id not in admins:  # demoted or removed by another admin meanwhile
-        return "You are no longer an admin."
+        return _("You are no longer an admin.")
     return None
 
 
@@ -241,16 +252,15 @@ async def _user_change(request: Request, action: str) -> Response:
     me: User = request.state.user
     role = str(request.state.form.get("role", ""))
     if action == "role" and role not in ROLES:
-        errors = {f"user-{request.path_params['id']}": "Choose a role."}
+        errors = {f"user-{request.path_params['id']}": _("Choose a role.")}
         return await _users_page(request, errors=errors)
     async with ctx(request).sessions() as session, session.begin():
         target = await session.get(User, request.path_params["id"])
         if target is None:
-            return not_found(request, "There is no user with that number.", "/admin/users")
+            return not_found(request, _("There is no user with that number."), "/admin/users")
         if action == "role" and target.role == role:
             return RedirectResponse("/admin/users", status_code=303)
-        verb = "change the role of" if action == "role" else "remove"
-        problem = await _change_guard(session, me, target, verb)
+        problem = await _change_guard(session, me, target, action)
         if problem is None and action == "role":
             audit(session, me, "user.role", f"{target.username}: {target.role} → {role}")
             target.role = role
@@ -284,7 +294,7 @@ async def audit_log(request: Request) -> Response:
         total = int(await session.scalar(select(func.count(AuditEntry.id))) or 0)
         pages = max(1, -(-total // AUDIT_PAGE))
         if not 1 <= page <= pages:
-            return not_found(request, "There is no such page of the audit log.", "/admin/audit")
+            return not_found(request, _("There is no such page of the audit log."), "/admin/audit")
         entries = (
             await session.scalars(
                 select(AuditEntry)

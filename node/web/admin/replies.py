@@ -9,27 +9,37 @@ lets ``federation.py`` gather both page modules' routes without an import cycle.
 
 from __future__ import annotations
 
+from babel.support import LazyProxy
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from node.i18n import lazy_gettext
 from node.web.admin.session import render
 
 NOTICES = {
-    "follow-sent": "Follow request sent. It stays pending until the other node accepts it.",
-    "unfollowed": "Unfollowed; the other node is being told.",
-    "approved": "Follower approved; they are being told.",
-    "rejected": "Follow request refused; they are being told.",
-    "removed": "Follower removed; they are being told.",
-    "blocked": "Server blocked: its followers and follows are gone and it is refused.",
-    "unblocked": "Server unblocked.",
-    "allowlist-on": "Allow-list-only mode is on: only the servers listed below can federate.",
-    "allowlist-off": "Allow-list-only mode is off: every server that is not blocked can federate.",
-    "allowed": "Server added to the allow list.",
-    "disallowed": "Server removed from the allow list.",
+    "follow-sent": lazy_gettext(
+        "Follow request sent. It stays pending until the other node accepts it."
+    ),
+    "unfollowed": lazy_gettext("Unfollowed; the other node is being told."),
+    "approved": lazy_gettext("Follower approved; they are being told."),
+    "rejected": lazy_gettext("Follow request refused; they are being told."),
+    "removed": lazy_gettext("Follower removed; they are being told."),
+    "blocked": lazy_gettext(
+        "Server blocked: its followers and follows are gone and it is refused."
+    ),
+    "unblocked": lazy_gettext("Server unblocked."),
+    "allowlist-on": lazy_gettext(
+        "Allow-list-only mode is on: only the servers listed below can federate."
+    ),
+    "allowlist-off": lazy_gettext(
+        "Allow-list-only mode is off: every server that is not blocked can federate."
+    ),
+    "allowed": lazy_gettext("Server added to the allow list."),
+    "disallowed": lazy_gettext("Server removed from the allow list."),
 }
 
 
-def notice(request: Request) -> str | None:
+def notice(request: Request) -> LazyProxy | None:
     return NOTICES.get(request.query_params.get("done", ""))
 
 

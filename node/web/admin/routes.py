@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.web.admin import auth, callouts, dashboard, events, federation, people
+from node.web.admin import auth, callouts, dashboard, events, federation, language_page, people
 
 routes = [
     *auth.routes,
@@ -11,4 +11,5 @@ routes = [
     *callouts.routes,
     *federation.routes,
     *people.routes,
+    *language_page.routes,
 ]

@@ -23,8 +23,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from node.i18n import gettext as _
 from node.models import LoginSession, User, utcnow
 from node.settings_store import get_setting
+from node.web.admin.languages import keeps_language, speak_to, speak_to_browser
 from node.web.context import ctx
 from node.web.public import templates
 
@@ -130,6 +132,7 @@ async def current_session(request: Request) -> tuple[LoginSession, User] | None:
             request.session.clear()
             return None
         row, user = found
+        speak_to(request, user)
         if now - row.last_seen_at > TOUCH_EVERY:
             await session.execute(
                 update(LoginSession).where(LoginSession.id == key).values(last_seen_at=now)
@@ -147,6 +150,7 @@ async def session_user(request: Request, *, stage: str = "ok") -> User | None:
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> Response:
+    speak_to_browser(request)
     values = {
         "user": getattr(request.state, "user", None),
         "csrf_field": CSRF_FIELD,
@@ -162,7 +166,7 @@ def forbidden(request: Request, message: str) -> Response:
     return render(
         request,
         "error.html",
-        {"status_code": 403, "title": "Not allowed", "message": message},
+        {"status_code": 403, "title": _("Not allowed"), "message": message},
         status=403,
     )
 
@@ -191,14 +195,14 @@ def require(role: str = "editor") -> Callable[[Endpoint], Endpoint]:
             if path != "/admin/totp" and await _needs_totp_enrolment(request, user):
                 return RedirectResponse("/admin/totp", status_code=303)
             if role == "admin" and user.role != "admin":
-                return forbidden(request, "Only admins can use this page.")
+                return forbidden(request, _("Only admins can use this page."))
             if request.method == "POST":
                 form = await request.form()
                 if not csrf_valid(request, form):
-                    return forbidden(request, "The form expired or did not come from this site.")
+                    return forbidden(request, _("The form expired or did not come from this site."))
                 request.state.form = form
             return await endpoint(request)
 
-        return guarded
+        return keeps_language(guarded)
 
     return decorate
