@@ -26,7 +26,6 @@ from node.users import (
     use_recovery_code,
     validate_new_password,
 )
-from node.web.admin.languages import keeps_language, speak_to_browser
 from node.web.admin.session import (
     csrf_valid,
     current_session,
@@ -76,9 +75,7 @@ def _safe_next(value: object) -> str:
     return "/admin"
 
 
-@keeps_language
 async def login(request: Request) -> Response:
-    speak_to_browser(request)
     if await session_user(request) is not None:
         return RedirectResponse("/admin", status_code=303)
     if request.method == "GET":
@@ -124,7 +121,6 @@ def totp_step(secret: str, code: str, last_step: int) -> int | None:
     return None
 
 
-@keeps_language
 async def login_totp(request: Request) -> Response:
     found = await current_session(request)
     if found is None or found[0].stage != "totp" or not found[1].totp_secret:
@@ -179,9 +175,7 @@ async def _wrong_code(request: Request, pending: LoginSession, user: User) -> Re
     return render(request, "admin/login_totp.html", {"error": error}, status=401)
 
 
-@keeps_language
 async def logout(request: Request) -> Response:
-    speak_to_browser(request)
     form = await request.form()
     if not csrf_valid(request, form):
         return forbidden(request, _("The form expired; reload the page and try again."))

@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from node.i18n import gettext as _
 from node.models import LoginSession, User, utcnow
 from node.settings_store import get_setting
-from node.web.admin.languages import keeps_language, speak_to, speak_to_browser
+from node.web.admin.languages import speak_to
 from node.web.context import ctx
 from node.web.public import templates
 
@@ -150,7 +150,6 @@ async def session_user(request: Request, *, stage: str = "ok") -> User | None:
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> Response:
-    speak_to_browser(request)
     values = {
         "user": getattr(request.state, "user", None),
         "csrf_field": CSRF_FIELD,
@@ -203,6 +202,6 @@ def require(role: str = "editor") -> Callable[[Endpoint], Endpoint]:
                 request.state.form = form
             return await endpoint(request)
 
-        return keeps_language(guarded)
+        return guarded
 
     return decorate
