@@ -30,15 +30,22 @@ from node.alerts.tokens import alert_actor, token_matches, token_subscription_id
 from node.content.callout_states import after_dispatch_change
 from node.content.models import Callout, CalloutResponse
 from node.context import NodeContext
+from node.i18n import gettext as _
 
 OPTIONS = ("come", "help")
 MAX_NAME = 80
 MAX_REACH = 200
-CLOSED_WORDS = {
-    "met": "Enough people answered: this callout is closed.",
-    "cancelled": "This callout was called off.",
-    "false-alarm": "This callout was a false alarm.",
-}
+CLOSED_STATES = frozenset({"met", "cancelled", "false-alarm"})
+
+
+def _closed_words(status: str) -> str:
+    """Why a callout in one of ``CLOSED_STATES`` takes no answers, in the current language."""
+    words = {
+        "met": _("Enough people answered: this callout is closed."),
+        "cancelled": _("This callout was called off."),
+        "false-alarm": _("This callout was a false alarm."),
+    }
+    return words[status]
 
 
 class AnswerError(Exception):
@@ -60,12 +67,24 @@ class Answer:
 def parse_answer(option: str | None, name: str | None, reach: str | None) -> Answer:
     choice = (option or "").strip()
     if choice not in OPTIONS:
-        raise AnswerError('Choose "I can come" or "I can help another way".', 400)
+        raise AnswerError(
+            _(
+                'Choose "%(come)s" or "%(help)s".',
+                come=_("I can come"),
+                help=_("I can help another way"),
+            ),
+            400,
+        )
     name_text, reach_text = " ".join((name or "").split()), " ".join((reach or "").split())
     if len(name_text) > MAX_NAME:
-        raise AnswerError(f"The name is too long: {MAX_NAME} characters at most.", 400)
+        raise AnswerError(
+            _("The name is too long: %(most)d characters at most.", most=MAX_NAME), 400
+        )
     if len(reach_text) > MAX_REACH:
-        raise AnswerError(f"The way to reach you is too long: {MAX_REACH} characters at most.", 400)
+        raise AnswerError(
+            _("The way to reach you is too long: %(most)d characters at most.", most=MAX_REACH),
+            400,
+        )
     return Answer(choice, name_text, reach_text)
 
 
@@ -83,11 +102,11 @@ async def subscription_for(
 
 
 def closed_reason(callout: Callout, now: datetime) -> str | None:
-    """Why ``callout`` takes no answers now, or None when it does."""
-    if callout.status in CLOSED_WORDS:
-        return CLOSED_WORDS[callout.status]
+    """Why ``callout`` takes no answers now (in the current language), or None when it does."""
+    if callout.status in CLOSED_STATES:
+        return _closed_words(callout.status)
     if callout.ends_at <= now:
-        return "This callout has ended."
+        return _("This callout has ended.")
     return None
 
 
@@ -120,15 +139,17 @@ async def answer_by_alert(
         .execution_options(populate_existing=True)
     )
     if locked is None:
-        raise AnswerError("This callout no longer exists.", 404)
+        raise AnswerError(_("This callout no longer exists."), 404)
     reason = closed_reason(locked, datetime.now(UTC))
     if reason is not None:
-        raise AnswerError(f"{reason} No answers are taken any more.", 409)
+        raise AnswerError(_("%(reason)s No answers are taken any more.", reason=reason), 409)
     existing = await current_answer(session, locked, subscription)
     if existing is not None and existing.role == "removed":
         raise AnswerError(
-            "The organisers took your answer off this callout's list; contact them "
-            "if that is a mistake.",
+            _(
+                "The organisers took your answer off this callout's list; contact them "
+                "if that is a mistake."
+            ),
             409,
         )
     if existing is not None and existing.option == answer.option:

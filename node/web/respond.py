@@ -36,20 +36,42 @@ from node.alerts.respond import (
 )
 from node.content.callout_text import public_where
 from node.content.models import Callout, CalloutResponse
-from node.content.text import format_moment, urgency_word
+from node.content.text import format_moment, people, urgency_word
+from node.i18n import gettext as _
+from node.i18n import ngettext
 from node.web.clients import SlidingWindow, client_key
 from node.web.context import ctx
 from node.web.site import page, site_of
 
 MAX_FORM_BYTES = 4096
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
-ROLE_WORDS = {
-    "confirmed": "You are confirmed. Where to go is sent to you by {channel}.",
-    "standby": "You are on standby: enough people are confirmed for now. "
-    "You will be told by {channel} if you are needed.",
-    "removed": "The organisers took your answer off the list.",
-    None: "Your answer is recorded.",
-}
+
+
+class _RefusedLink(AnswerError):
+    """No valid personal link: the page says so and offers the alerts; nothing counts."""
+
+    def __init__(self) -> None:
+        super().__init__("", 403)
+
+
+def _by_channel(subscription: AlertSubscription) -> str:
+    """How the subscriber is told, as the end of a sentence ("… sent to you by e-mail")."""
+    return _("by push notification") if subscription.channel == "push" else _("by e-mail")
+
+
+def _role_words(role: str | None, by: str) -> str:
+    """What a subscriber's answer led to, in the current language."""
+    if role == "confirmed":
+        return _("You are confirmed. Where to go is sent to you %(by_channel)s.", by_channel=by)
+    if role == "standby":
+        return _(
+            "You are on standby: enough people are confirmed for now. "
+            "You will be told %(by_channel)s if you are needed.",
+            by_channel=by,
+        )
+    if role == "removed":
+        return _("The organisers took your answer off the list.")
+    return _("Your answer is recorded.")
 
 
 def _limit(request: Request) -> SlidingWindow:
@@ -66,8 +88,11 @@ def _throttle(request: Request) -> None:
     if wait:
         minutes = max(1, math.ceil(wait / 60))
         raise AnswerError(
-            f"Too many answers from here. Try again in {minutes} minute"
-            f"{'s' if minutes > 1 else ''}.",
+            ngettext(
+                "Too many answers from here. Try again in %(num)d minute.",
+                "Too many answers from here. Try again in %(num)d minutes.",
+                minutes,
+            ),
             429,
         )
     window.record(key)
@@ -83,7 +108,7 @@ async def _form(request: Request) -> dict[str, str]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise AnswerError("That is too long.", 413)
+            raise AnswerError(_("That is too long."), 413)
     fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
     return {name: values[0] for name, values in fields.items()}
 
@@ -100,18 +125,19 @@ def _cross_site(request: Request) -> bool:
 def _status_line(row: CalloutResponse | None, subscription: AlertSubscription) -> str | None:
     if row is None:
         return None
-    channel = "push notification" if subscription.channel == "push" else "e-mail"
-    chosen = "I can come" if row.option == "come" else "I can help another way"
+    chosen = _("I can come") if row.option == "come" else _("I can help another way")
     role = row.role if row.option == "come" else None
-    return f"You answered: {chosen}. " + ROLE_WORDS.get(role, ROLE_WORDS[None]).format(
-        channel=channel
+    return _(
+        "You answered: %(answer)s. %(outcome)s",
+        answer=chosen,
+        outcome=_role_words(role, _by_channel(subscription)),
     )
 
 
 def _details(callout: Callout) -> dict[str, Any]:
     needed = callout.needed
     if callout.people_needed:
-        needed += f" ({callout.people_needed} people)"
+        needed += " (" + people(callout.people_needed) + ")"
     return {
         "title": callout.title,
         "urgency": urgency_word(callout.urgency),
@@ -171,7 +197,7 @@ async def _show(
         answered=status_line,
         saved=request.query_params.get("saved") == "1" and error is None,
         error=error,
-        channel="push notification" if subscription.channel == "push" else "e-mail",
+        by_channel=_by_channel(subscription),
     )
 
 
@@ -203,7 +229,7 @@ async def _post(request: Request) -> Response:
     try:
         _throttle(request)
         if _cross_site(request):
-            raise AnswerError("Answers are taken only from this site's own page.", 403)
+            raise AnswerError(_("Answers are taken only from this site's own page."), 403)
         form = await _form(request)
         token = form.get("t", "")[:200]
         values = {k: form.get(k, "")[:300] for k in ("option", "name", "reach")}
@@ -212,13 +238,13 @@ async def _post(request: Request) -> Response:
         async with context.sessions() as session, session.begin():
             callout = await session.get(Callout, callout_id) if callout_id is not None else None
             if callout is None or not callout.local:
-                raise AnswerError("There is no such callout.", 404)
+                raise AnswerError(_("There is no such callout."), 404)
             subscription = await subscription_for(session, callout.id, token)
             if subscription is None:
-                raise AnswerError("invalid", 403)
+                raise _RefusedLink()
             await answer_by_alert(context, session, callout, subscription, answer)
     except AnswerError as exc:
-        if exc.message == "invalid" or exc.status_code == 404:
+        if isinstance(exc, _RefusedLink) or exc.status_code == 404:
             return await _show(request, token, status=403)
         if exc.status_code in (413, 429) or (exc.status_code == 403 and not token):
             return await _show(request, token, error=exc.message, status=exc.status_code)

@@ -56,7 +56,10 @@ async def test_an_alert_email_is_written_in_the_node_language(
     body = text_of(alert)
     assert "BRYS. Mae angen pobl." in body
     assert "Angen: People at the door (20 o bobl)" in body
-    assert f"Manylion a sut i ateb: {callout.url}" in body
+    # our own open callout: the personal answer link first, then the public page
+    assert "Ateb (eich dolen bersonol, peidiwch â'i hanfon ymlaen): " in body
+    assert link_in(alert, f"/callouts/{callout.id}/respond?t=")
+    assert f"Manylion: {callout.url}" in body
     assert "Pryd: o " in body and " tan " in body
     assert "I'w hatal: " in body and link_in(alert, "/alerts/unsubscribe")
 
