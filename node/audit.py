@@ -70,6 +70,7 @@ _WITH_TARGET = {
 }
 _BY = {SYSTEM: lazy_gettext("(system)"), COMMAND_LINE: lazy_gettext("(command line)")}
 
+
 def audit(
     session: AsyncSession, user: User | None, action: str, target: str = "", *, by: str = SYSTEM
 ) -> None:

@@ -35,7 +35,6 @@ from node.i18n import gettext as _
 from node.models import Delivery, OutboundActivity, RemoteActor
 
 ROLE_ORDER = {"confirmed": 0, "standby": 1, None: 2, "removed": 3}
-ALERT_SERVER = "alert subscribers (no account)"
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,9 @@ async def responder_report(session: AsyncSession, callout: Callout) -> Responder
         for r in rows
     ]
     responders.sort(key=lambda r: ROLE_ORDER.get(r.role, 2) if r.option == "come" else 2)
+    no_account = _("alert subscribers (no account)")
     servers = Counter(
-        ALERT_SERVER if is_alert_actor(r.actor_uri) else url_authority(r.actor_uri) for r in rows
+        no_account if is_alert_actor(r.actor_uri) else url_authority(r.actor_uri) for r in rows
     )
     return ResponderReport(responders, sorted(servers.items(), key=lambda i: (-i[1], i[0])))
 

@@ -166,7 +166,7 @@ def make_templates() -> Jinja2Templates:
         i18n.raw_gettext, i18n.raw_ngettext, newstyle=True, pgettext=i18n.raw_pgettext
     )
     made.env.globals["static_url"] = static_url
-    made.env.globals["language"] = i18n.current_language
+    made.env.globals["current_language"] = i18n.current_language
     made.env.globals["languages"] = i18n.LANGUAGES
     made.env.filters.update(
         {
