@@ -4,6 +4,8 @@
 keyId into a public key, fetching the key's document (an actor, or a bare key
 document GoToSocial-style) through the safe fetcher, and refetches at most
 once per host every few minutes when a signature fails (key rotation).
+Requests signed with the same key while it is being fetched share that one
+fetch (and its one parse of the document), whatever their number.
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ class RemoteDirectory:
         self._keys: dict[str, tuple[float, PublicKeyInfo]] = {}
         self._failures = KeyFailures()
         self._gates = HostGates()
+        # key id -> its fetch in flight: requests signed with the same unknown key
+        # arriving together share one fetch of its document
+        self._fetching: dict[str, asyncio.Future[PublicKeyInfo]] = {}
 
     # -- actors -------------------------------------------------------------------------
 
@@ -200,6 +205,9 @@ class RemoteDirectory:
     # -- keys (the inbox's KeyLookup) -----------------------------------------------------
 
     async def __call__(self, key_id: str, *, refresh: bool) -> PublicKeyInfo:
+        pending = self._fetching.get(key_id)
+        if pending is not None:  # being fetched: that answer is the freshest there is
+            return await asyncio.shield(pending)
         if not refresh or not self._may_refresh(key_id):
             known = await self._known_key(key_id)
             if known is not None:
@@ -207,6 +215,21 @@ class RemoteDirectory:
             if refresh:
                 raise SignatureError("key refetch is rate-limited; try again later")
         self._failures.check(key_id)
+        pending = self._fetching.get(key_id)
+        if pending is None:  # the first to ask fetches; whoever asks meanwhile waits for it
+            pending = asyncio.ensure_future(self._fetch_gated(key_id, refresh=refresh))
+            self._fetching[key_id] = pending
+            pending.add_done_callback(lambda done: self._fetched(key_id, done))
+        # shielded: a caller that goes away (its client hung up) leaves the fetch to the others
+        return await asyncio.shield(pending)
+
+    def _fetched(self, key_id: str, done: asyncio.Future[PublicKeyInfo]) -> None:
+        if self._fetching.get(key_id) is done:
+            del self._fetching[key_id]
+        if not done.cancelled():
+            done.exception()  # retrieved here too: every waiter may have gone
+
+    async def _fetch_gated(self, key_id: str, *, refresh: bool) -> PublicKeyInfo:
         async with self._gates.hold(url_authority(key_id)):
             self._failures.check(key_id)  # it may have failed while we waited
             known = None if refresh else self._remembered(key_id)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.ap.activities import direct_note_to_as
@@ -57,16 +57,38 @@ async def come_answers(session: AsyncSession, callout: Callout) -> list[CalloutR
 
 
 async def assign_roles(session: AsyncSession, callout: Callout, *, promote: bool) -> Assigned:
-    """Give every "I can come" answer its role; returns who changed role."""
+    """Give every "I can come" answer its role; returns who changed role.
+
+    Reads only the answers that may change role: without room, those not yet
+    assigned; with room, the standby ones too (they move up first, in order).
+    The confirmed are counted, not loaded: a storm of votes dispatched in
+    batches does not reread every earlier answer.
+    """
     assigned = Assigned()
     if callout.status not in ("open", "enough"):
         return assigned
-    answers = [r for r in await come_answers(session, callout) if r.role != "removed"]
-    confirmed = sum(1 for r in answers if r.role == "confirmed")
+    confirmed = await session.scalar(
+        select(func.count()).where(
+            CalloutResponse.callout_id == callout.id,
+            CalloutResponse.option == "come",
+            CalloutResponse.role == "confirmed",
+        )
+    )
+    confirmed = int(confirmed or 0)
     fill = callout.status == "open" or promote
-    for answer in answers:
-        if answer.role == "confirmed":
-            continue
+    may_move: list[ColumnElement[bool]] = [CalloutResponse.role.is_(None)]
+    if fill and (callout.people_needed is None or confirmed < callout.people_needed):
+        may_move.append(CalloutResponse.role == "standby")
+    answers = await session.scalars(
+        select(CalloutResponse)
+        .where(
+            CalloutResponse.callout_id == callout.id,
+            CalloutResponse.option == "come",
+            or_(*may_move),
+        )
+        .order_by(CalloutResponse.id)
+    )
+    for answer in answers.all():
         room = callout.people_needed is None or confirmed < callout.people_needed
         if fill and room:
             answer.role = "confirmed"
