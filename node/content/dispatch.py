@@ -30,7 +30,7 @@ from node.content import callout_text as words
 from node.content.models import Callout, CalloutMessage, CalloutResponse
 from node.context import NodeContext
 from node.identity import group_actor
-from node.models import RemoteActor
+from node.models import LocalActor, RemoteActor
 from node.outbox import enqueue, new_activity_id
 
 Message = Callable[[Callout, str, str], str]
@@ -106,35 +106,64 @@ def is_full(callout: Callout) -> bool:
     return needed is not None and callout.confirmed_count >= needed
 
 
-async def _was_sent(session: AsyncSession, callout: Callout, actor_uri: str, kind: str) -> bool:
-    found = await session.scalar(
-        select(CalloutMessage.id).where(
-            CalloutMessage.callout_id == callout.id,
-            CalloutMessage.actor_uri == actor_uri,
-            CalloutMessage.kind == kind,
+CHUNK = 500  # actors per IN (…) list
+
+
+async def send_messages(
+    node: NodeContext, session: AsyncSession, callout: Callout, messages: list[tuple[str, str]]
+) -> int:
+    """Queue each ``(actor_uri, kind)`` message not sent before and deliverable (the
+    actor is known); returns how many were queued. What was sent, and to whom,
+    is read once for all of them."""
+    uris = sorted({actor_uri for actor_uri, _ in messages})
+    sent: set[tuple[str, str]] = set()
+    remotes: dict[str, RemoteActor] = {}
+    for start in range(0, len(uris), CHUNK):
+        chunk = uris[start : start + CHUNK]
+        rows = await session.execute(
+            select(CalloutMessage.actor_uri, CalloutMessage.kind).where(
+                CalloutMessage.callout_id == callout.id, CalloutMessage.actor_uri.in_(chunk)
+            )
         )
-    )
-    return found is not None
+        sent.update((uri, kind) for uri, kind in rows.all())
+        found = await session.scalars(select(RemoteActor).where(RemoteActor.uri.in_(chunk)))
+        remotes.update((remote.uri, remote) for remote in found)
+    queued = 0
+    local = None
+    for actor_uri, kind in messages:
+        remote = remotes.get(actor_uri)
+        if (actor_uri, kind) in sent or remote is None:
+            continue
+        sent.add((actor_uri, kind))
+        local = local or await group_actor(session)
+        await _queue(node, session, callout, local, remote, kind)
+        queued += 1
+    return queued
 
 
 async def send_message(
     node: NodeContext, session: AsyncSession, callout: Callout, actor_uri: str, kind: str
 ) -> bool:
     """Queue the ``kind`` message to ``actor_uri``; False when already sent or undeliverable."""
-    if await _was_sent(session, callout, actor_uri, kind):
-        return False
-    remote = await session.scalar(select(RemoteActor).where(RemoteActor.uri == actor_uri))
-    if remote is None:
-        return False
-    local = await group_actor(session)
+    return await send_messages(node, session, callout, [(actor_uri, kind)]) == 1
+
+
+async def _queue(
+    node: NodeContext,
+    session: AsyncSession,
+    callout: Callout,
+    local: LocalActor,
+    remote: RemoteActor,
+    kind: str,
+) -> None:
     mention = f"@{remote.preferred_username}@{remote.domain}"
     now = datetime.now(UTC)
     activity = direct_note_to_as(
         activity_id=new_activity_id(node.urls),
         actor=node.urls.actor(local.username),
-        recipient=actor_uri,
+        recipient=remote.uri,
         mention=mention,
-        content=MESSAGES[kind](callout, actor_uri, mention),
+        content=MESSAGES[kind](callout, remote.uri, mention),
         in_reply_to=callout.uri,
         published=now,
     )
@@ -151,22 +180,20 @@ async def send_message(
     session.add(
         CalloutMessage(
             callout_id=callout.id,
-            actor_uri=actor_uri,
+            actor_uri=remote.uri,
             kind=kind,
             activity_uri=activity["id"],
             sent_at=now,
         )
     )
-    return True
 
 
 async def tell_assigned(
     node: NodeContext, session: AsyncSession, callout: Callout, assigned: Assigned
 ) -> None:
-    for answer in assigned.confirmed:
-        await send_message(node, session, callout, answer.actor_uri, "confirmed")
-    for answer in assigned.standby:
-        await send_message(node, session, callout, answer.actor_uri, "standby")
+    messages = [(answer.actor_uri, "confirmed") for answer in assigned.confirmed]
+    messages += [(answer.actor_uri, "standby") for answer in assigned.standby]
+    await send_messages(node, session, callout, messages)
 
 
 async def tell_called_off(node: NodeContext, session: AsyncSession, callout: Callout) -> None:
