@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.actors import Actor, parse_actor, parse_public_key
@@ -240,11 +240,11 @@ class RemoteDirectory:
         if remembered is not None:
             return remembered
         async with self._sessions() as session:
-            cached = await session.get(RemoteKey, key_id)
+            cached = (await session.execute(_KEY, {"key_id": key_id})).first()
         if cached is None:
             return None
-        info = PublicKeyInfo(key_id, cached.owner_uri, load_public_key(cached.public_key_pem))
-        return self._remember(info)
+        owner, pem = cached
+        return self._remember(PublicKeyInfo(key_id, owner, load_public_key(pem)))
 
     def _remembered(self, key_id: str) -> PublicKeyInfo | None:
         remembered = self._keys.get(key_id)
@@ -295,11 +295,17 @@ class RemoteDirectory:
             owner = parse_actor(await self.fetch(key.owner))
             if owner.public_key_id != key_id:
                 raise SignatureError("the key's owner does not list this key")
+        public = load_public_key(key.pem)  # refuse to cache a key we cannot use
         async with self._sessions() as session, session.begin():
-            stored = await _upsert_actor(session, owner)
-            if not (owner.public_key_id == key_id and owner.public_key_pem):
-                await _store_key(session, key_id, stored.uri, key.pem)  # a separate key document
-        return PublicKeyInfo(key_id, stored.uri, load_public_key(key.pem))
+            # no ORM object made: only the key is needed here
+            values = _columns(owner)
+            await session.execute(
+                dialect_insert(session)(RemoteActor)
+                .values(uri=owner.id, **values)
+                .on_conflict_do_update(index_elements=["uri"], set_=values)
+            )
+            await _store_key(session, key_id, owner.id, key.pem, checked=True)
+        return PublicKeyInfo(key_id, owner.id, public)
 
 
 async def _upsert_actor(session: AsyncSession, parsed: Actor) -> RemoteActor:
@@ -320,6 +326,11 @@ async def _upsert_actor(session: AsyncSession, parsed: Actor) -> RemoteActor:
     return row
 
 
+_KEY = select(RemoteKey.owner_uri, RemoteKey.public_key_pem).where(
+    RemoteKey.key_id == bindparam("key_id")
+)
+
+
 def _columns(parsed: Actor) -> dict[str, Any]:
     return {
         "domain": url_authority(parsed.id),
@@ -335,8 +346,11 @@ def _columns(parsed: Actor) -> dict[str, Any]:
     }
 
 
-async def _store_key(session: AsyncSession, key_id: str, owner: str, pem: str) -> None:
-    load_public_key(pem)  # refuse to cache a key we cannot use
+async def _store_key(
+    session: AsyncSession, key_id: str, owner: str, pem: str, *, checked: bool = False
+) -> None:
+    if not checked:
+        load_public_key(pem)  # refuse to cache a key we cannot use
     values = {"owner_uri": owner, "public_key_pem": pem, "fetched_at": datetime.now(UTC)}
     await session.execute(
         dialect_insert(session)(RemoteKey)
