@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,7 @@ from node.content.models import Callout, CalloutMessage, CalloutResponse
 from node.context import NodeContext
 from node.identity import group_actor
 from node.models import LocalActor, RemoteActor
-from node.outbox import enqueue, new_activity_id
+from node.outbox import enqueue_each, new_activity_id
 
 Message = Callable[[Callout, str, str], str]
 MESSAGES: dict[str, Message] = {
@@ -128,7 +129,7 @@ async def send_messages(
         sent.update((uri, kind) for uri, kind in rows.all())
         found = await session.scalars(select(RemoteActor).where(RemoteActor.uri.in_(chunk)))
         remotes.update((remote.uri, remote) for remote in found)
-    queued = 0
+    queued: list[tuple[dict[str, Any], RemoteActor]] = []
     local = None
     for actor_uri, kind in messages:
         remote = remotes.get(actor_uri)
@@ -136,9 +137,12 @@ async def send_messages(
             continue
         sent.add((actor_uri, kind))
         local = local or await group_actor(session)
-        await _queue(node, session, callout, local, remote, kind)
-        queued += 1
-    return queued
+        queued.append((_message(node, session, callout, local, remote, kind), remote))
+    if local is not None:
+        await enqueue_each(
+            session, local, queued, object_uri=callout.uri, own_host=node.settings.host
+        )
+    return len(queued)
 
 
 async def send_message(
@@ -148,14 +152,15 @@ async def send_message(
     return await send_messages(node, session, callout, [(actor_uri, kind)]) == 1
 
 
-async def _queue(
+def _message(
     node: NodeContext,
     session: AsyncSession,
     callout: Callout,
     local: LocalActor,
     remote: RemoteActor,
     kind: str,
-) -> None:
+) -> dict[str, Any]:
+    """The direct message, recorded as sent (in ``session``, with its delivery)."""
     mention = f"@{remote.preferred_username}@{remote.domain}"
     now = datetime.now(UTC)
     activity = direct_note_to_as(
@@ -167,16 +172,6 @@ async def _queue(
         in_reply_to=callout.uri,
         published=now,
     )
-    await enqueue(
-        session,
-        local,
-        activity,
-        recipients=[remote],
-        shared_inboxes=False,
-        public=False,
-        object_uri=callout.uri,
-        own_host=node.settings.host,
-    )
     session.add(
         CalloutMessage(
             callout_id=callout.id,
@@ -186,6 +181,7 @@ async def _queue(
             sent_at=now,
         )
     )
+    return activity
 
 
 async def tell_assigned(
