@@ -327,6 +327,22 @@ class Process:
         return ""
 
 
+def descendants(pids: list[int]) -> list[int]:
+    """Every live process started by one of ``pids`` (or by those), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    found: list[int] = []
+    frontier = set(pids)
+    while frontier:
+        frontier = {pid for pid, ppid in parents.items() if ppid in frontier}
+        found.extend(sorted(frontier))
+    return found
+
+
 def start(name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None,
           ready_line: str | None = None, timeout: float = 60) -> Process:
     log_path = workdir / f"{name}.log"
@@ -357,6 +373,7 @@ class Node:
     port: int = field(default_factory=free_port)
     process: Process | None = None
     worker: Process | None = None
+    web_workers: int = 1  # TOCSIN_WEB_WORKERS: the first web process starts the others
 
     @property
     def base(self) -> str:
@@ -403,8 +420,11 @@ class Node:
         argv = [str(BIN / "tocsin"), command]
         if VARIANT:  # a proposed fix, applied from outside (bench/variants.py)
             argv = [sys.executable, "-m", "bench.variants", VARIANT, "--", command]
-        self.process = start(f"tocsin-{command}", argv, self.workdir, self.env(),
-                             ready_line="Uvicorn running on")
+        env = self.env()
+        if self.web_workers > 1:  # several processes serve the socket (node/web_processes.py)
+            env["TOCSIN_WEB_WORKERS"] = str(self.web_workers)
+        self.process = start(f"tocsin-{command}", argv, self.workdir, env,
+                             ready_line="Application startup complete")
 
     def start_worker(self) -> None:
         """A `tocsin worker` process beside `tocsin web` (the production shape)."""
@@ -415,16 +435,22 @@ class Node:
         time.sleep(2)  # it connects and starts listening; nothing to print before work comes
 
     def stop(self) -> None:
+        started = self.pids()  # with the web processes the first one started
         for process in (self.worker, self.process):
             if process is not None:
                 process.stop()
+        for pid in started:  # the first stops the others; any left over goes by its pid
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
     def pids(self) -> list[int]:
-        return [p.popen.pid for p in (self.process, self.worker) if p is not None]
+        """The node's processes: web (and those it started), worker."""
+        roots = [p.popen.pid for p in (self.process, self.worker) if p is not None]
+        return roots + descendants(roots)
 
     def peak_rss_mb(self) -> float | None:
-        """The node's peak memory: both processes' peaks added when a worker runs apart."""
-        peaks = [p.peak_rss_mb() for p in (self.process, self.worker) if p is not None]
+        """The node's peak memory: every process's peak added (web processes, worker)."""
+        peaks = [peak_rss_mb(pid) for pid in self.pids()]
         known = [peak for peak in peaks if peak is not None]
         return sum(known) if known else None
 

@@ -16,6 +16,7 @@ database and processed.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -37,6 +38,8 @@ from bench.harness import (
 from bench.remote import actor_document
 
 ACTORS = 100
+# web processes (TOCSIN_WEB_WORKERS): one per core of this 2-core machine
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
 CONNECTIONS = 50
 MAX_SECONDS = 20
 DRAIN_TIMEOUT = 180
@@ -58,7 +61,7 @@ async def _run(bench: Bench, *, requests: int, split: bool) -> None:
     workdir = bench.workdir / ("inbox-split" if split else "inbox")
     workdir.mkdir(exist_ok=True)
     async with throwaway_database("inbox") as dsn:
-        node = Node(dsn, workdir)
+        node = Node(dsn, workdir, web_workers=WEB_WORKERS)
         node.migrate()
         remote = Remote(hosts_range(1, ACTORS), accounts=1, keys_file=bench.keys_file,
                         workdir=workdir)

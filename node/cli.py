@@ -61,6 +61,13 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    from node.web_processes import inherited_listener
+
+    inherited = inherited_listener()
+    if inherited is not None:  # one of the TOCSIN_WEB_WORKERS: the first one migrated
+        with inherited:
+            await _serve(settings, inherited, with_worker=False, siblings=0)
+        return 0
     listener = _bind(settings)
     if listener is None:
         return 2
@@ -103,10 +110,15 @@ def _bind(settings: Settings) -> socket.socket | None:
     return sock
 
 
-async def _serve(settings: Settings, listener: socket.socket, *, with_worker: bool) -> None:
+async def _serve(
+    settings: Settings, listener: socket.socket, *, with_worker: bool, siblings: int | None = None
+) -> None:
+    """Serve ``listener``; with ``TOCSIN_WEB_WORKERS`` above 1, beside ``siblings``
+    more web processes on the same socket (``node.web_processes``)."""
     import uvicorn
 
     from node.app import create_app
+    from node.web_processes import Siblings
     from node.worker import run_worker
 
     # `tocsin web` beside `tocsin worker`: the workers process what the inbox records
@@ -125,7 +137,9 @@ async def _serve(settings: Settings, listener: socket.socket, *, with_worker: bo
         log_level="info",
         ws="none",  # no websockets here; an upgrade attempt is plain HTTP, and not logged
     )
-    await uvicorn.Server(config).serve(sockets=[listener])
+    others = settings.web_workers - 1 if siblings is None else siblings
+    async with Siblings(listener, others).running():
+        await uvicorn.Server(config).serve(sockets=[listener])
 
 
 async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:

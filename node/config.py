@@ -63,6 +63,7 @@ class Settings:
     smtp: SmtpSettings | None = None  # None: alerts by push only
     mail_from: str = ""
     language: str = "en"  # the node's default language: pages, alerts, what federates
+    web_workers: int = 1  # processes serving HTTP (`tocsin web`, `tocsin run`), one socket
 
     @property
     def host(self) -> str:
@@ -137,6 +138,7 @@ def _proxies(value: str) -> str:
 
 
 MAX_RETENTION_DAYS = 3650
+MAX_WEB_WORKERS = 32
 
 
 def _retention_days(value: str) -> int:
@@ -147,6 +149,21 @@ def _retention_days(value: str) -> int:
         raise ConfigError(
             f"TOCSIN_RETENTION_DAYS must be a whole number of days from 1 to "
             f"{MAX_RETENTION_DAYS}, such as 7, not {value!r}"
+        )
+    return int(value)
+
+
+def _web_workers(value: str, database_url: str) -> int:
+    value = value.strip() or "1"
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_WEB_WORKERS):
+        raise ConfigError(
+            f"TOCSIN_WEB_WORKERS must be a number of processes from 1 to {MAX_WEB_WORKERS}, "
+            f"such as 2 (one per CPU core), not {value!r}"
+        )
+    if int(value) > 1 and database_url.startswith("sqlite"):
+        raise ConfigError(
+            "TOCSIN_WEB_WORKERS above 1 needs PostgreSQL (TOCSIN_DATABASE_URL): SQLite takes "
+            "one writer at a time, so more web processes would only wait for each other"
         )
     return int(value)
 
@@ -254,12 +271,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_node: bool = Fal
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"TOCSIN_DATA_DIR {str(data_dir)!r} cannot be created: {exc}") from exc
+    database_url = _database_url(env.get("TOCSIN_DATABASE_URL", ""), data_dir)
     return Settings(
         base_url=base_url,
         listen_host=listen_host,
         listen_port=listen_port,
         data_dir=data_dir,
-        database_url=_database_url(env.get("TOCSIN_DATABASE_URL", ""), data_dir),
+        database_url=database_url,
         node_name=node_name,
         secret_key=_secret_key(env.get("TOCSIN_SECRET_KEY", ""), data_dir),
         allow_private_addresses=_bool(
@@ -271,4 +289,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_node: bool = Fal
         smtp=smtp,
         mail_from=_mail_from(env.get("TOCSIN_MAIL_FROM", ""), smtp, node_name, base_url),
         language=_language(env.get("TOCSIN_LANGUAGE", "en") or "en"),
+        web_workers=_web_workers(env.get("TOCSIN_WEB_WORKERS", ""), database_url),
     )

@@ -23,8 +23,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    # Connections kept open: an overflow connection is closed when given back, and
+    # opening one (TLS attempt, authentication) costs more CPU than most requests;
+    # a vote storm needs ~20 at once (recording, key fetches, the worker's batch).
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 10)
     # No ping at every checkout (asyncpg's costs three round trips, on every
     # request): a connection PostgreSQL dropped fails one statement, SQLAlchemy
     # discards the pool's stale connections, and the next attempt reconnects.

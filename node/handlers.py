@@ -3,18 +3,23 @@
 ``HANDLERS`` is the one list of them; ``build_router()`` hands it to the
 processor (``node.runtime``). Each handler runs inside the transaction that
 marks the activity processed; a type with no handler is recorded as ignored.
+``handler_context`` and ``finish_batch`` frame a batch of handlers sharing one
+transaction (callout votes are dispatched once, at its end).
 """
 
 from __future__ import annotations
 
 import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from federation.actors import parse_actor
 from federation.as2 import ACTOR_TYPES, Activity
 from federation.inbox import ActivityRouter, Handler
 from node import follows, moves
 from node.content import receive
-from node.context import Inbound
+from node.content.callouts import batch_dispatch, dispatch_batch
+from node.context import Inbound, NodeContext
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +93,18 @@ HANDLERS: dict[str, Handler[Inbound]] = {
     "Join": on_join,
     "Move": on_move,
 }
+
+
+def handler_context(node: NodeContext, session: AsyncSession) -> Inbound:
+    """What each handler of a batch sharing ``session`` gets; votes wait for
+    ``finish_batch`` to be dispatched once per callout."""
+    batch_dispatch(session)
+    return Inbound(node, session)
+
+
+async def finish_batch(node: NodeContext, session: AsyncSession) -> None:
+    """The last step of a batch's transaction, after its handlers, before its commit."""
+    await dispatch_batch(node, session)
 
 
 def build_router() -> ActivityRouter[Inbound]:

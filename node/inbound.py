@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -64,7 +64,8 @@ class InboundProcessor(Generic[C]):
 
     ``router`` says what each activity type means; ``handler_context(session)``
     makes what a handler gets besides the activity (``node.handlers.Inbound``);
-    ``on_processed`` is called after a batch (its handlers may have queued work).
+    ``on_processed`` is called after a batch (its handlers may have queued work);
+    ``before_commit(session)`` after a transaction's handlers, before it commits.
     ``shared_transactions``: whether handlers of one batch share a transaction
     (not on SQLite, whose single write lock would be held across their fetches).
     ``leases``: the process's, renewed by its heartbeat (by default its own).
@@ -79,12 +80,14 @@ class InboundProcessor(Generic[C]):
         shared_transactions: bool,
         on_processed: Callable[[], None],
         leases: Leases | None = None,
+        before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
         self.leases = leases or Leases()
         self._router = router
         self._handler_context = handler_context
         self._on_processed = on_processed
+        self._before_commit = before_commit
         self._shared = shared_transactions
         self._lock = asyncio.Lock()
         self._drainer: asyncio.Task[None] | None = None
@@ -176,6 +179,8 @@ class InboundProcessor(Generic[C]):
                             parse_activity(item.payload), self._handler_context(session)
                         )
                         outcomes[item.id] = "done" if handled else "ignored"
+                    if self._before_commit is not None:
+                        await self._before_commit(session)
                     await _mark(session, outcomes)
                 self.leases.drop(InboundActivity, outcomes)
             except Exception as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,24 +82,79 @@ async def enqueue(
     session.add(row)
     await session.flush()
     inboxes = delivery_inboxes(recipients, shared=shared_inboxes)
+    for inbox, due in (await _deliverable(session, inboxes, own_host)).items():
+        domain = url_authority(inbox)
+        session.add(
+            Delivery(activity_id=row.id, inbox_url=inbox, domain=domain, next_attempt_at=due)
+        )
+    return row
+
+
+async def enqueue_each(
+    session: AsyncSession,
+    actor: LocalActor,
+    messages: Sequence[tuple[dict[str, Any], Recipient]],
+    *,
+    object_uri: str | None = None,
+    own_host: str,
+) -> None:
+    """Many activities, each for one actor's own inbox and not public (direct
+    messages): as ``enqueue(…, shared_inboxes=False)`` for each, with the rows
+    inserted together and the block list, the allow-list policy and the
+    unreachable servers read once for all of them."""
+    if not messages:
+        return
+    rows = [
+        OutboundActivity(
+            uri=activity["id"],
+            local_actor_id=actor.id,
+            type=activity["type"],
+            object_uri=object_uri,
+            public=False,
+            body=serialize(document(activity)),
+        )
+        for activity, _ in messages
+    ]
+    session.add_all(rows)
+    await session.flush()
+    due = await _deliverable(session, [recipient.inbox for _, recipient in messages], own_host)
+    for row, (_, recipient) in zip(rows, messages, strict=True):
+        if recipient.inbox in due:
+            session.add(
+                Delivery(
+                    activity_id=row.id,
+                    inbox_url=recipient.inbox,
+                    domain=url_authority(recipient.inbox),
+                    next_attempt_at=due[recipient.inbox],
+                )
+            )
+
+
+async def _deliverable(
+    session: AsyncSession, inboxes: Iterable[str], own_host: str
+) -> dict[str, datetime]:
+    """The inboxes that may be delivered to, each with when its delivery is due.
+
+    Inboxes on blocked servers, on servers not listed while allow-list-only mode
+    is on, and on this node itself are left out; a server marked unreachable is
+    due at its next probe instead of now.
+    """
     blocked = set((await session.scalars(select(DomainBlock.domain))).all())
     allowed = await load_policy(session)  # allow-list-only mode: nothing to unlisted servers
     now = datetime.now(UTC)
-    targets: list[tuple[str, str]] = []
+    targets: dict[str, str] = {}
     for inbox in inboxes:
         domain = url_authority(inbox)
         if domain == own_host or any(covers(block, domain) for block in blocked):
             continue
         if not allowed.permits(domain, own_host):
             continue
-        targets.append((inbox, domain))
-    unreachable = await _unreachable(session, {domain for _, domain in targets})
-    for inbox, domain in targets:
-        due = now + UNREACHABLE_RETRY_INTERVAL if domain in unreachable else now
-        session.add(
-            Delivery(activity_id=row.id, inbox_url=inbox, domain=domain, next_attempt_at=due)
-        )
-    return row
+        targets[inbox] = domain
+    unreachable = await _unreachable(session, set(targets.values()))
+    return {
+        inbox: now + UNREACHABLE_RETRY_INTERVAL if domain in unreachable else now
+        for inbox, domain in targets.items()
+    }
 
 
 async def _unreachable(session: AsyncSession, domains: set[str]) -> set[str]:

@@ -4,6 +4,8 @@
 keyId into a public key, fetching the key's document (an actor, or a bare key
 document GoToSocial-style) through the safe fetcher, and refetches at most
 once per host every few minutes when a signature fails (key rotation).
+Requests signed with the same key while it is being fetched share that one
+fetch (and its one parse of the document), whatever their number.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.actors import Actor, parse_actor, parse_public_key
@@ -120,6 +122,9 @@ class RemoteDirectory:
         self._keys: dict[str, tuple[float, PublicKeyInfo]] = {}
         self._failures = KeyFailures()
         self._gates = HostGates()
+        # key id -> its fetch in flight: requests signed with the same unknown key
+        # arriving together share one fetch of its document
+        self._fetching: dict[str, asyncio.Future[PublicKeyInfo]] = {}
 
     # -- actors -------------------------------------------------------------------------
 
@@ -200,6 +205,9 @@ class RemoteDirectory:
     # -- keys (the inbox's KeyLookup) -----------------------------------------------------
 
     async def __call__(self, key_id: str, *, refresh: bool) -> PublicKeyInfo:
+        pending = self._fetching.get(key_id)
+        if pending is not None:  # being fetched: that answer is the freshest there is
+            return await asyncio.shield(pending)
         if not refresh or not self._may_refresh(key_id):
             known = await self._known_key(key_id)
             if known is not None:
@@ -207,6 +215,21 @@ class RemoteDirectory:
             if refresh:
                 raise SignatureError("key refetch is rate-limited; try again later")
         self._failures.check(key_id)
+        pending = self._fetching.get(key_id)
+        if pending is None:  # the first to ask fetches; whoever asks meanwhile waits for it
+            pending = asyncio.ensure_future(self._fetch_gated(key_id, refresh=refresh))
+            self._fetching[key_id] = pending
+            pending.add_done_callback(lambda done: self._fetched(key_id, done))
+        # shielded: a caller that goes away (its client hung up) leaves the fetch to the others
+        return await asyncio.shield(pending)
+
+    def _fetched(self, key_id: str, done: asyncio.Future[PublicKeyInfo]) -> None:
+        if self._fetching.get(key_id) is done:
+            del self._fetching[key_id]
+        if not done.cancelled():
+            done.exception()  # retrieved here too: every waiter may have gone
+
+    async def _fetch_gated(self, key_id: str, *, refresh: bool) -> PublicKeyInfo:
         async with self._gates.hold(url_authority(key_id)):
             self._failures.check(key_id)  # it may have failed while we waited
             known = None if refresh else self._remembered(key_id)
@@ -217,11 +240,11 @@ class RemoteDirectory:
         if remembered is not None:
             return remembered
         async with self._sessions() as session:
-            cached = await session.get(RemoteKey, key_id)
+            cached = (await session.execute(_KEY, {"key_id": key_id})).first()
         if cached is None:
             return None
-        info = PublicKeyInfo(key_id, cached.owner_uri, load_public_key(cached.public_key_pem))
-        return self._remember(info)
+        owner, pem = cached
+        return self._remember(PublicKeyInfo(key_id, owner, load_public_key(pem)))
 
     def _remembered(self, key_id: str) -> PublicKeyInfo | None:
         remembered = self._keys.get(key_id)
@@ -272,11 +295,17 @@ class RemoteDirectory:
             owner = parse_actor(await self.fetch(key.owner))
             if owner.public_key_id != key_id:
                 raise SignatureError("the key's owner does not list this key")
+        public = load_public_key(key.pem)  # refuse to cache a key we cannot use
         async with self._sessions() as session, session.begin():
-            stored = await _upsert_actor(session, owner)
-            if not (owner.public_key_id == key_id and owner.public_key_pem):
-                await _store_key(session, key_id, stored.uri, key.pem)  # a separate key document
-        return PublicKeyInfo(key_id, stored.uri, load_public_key(key.pem))
+            # no ORM object made: only the key is needed here
+            values = _columns(owner)
+            await session.execute(
+                dialect_insert(session)(RemoteActor)
+                .values(uri=owner.id, **values)
+                .on_conflict_do_update(index_elements=["uri"], set_=values)
+            )
+            await _store_key(session, key_id, owner.id, key.pem, checked=True)
+        return PublicKeyInfo(key_id, owner.id, public)
 
 
 async def _upsert_actor(session: AsyncSession, parsed: Actor) -> RemoteActor:
@@ -297,6 +326,11 @@ async def _upsert_actor(session: AsyncSession, parsed: Actor) -> RemoteActor:
     return row
 
 
+_KEY = select(RemoteKey.owner_uri, RemoteKey.public_key_pem).where(
+    RemoteKey.key_id == bindparam("key_id")
+)
+
+
 def _columns(parsed: Actor) -> dict[str, Any]:
     return {
         "domain": url_authority(parsed.id),
@@ -312,8 +346,11 @@ def _columns(parsed: Actor) -> dict[str, Any]:
     }
 
 
-async def _store_key(session: AsyncSession, key_id: str, owner: str, pem: str) -> None:
-    load_public_key(pem)  # refuse to cache a key we cannot use
+async def _store_key(
+    session: AsyncSession, key_id: str, owner: str, pem: str, *, checked: bool = False
+) -> None:
+    if not checked:
+        load_public_key(pem)  # refuse to cache a key we cannot use
     values = {"owner_uri": owner, "public_key_pem": pem, "fetched_at": datetime.now(UTC)}
     await session.execute(
         dialect_insert(session)(RemoteKey)

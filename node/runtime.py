@@ -34,7 +34,7 @@ from node.blocks import BlockList
 from node.config import Settings
 from node.context import Inbound, NodeContext
 from node.db import make_engine, make_sessionmaker
-from node.handlers import build_router
+from node.handlers import build_router, finish_batch, handler_context
 from node.identity import instance_actor
 from node.inbound import InboundProcessor
 from node.leases import Leases, keep_alive
@@ -95,8 +95,9 @@ def _inbox_pipeline(
     inbound = InboundProcessor(
         sessions,
         build_router(),
-        lambda session: Inbound(node(), session),
+        lambda session: handler_context(node(), session),
         shared_transactions=not sqlite,
+        before_commit=lambda session: finish_batch(node(), session),
         on_processed=wake,  # handlers may have queued deliveries
         leases=leases,
     )

@@ -9,7 +9,8 @@ A vote inserts its response row; the callout's ``come_count`` and
 ``help_count`` are the totals last published, and the tally job compares them
 with a count of the responses. An "I can come" vote also takes the callout's
 row lock for its transaction, because it decides who is confirmed and may
-turn the callout to ``enough`` (``node.content.dispatch``).
+turn the callout to ``enough`` (``node.content.dispatch``); received votes
+take it once per batch of activities, not once per vote.
 
 Deleting a callout forgets everyone who answered it
 (``node.content.callout_deletion``).
@@ -243,19 +244,47 @@ async def answer_callout(
 
     Dispatching locks the callout row, so that two votes at once cannot both take
     the last place; "I can help another way" and votes while the callout is
-    checked only insert their row.
+    checked only insert their row. In a batch of received activities
+    (``batch_dispatch``) the dispatch waits for the end of the batch's
+    transaction and runs once per callout for all its votes.
     """
     counted = await record_response(session, callout, actor_uri, option, activity_uri)
     if counted and option == "come" and callout.status in ("open", "enough"):
-        locked = await session.scalar(
-            select(Callout)
-            .where(Callout.id == callout.id)
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        )
-        if locked is not None:
-            await after_dispatch_change(node, session, locked, promote=False)
+        due: set[int] | None = session.info.get(_DISPATCH_DUE)
+        if due is not None:
+            due.add(callout.id)
+        else:
+            await _dispatch(node, session, callout.id)
     return counted
+
+
+_DISPATCH_DUE = "tocsin: callouts to dispatch before commit"
+
+
+def batch_dispatch(session: AsyncSession) -> None:
+    """Votes answered through ``session`` are dispatched by ``dispatch_batch``,
+    which the caller runs before committing."""
+    session.info.setdefault(_DISPATCH_DUE, set())
+
+
+async def dispatch_batch(node: NodeContext, session: AsyncSession) -> None:
+    """Dispatch every callout that got "I can come" votes in ``session``: one row
+    lock and one pass over its unassigned answers, in answer order."""
+    due: set[int] = session.info.get(_DISPATCH_DUE) or set()
+    while due:
+        await _dispatch(node, session, min(due))  # in id order: two batches lock alike
+        due.discard(min(due))
+
+
+async def _dispatch(node: NodeContext, session: AsyncSession, callout_id: int) -> None:
+    locked = await session.scalar(
+        select(Callout)
+        .where(Callout.id == callout_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    if locked is not None:
+        await after_dispatch_change(node, session, locked, promote=False)
 
 
 async def publish_due_tallies(node: NodeContext, now: datetime) -> int:

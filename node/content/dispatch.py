@@ -26,8 +26,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.alerts.queue import queue_personal_alert
@@ -38,8 +39,8 @@ from node.content.models import Callout, CalloutMessage, CalloutResponse
 from node.context import NodeContext
 from node.i18n import speaking
 from node.identity import group_actor
-from node.models import RemoteActor
-from node.outbox import enqueue, new_activity_id
+from node.models import LocalActor, RemoteActor
+from node.outbox import enqueue_each, new_activity_id
 
 Message = Callable[[Callout, str, str], str]
 MESSAGES: dict[str, Message] = {
@@ -65,16 +66,38 @@ async def come_answers(session: AsyncSession, callout: Callout) -> list[CalloutR
 
 
 async def assign_roles(session: AsyncSession, callout: Callout, *, promote: bool) -> Assigned:
-    """Give every "I can come" answer its role; returns who changed role."""
+    """Give every "I can come" answer its role; returns who changed role.
+
+    Reads only the answers that may change role: without room, those not yet
+    assigned; with room, the standby ones too (they move up first, in order).
+    The confirmed are counted, not loaded: a storm of votes dispatched in
+    batches does not reread every earlier answer.
+    """
     assigned = Assigned()
     if callout.status not in ("open", "enough"):
         return assigned
-    answers = [r for r in await come_answers(session, callout) if r.role != "removed"]
-    confirmed = sum(1 for r in answers if r.role == "confirmed")
+    confirmed = await session.scalar(
+        select(func.count()).where(
+            CalloutResponse.callout_id == callout.id,
+            CalloutResponse.option == "come",
+            CalloutResponse.role == "confirmed",
+        )
+    )
+    confirmed = int(confirmed or 0)
     fill = callout.status == "open" or promote
-    for answer in answers:
-        if answer.role == "confirmed":
-            continue
+    may_move: list[ColumnElement[bool]] = [CalloutResponse.role.is_(None)]
+    if fill and (callout.people_needed is None or confirmed < callout.people_needed):
+        may_move.append(CalloutResponse.role == "standby")
+    answers = await session.scalars(
+        select(CalloutResponse)
+        .where(
+            CalloutResponse.callout_id == callout.id,
+            CalloutResponse.option == "come",
+            or_(*may_move),
+        )
+        .order_by(CalloutResponse.id)
+    )
+    for answer in answers.all():
         room = callout.people_needed is None or confirmed < callout.people_needed
         if fill and room:
             answer.role = "confirmed"
@@ -92,62 +115,85 @@ def is_full(callout: Callout) -> bool:
     return needed is not None and callout.confirmed_count >= needed
 
 
-async def _was_sent(session: AsyncSession, callout: Callout, actor_uri: str, kind: str) -> bool:
-    found = await session.scalar(
-        select(CalloutMessage.id).where(
-            CalloutMessage.callout_id == callout.id,
-            CalloutMessage.actor_uri == actor_uri,
-            CalloutMessage.kind == kind,
+CHUNK = 500  # actors per IN (…) list
+
+
+async def send_messages(
+    node: NodeContext, session: AsyncSession, callout: Callout, messages: list[tuple[str, str]]
+) -> int:
+    """Queue each ``(actor_uri, kind)`` message not sent before and deliverable (the
+    actor is known); returns how many were queued. What was sent, and to whom,
+    is read once for all of them."""
+    uris = sorted({actor_uri for actor_uri, _ in messages})
+    sent: set[tuple[str, str]] = set()
+    remotes: dict[str, RemoteActor] = {}
+    for start in range(0, len(uris), CHUNK):
+        chunk = uris[start : start + CHUNK]
+        rows = await session.execute(
+            select(CalloutMessage.actor_uri, CalloutMessage.kind).where(
+                CalloutMessage.callout_id == callout.id, CalloutMessage.actor_uri.in_(chunk)
+            )
         )
-    )
-    return found is not None
+        sent.update((uri, kind) for uri, kind in rows.all())
+        found = await session.scalars(select(RemoteActor).where(RemoteActor.uri.in_(chunk)))
+        remotes.update((remote.uri, remote) for remote in found)
+    queued: list[tuple[dict[str, Any], RemoteActor]] = []
+    local = None
+    for actor_uri, kind in messages:
+        remote = remotes.get(actor_uri)
+        if (actor_uri, kind) in sent or remote is None:
+            continue
+        sent.add((actor_uri, kind))
+        local = local or await group_actor(session)
+        queued.append((_message(node, session, callout, local, remote, kind), remote))
+    if local is not None:
+        await enqueue_each(
+            session, local, queued, object_uri=callout.uri, own_host=node.settings.host
+        )
+    return len(queued)
 
 
 async def send_message(
     node: NodeContext, session: AsyncSession, callout: Callout, actor_uri: str, kind: str
 ) -> bool:
     """Queue the ``kind`` message to ``actor_uri``; False when already sent or undeliverable."""
-    if await _was_sent(session, callout, actor_uri, kind):
-        return False
-    remote = await session.scalar(select(RemoteActor).where(RemoteActor.uri == actor_uri))
-    if remote is None:
-        return False
-    local = await group_actor(session)
+    return await send_messages(node, session, callout, [(actor_uri, kind)]) == 1
+
+
+def _message(
+    node: NodeContext,
+    session: AsyncSession,
+    callout: Callout,
+    local: LocalActor,
+    remote: RemoteActor,
+    kind: str,
+) -> dict[str, Any]:
+    """The direct message, recorded as sent (in ``session``, with its delivery)."""
     mention = f"@{remote.preferred_username}@{remote.domain}"
     now = datetime.now(UTC)
     language = node.settings.language
     with speaking(language):
-        content = MESSAGES[kind](callout, actor_uri, mention)
+        content = MESSAGES[kind](callout, remote.uri, mention)
     activity = direct_note_to_as(
         activity_id=new_activity_id(node.urls),
         actor=node.urls.actor(local.username),
-        recipient=actor_uri,
+        recipient=remote.uri,
         mention=mention,
         content=content,
         in_reply_to=callout.uri,
         published=now,
         language=language,
     )
-    await enqueue(
-        session,
-        local,
-        activity,
-        recipients=[remote],
-        shared_inboxes=False,
-        public=False,
-        object_uri=callout.uri,
-        own_host=node.settings.host,
-    )
     session.add(
         CalloutMessage(
             callout_id=callout.id,
-            actor_uri=actor_uri,
+            actor_uri=remote.uri,
             kind=kind,
             activity_uri=activity["id"],
             sent_at=now,
         )
     )
-    return True
+    return activity
 
 
 async def tell(
@@ -166,10 +212,16 @@ async def tell(
 async def tell_assigned(
     node: NodeContext, session: AsyncSession, callout: Callout, assigned: Assigned
 ) -> None:
-    for answer in assigned.confirmed:
-        await tell(node, session, callout, answer, "confirmed")
-    for answer in assigned.standby:
-        await tell(node, session, callout, answer, "standby")
+    """Tell each newly confirmed or standby responder: fediverse accounts by direct
+    messages queued together, alert subscribers by personal alerts."""
+    messages: list[tuple[str, str]] = []
+    for kind, answers in (("confirmed", assigned.confirmed), ("standby", assigned.standby)):
+        for answer in answers:
+            if is_alert_actor(answer.actor_uri):
+                await tell(node, session, callout, answer, kind)
+            else:
+                messages.append((answer.actor_uri, kind))
+    await send_messages(node, session, callout, messages)
 
 
 async def tell_called_off(node: NodeContext, session: AsyncSession, callout: Callout) -> None:
