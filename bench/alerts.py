@@ -17,6 +17,7 @@ with the subscriber's key (the title must be the callout's); all jobs done.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import secrets
 import subprocess
@@ -188,10 +189,15 @@ async def _measure(bench: Bench, node: Node, sink: Sink) -> None:
     total = last - committed
     push_last = max(sink.push_times.values(), default=committed) - committed
     mail_last = max(sink.mail_times.values(), default=committed) - committed
+    arrivals = sorted([committed, *sink.push_times.values(), *sink.mail_times.values()])
+    gaps = sorted(((b - a, n) for n, (a, b) in enumerate(itertools.pairwise(arrivals))),
+                  reverse=True)[:3]
     bench.add(Row("alerts: commit → last of 1,000 push + 1,000 e-mail", total, "s", None,
                   higher_is_better=False, rss_mb=rss, target=10.0,
                   note=f"last push at {push_last:.2f} s, last e-mail at {mail_last:.2f} s; "
-                       f"queueing 2,000 jobs with the callout {committed - began:.2f} s"))
+                       f"queueing 2,000 jobs with the callout {committed - began:.2f} s; "
+                       "longest pauses between two alerts received: " + ", ".join(
+                           f"{gap:.2f} s before the {n + 1}th" for gap, n in gaps)))
     bench.add(Row("alerts: alerts/s", (PUSH + MAIL) / total if total > 0 else None, "/s",
                   rss_mb=rss))
     bench.add(Row("alerts: node peak RSS", rss, "MB", None, higher_is_better=False, rss_mb=rss))
