@@ -171,6 +171,7 @@ async def _measure(bench: Bench, node: Node, sink: Sink) -> None:
     await asyncio.sleep(1.5)  # let the worker settle into its idle wait
     until = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d 09:00")
     meter = CpuMeter(node.process.pid if node.process else None)
+    profiler = bench.start_profiler("alerts", node, 20)
     meter.start()
     began = time.time()
     async with seed.node_context(node) as context:
@@ -182,6 +183,7 @@ async def _measure(bench: Bench, node: Node, sink: Sink) -> None:
                 break
             await asyncio.sleep(0.05)
         cpu = meter.stop()
+        bench.stop_profiler(profiler)
         await asyncio.sleep(1.0)  # anything sent twice would arrive now
         states = await seed.count_by_state(context, "alert_jobs")
     rss = node.peak_rss_mb()
