@@ -5,7 +5,7 @@
     python -m bench votes --profile votes   # py-spy on the node during that workload
     python -m bench reads --no-floors
 
-Workloads: floors, inbox, fanout, votes, reads, alerts. Figures are printed, never
+Workloads: floors, inbox, fanout, votes, reads, alerts, wave. Figures are printed, never
 asserted; the exit status is non-zero only when a correctness check fails
 (an accepted activity lost, a delivery missing, a tally off).
 """
@@ -22,9 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
-from bench import alerts, fanout, floors, harness, inbox, reads, votes
+from bench import alerts, fanout, floors, harness, inbox, reads, votes, wave
 from bench.harness import Bench, Row, ensure_tools, log, wait_quiet
 from bench.payloads import make_keys
 
@@ -36,6 +37,7 @@ WORKLOADS = {
     "votes": votes.run,
     "reads": reads.run,
     "alerts": alerts.run,
+    "wave": wave.run,
 }
 KEYS = 100
 
@@ -165,6 +167,7 @@ async def main(argv: list[str]) -> int:
                 await WORKLOADS[name](bench)
             except Exception as exc:  # report and go on with the others
                 bench.note(f"PROBLEM {name} failed: {type(exc).__name__}: {exc}")
+                traceback.print_exc()
                 bench.checks.append(False)
             log(f"== {name} took {time.monotonic() - began:.0f} s")
     finally:

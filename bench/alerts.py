@@ -17,6 +17,7 @@ with the subscriber's key (the title must be the callout's); all jobs done.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import secrets
 import subprocess
@@ -170,6 +171,7 @@ async def _measure(bench: Bench, node: Node, sink: Sink) -> None:
     await asyncio.sleep(1.5)  # let the worker settle into its idle wait
     until = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d 09:00")
     meter = CpuMeter(node.process.pid if node.process else None)
+    profiler = bench.start_profiler("alerts", node, 20)
     meter.start()
     began = time.time()
     async with seed.node_context(node) as context:
@@ -181,6 +183,7 @@ async def _measure(bench: Bench, node: Node, sink: Sink) -> None:
                 break
             await asyncio.sleep(0.05)
         cpu = meter.stop()
+        bench.stop_profiler(profiler)
         await asyncio.sleep(1.0)  # anything sent twice would arrive now
         states = await seed.count_by_state(context, "alert_jobs")
     rss = node.peak_rss_mb()
@@ -188,10 +191,15 @@ async def _measure(bench: Bench, node: Node, sink: Sink) -> None:
     total = last - committed
     push_last = max(sink.push_times.values(), default=committed) - committed
     mail_last = max(sink.mail_times.values(), default=committed) - committed
+    arrivals = sorted([committed, *sink.push_times.values(), *sink.mail_times.values()])
+    gaps = sorted(((b - a, n) for n, (a, b) in enumerate(itertools.pairwise(arrivals))),
+                  reverse=True)[:3]
     bench.add(Row("alerts: commit → last of 1,000 push + 1,000 e-mail", total, "s", None,
                   higher_is_better=False, rss_mb=rss, target=10.0,
                   note=f"last push at {push_last:.2f} s, last e-mail at {mail_last:.2f} s; "
-                       f"queueing 2,000 jobs with the callout {committed - began:.2f} s"))
+                       f"queueing 2,000 jobs with the callout {committed - began:.2f} s; "
+                       "longest pauses between two alerts received: " + ", ".join(
+                           f"{gap:.2f} s before the {n + 1}th" for gap, n in gaps)))
     bench.add(Row("alerts: alerts/s", (PUSH + MAIL) / total if total > 0 else None, "/s",
                   rss_mb=rss))
     bench.add(Row("alerts: node peak RSS", rss, "MB", None, higher_is_better=False, rss_mb=rss))

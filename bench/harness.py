@@ -29,6 +29,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 BIN = Path(sys.executable).parent
 VARIANT = os.environ.get("TOCSIN_BENCH_VARIANT", "")
+# what `tocsin run/web` prints once it serves (it binds its socket itself, so uvicorn's
+# own "Uvicorn running on" line never comes)
+NODE_READY = "Application startup complete"
 PG_ADMIN_DSN = os.environ.get("TOCSIN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -424,7 +427,7 @@ class Node:
         if self.web_workers > 1:  # several processes serve the socket (node/web_processes.py)
             env["TOCSIN_WEB_WORKERS"] = str(self.web_workers)
         self.process = start(f"tocsin-{command}", argv, self.workdir, env,
-                             ready_line="Application startup complete")
+                             ready_line=NODE_READY)
 
     def start_worker(self) -> None:
         """A `tocsin worker` process beside `tocsin web` (the production shape)."""

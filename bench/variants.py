@@ -10,6 +10,12 @@ undo a fix that is now the default, to measure what it is worth:
 - ``pre-ping``: the PostgreSQL pool pings a connection at every checkout
   (asyncpg's ping is BEGIN; ";"; ROLLBACK: three round trips).
 
+Three take parts of the delivery window (``federation/delivery.py``) away:
+
+- ``full-window``: a pass starts with its whole concurrency under way (no slow start);
+- ``no-lag-narrowing``: a late event loop never narrows the window;
+- ``unwritten-128``: POSTs pause only when 128 answered outcomes wait to be written.
+
 ``python -m bench inbox --variant asyncio-loop,pre-ping`` runs a workload so.
 """
 
@@ -18,7 +24,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-VARIANTS = ("asyncio-loop", "pre-ping")
+VARIANTS = ("asyncio-loop", "pre-ping", "full-window", "no-lag-narrowing", "unwritten-128")
 
 
 def apply(names: list[str]) -> None:
@@ -36,6 +42,24 @@ def apply(names: list[str]) -> None:
             import node.runtime
 
             node.runtime.make_engine = with_pre_ping  # type: ignore[attr-defined]
+        elif name == "full-window":
+            import functools
+
+            import federation.delivery
+            import node.worker
+
+            node.worker.DeliveryWorker = functools.partial(  # type: ignore[misc]
+                federation.delivery.DeliveryWorker,
+                initial_window=federation.delivery.DEFAULT_CONCURRENCY,
+            )
+        elif name == "no-lag-narrowing":
+            import federation.delivery
+
+            federation.delivery.LOOP_LAG = float("inf")
+        elif name == "unwritten-128":
+            import federation.delivery
+
+            federation.delivery.MAX_UNWRITTEN = 128
         else:
             raise SystemExit(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
 

@@ -25,7 +25,10 @@ Each outcome is written as soon as it comes: whichever delivery finishes while
 fewer than ``writers`` writes are running writes everything finished so far in
 one call, so a thousand outcomes take tens of transactions, not a thousand.
 The writer goes first: no POST starts while ``MAX_UNWRITTEN`` answered
-deliveries wait for their write, and a write is what frees their places.
+deliveries wait for a writer to take them, and a write is what frees their
+places. Outcomes a write has taken are not counted there: with several writers
+at once (PostgreSQL), the writes under way alone held 16 outcomes, so POSTs
+paused while nothing was behind (bench/README.md, issue 18).
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ INITIAL_WINDOW = 8  # deliveries under way when a pass starts
 MIN_WINDOW = 8
 LAG_PROBE = 0.005  # seconds between looks at the event loop
 LOOP_LAG = 0.020  # a look this late means the loop is behind: narrow the window
-MAX_UNWRITTEN = 16  # answered, outcome not written: past this, no new POST starts
+MAX_UNWRITTEN = 16  # answered, no writer has taken the outcome yet: past this, no POST starts
 
 
 @dataclass(frozen=True)
@@ -157,14 +160,14 @@ class _Window:
     answer while it is what holds POSTs back (so it doubles each round of
     answers), ``narrow`` by a quarter. Nothing is ever under way beyond
     ``limit``; and no POST starts while ``MAX_UNWRITTEN`` answered deliveries
-    wait for their outcome to be written, so the writer goes first.
+    wait for a writer to take their outcome, so the writer goes first.
     """
 
     def __init__(self, limit: int, initial: int) -> None:
         self.limit = limit
         self.size = max(1, min(initial, limit))
         self.used = 0
-        self.unwritten = 0  # of ``used``: answered, outcome not yet written
+        self.unwritten = 0  # of ``used``: answered, outcome not yet taken by a writer
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self) -> None:
@@ -181,10 +184,14 @@ class _Window:
     def answered(self) -> None:
         self.unwritten += 1
 
+    def taken(self, count: int) -> None:
+        """A writer took ``count`` outcomes: they are being written."""
+        self.unwritten -= count
+        self._wake()
+
     def release(self, count: int) -> None:
         """``count`` outcomes were written."""
         self.used -= count
-        self.unwritten -= count
         self._wake()
 
     def widen(self) -> None:
@@ -333,6 +340,7 @@ class DeliveryWorker:
             await asyncio.sleep(0)  # answers read in this turn of the loop join this write
             while self._finished:
                 outcomes, self._finished = self._finished, []
+                self._window.taken(len(outcomes))
                 await self.store.record_many(outcomes)
                 for outcome in outcomes:
                     self._unrecorded.pop(outcome.job.id, None)

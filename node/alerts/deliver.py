@@ -13,7 +13,7 @@ from datetime import datetime
 import aiohttp
 
 from federation.errors import UnsafeTargetError
-from node.alerts.mail import MailError, MailPool, message
+from node.alerts.mail import MailError, MailPool, alert_message
 from node.alerts.models import AlertSubscription
 from node.alerts.push import PushTarget, VapidSigner, send_push, ttl_until
 from node.alerts.render import AlertText
@@ -110,7 +110,7 @@ class Courier:
         if self.mail is None or not sub.email:
             return Attempt.dropped()  # SMTP was switched off; the job cannot be sent
         settings = self.node.settings
-        mail = message(
+        mail = alert_message(
             settings.mail_from,
             sub.email,
             alert.title,

@@ -10,8 +10,13 @@ message. Every alert carries its unsubscribe link in the text and in the
 from __future__ import annotations
 
 import asyncio
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.charset import QP, Charset
+from email.generator import BytesGenerator
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.policy import compat32
+from email.utils import formatdate, make_msgid, parseaddr
+from io import BytesIO
 
 import aiosmtplib
 
@@ -50,6 +55,55 @@ def message(
     return mail
 
 
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = _UTF8.header_encoding = QP
+
+
+def alert_message(
+    sender: str, to: str, subject: str, text: str, *, unsubscribe_url: str
+) -> Message:
+    """The same letter as :func:`message`, built about three times cheaper: a
+    thousand alerts spent most of their CPU in the ``email`` package parsing
+    each header it had just been given (bench/README.md, issue 18). Headers
+    are stored as given and only the subject is encoded (RFC 2047, folded
+    between encoded words) when it is not ASCII; the text goes
+    quoted-printable in UTF-8; nothing else is folded (``_flatten``). A value with a line
+    break, or an address that is not ASCII, takes :func:`message`'s path,
+    which refuses or encodes it as the ``email`` package does."""
+    plain = (sender, to, unsubscribe_url)
+    if any(not value.isascii() for value in plain) or any(
+        "\r" in value or "\n" in value for value in (*plain, subject)
+    ):
+        return message(sender, to, subject, text, unsubscribe_url=unsubscribe_url)
+    mail = Message()
+    mail["From"] = sender
+    mail["To"] = to
+    mail["Subject"] = (
+        subject
+        if subject.isascii()
+        else Header(subject, _UTF8, header_name="Subject").encode(linesep="\r\n")
+    )
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    mail["Auto-Submitted"] = "auto-generated"
+    mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mail["MIME-Version"] = "1.0"
+    mail.set_payload(text if text.endswith("\n") else text + "\n", _UTF8)  # as set_content
+    return mail
+
+
+_UNFOLDED = compat32.clone(linesep="\r\n", max_line_length=0)
+
+
+def _flatten(mail: Message) -> bytes:
+    """An ``alert_message`` as sent: compat32 would fold the long unsubscribe link
+    onto a line of its own, which some readers take with a leading space."""
+    out = BytesIO()
+    BytesGenerator(out, policy=_UNFOLDED, mangle_from_=False).flatten(mail)
+    return out.getvalue()
+
+
 def _client(settings: SmtpSettings) -> aiosmtplib.SMTP:
     return aiosmtplib.SMTP(
         hostname=settings.host,
@@ -70,14 +124,18 @@ class MailPool:
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots = asyncio.Semaphore(size)
 
-    async def send(self, mail: EmailMessage) -> None:
+    async def send(self, mail: Message) -> None:
         async with self._slots:
             client = self._idle.pop() if self._idle else None
             try:
                 if client is None or not client.is_connected:
                     client = _client(self._settings)
                     await client.connect()
-                await client.send_message(mail)
+                if isinstance(mail, EmailMessage):
+                    await client.send_message(mail)
+                else:
+                    sender, to = parseaddr(mail["From"])[1], parseaddr(mail["To"])[1]
+                    await client.sendmail(sender, [to], _flatten(mail))
             except aiosmtplib.SMTPResponseException as exc:
                 await _close(client)
                 raise MailError(f"{exc.code} {exc.message}", code=exc.code) from exc
