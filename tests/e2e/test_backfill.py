@@ -18,10 +18,11 @@ from node.content.calendar import open_callouts, upcoming_events
 from node.content.models import Event
 from node.models import Following
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import follow_and_wait, publish_callout, publish_event
 from tests.support.fediverse import Account, FakeServer
 from tests.support.followed import accept, as_node_cli, ask_to_follow, event_of, post_create
+from tests.support.following import follow_and_wait
 from tests.support.nodes import Node
+from tests.support.published import publish_callout, publish_event
 
 
 async def calendar_uris(node: Node) -> set[str]:

@@ -15,26 +15,16 @@ from node import follows
 from node.identity import group_actor
 from node.models import Follower, Following
 from tests.e2e.conftest import NodeFactory, eventually
+from tests.support.following import handle, start_following
 from tests.support.nodes import Node
 
 AS2 = "application/activity+json"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def handle(node: Node) -> str:
-    return f"@{node.settings.node_name}@{node.settings.host}"
-
-
 async def collection(node: Node, kind: str) -> list[str]:
     page = (await node.client.get(f"{node.actor_id}/{kind}?page=1", headers={"Accept": AS2})).json()
     return list(page["orderedItems"])
-
-
-async def start_following(follower: Node, target: Node) -> None:
-    remote = await follows.resolve_target(follower.ctx, handle(target))
-    async with follower.ctx.sessions() as session, session.begin():
-        await follows.follow(follower.ctx, session, remote)
-    follower.ctx.wake()
 
 
 async def following_state(node: Node, target: Node) -> str | None:

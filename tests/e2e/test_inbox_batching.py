@@ -21,10 +21,10 @@ from node.models import Follower, InboundActivity, OutboundActivity
 from node.runtime import node_context
 from node.worker import run_worker
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import publish_callout, vote
 from tests.support.databases import empty_database
 from tests.support.fediverse import Account, FakeServer
 from tests.support.nodes import Node, free_port, http_node, make_settings
+from tests.support.published import publish_callout, vote
 
 
 async def inbound_states(node: Node) -> Counter[str]:

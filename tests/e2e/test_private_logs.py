@@ -20,12 +20,12 @@ from node.content.models import Callout, CalloutResponse
 from node.db import make_engine, make_sessionmaker
 from node.users import create_user
 from tests.e2e.conftest import eventually
-from tests.e2e.test_events_callouts import vote
 from tests.support.admin import CALLOUT_FORM as CALLOUT
 from tests.support.admin import login, post_form
 from tests.support.databases import migrated_database
 from tests.support.fediverse import FakeServer
 from tests.support.nodes import free_port, make_settings
+from tests.support.published import vote
 
 VISITOR = "127.0.0.23"  # the visitor's own loopback address; the node listens on 127.0.0.1
 PASSWORD = "correct horse battery staple"

@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from node.content.models import RemoteNote
 from node.models import InboundActivity
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import be_followed_by
 from tests.support.fediverse import Account, FakeServer
+from tests.support.following import be_followed_by
 from tests.support.nodes import Node
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
