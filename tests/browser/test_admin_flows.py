@@ -12,6 +12,7 @@ from node.users import create_user
 from tests.browser.conftest import screenshot
 from tests.e2e.conftest import NodeFactory
 from tests.support.admin_login import first_admin_login, log_in
+from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import Node
 
 DAY = (datetime.now(UTC) + timedelta(days=10)).strftime("%Y-%m-%d")
@@ -154,7 +155,9 @@ async def test_an_editor_is_refused_on_admin_only_pages(
 ) -> None:
     node = await start_node()
     async with node.ctx.sessions() as session, session.begin():
-        await create_user(session, "rosa", "editor", "editor password 1", must_change=False)
+        await create_user(
+            session, "rosa", "editor", "editor password 1", must_change=False, hasher=CHEAP_HASHER
+        )
     await log_in(page, node, "rosa", "editor password 1")
     await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     await expect(page.get_by_role("link", name="Federation")).to_have_count(0)

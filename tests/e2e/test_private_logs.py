@@ -24,6 +24,7 @@ from tests.support.admin import CALLOUT_FORM as CALLOUT
 from tests.support.admin import login, post_form
 from tests.support.databases import migrated_database
 from tests.support.fediverse import FakeServer
+from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import free_port, make_settings
 from tests.support.published import vote
 
@@ -61,7 +62,9 @@ async def test_logs_hold_no_visitor_address_handle_or_voter(
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
         async with sessions() as session, session.begin():
-            await create_user(session, "ada", "admin", PASSWORD, must_change=False)
+            await create_user(
+                session, "ada", "admin", PASSWORD, must_change=False, hasher=CHEAP_HASHER
+            )
         env = {
             "TOCSIN_BASE_URL": base,
             "TOCSIN_LISTEN": f"127.0.0.1:{port}",
