@@ -22,9 +22,10 @@ from node.users import create_user
 from tests.e2e.conftest import eventually
 from tests.support.admin import CALLOUT_FORM as CALLOUT
 from tests.support.admin import login, post_form
+from tests.support.clients import loopback_transport
 from tests.support.databases import migrated_database
 from tests.support.fediverse import FakeServer
-from tests.support.keys import CHEAP_HASHER
+from tests.support.keys import CHEAP_HASHER, next_key_pair
 from tests.support.nodes import free_port, make_settings
 from tests.support.published import vote
 
@@ -58,7 +59,7 @@ async def test_logs_hold_no_visitor_address_handle_or_voter(
     base = f"http://127.0.0.1:{port}"
     async with migrated_database(db_kind, tmp_path) as url:
         settings = make_settings(tmp_path, url, base_url=base)
-        await prepare(settings, first_admin=False)
+        await prepare(settings, first_admin=False, new_key_pair=next_key_pair)
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
         async with sessions() as session, session.begin():
@@ -73,7 +74,7 @@ async def test_logs_hold_no_visitor_address_handle_or_voter(
             "TOCSIN_ALLOW_PRIVATE_ADDRESSES": "true",
         }
         log = tmp_path / "tocsin.log"
-        visitor_transport = httpx.AsyncHTTPTransport(local_address=VISITOR)
+        visitor_transport = loopback_transport(local_address=VISITOR)
         alice, bob = fediverse.add_account("alice"), fediverse.add_account("bob", key_index=1)
         async with (
             tocsin_run(env, log),
