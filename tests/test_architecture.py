@@ -4,6 +4,7 @@
 - The import graph of ``node/`` and ``federation/`` has no cycle.
 - Only the composition roots (``node/app.py``, ``node/cli.py``) import ``node.web``
   from outside it.
+- No test module imports another test module: shared helpers live in ``tests/support/``.
 
 Every import statement in a file counts: at module top, under ``TYPE_CHECKING``, inside
 functions. The helpers are tested on small packages written to ``tmp_path``, so each rule
@@ -193,6 +194,20 @@ def test_only_the_composition_roots_import_the_web_layer(tree: dict[str, Path]) 
     assert forbidden_imports(all_imports(tree), "node", "node.web", WEB_ROOTS) == []
 
 
+def cross_test_imports(modules: dict[str, Path]) -> list[str]:
+    """``a imports b`` for every module ``a`` that imports a test module ``b``."""
+    return sorted(
+        f"{module} imports {name}"
+        for module, names in all_imports(modules).items()
+        for name in names
+        if name in modules and name.rsplit(".", 1)[-1].startswith("test_")
+    )
+
+
+def test_no_test_module_imports_another() -> None:
+    assert cross_test_imports(module_files(ROOT, ["tests"])) == []
+
+
 # --- the helpers catch what the rules forbid ------------------------------------------
 
 
@@ -260,3 +275,19 @@ def test_a_web_import_outside_the_roots_is_found(tmp_path: Path) -> None:
     )
     found = forbidden_imports(all_imports(modules), "node", "node.web", {"node.app"})
     assert found == ["node.worker -> node.web.forms"]
+
+
+def test_a_test_module_importing_another_is_found(tmp_path: Path) -> None:
+    modules = write_package(
+        tmp_path,
+        {
+            "tests/__init__.py": "",
+            "tests/support/__init__.py": "",
+            "tests/support/helpers.py": "def vote(): ...",
+            "tests/e2e/__init__.py": "",
+            "tests/e2e/test_a.py": "def vote(): ...",
+            "tests/e2e/test_b.py": "from tests.e2e.test_a import vote\n",
+            "tests/e2e/test_c.py": "from tests.support.helpers import vote\n",
+        },
+    )
+    assert cross_test_imports(modules) == ["tests.e2e.test_b imports tests.e2e.test_a"]

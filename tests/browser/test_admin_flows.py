@@ -11,27 +11,11 @@ from playwright.async_api import Page, expect
 from node.users import create_user
 from tests.browser.conftest import screenshot
 from tests.e2e.conftest import NodeFactory
+from tests.support.admin_login import first_admin_login, log_in
+from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import Node
 
-PASSWORD = "correct horse battery"
 DAY = (datetime.now(UTC) + timedelta(days=10)).strftime("%Y-%m-%d")
-
-
-async def log_in(page: Page, node: Node, username: str = "admin", password: str = PASSWORD) -> None:
-    await page.goto(f"{node.base_url}/admin/login")
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Log in").click()
-
-
-async def first_admin_login(page: Page, node: Node) -> None:
-    assert node.admin_password
-    await log_in(page, node, password=node.admin_password)
-    await page.get_by_label("Current password").fill(node.admin_password)
-    await page.get_by_label("New password (at least 10 characters)").fill(PASSWORD)
-    await page.get_by_label("New password again").fill(PASSWORD)
-    await page.get_by_role("button", name="Change password").click()
-    await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 async def reload_until(page: Page, url: str, text: str, attempts: int = 40) -> None:
@@ -171,7 +155,9 @@ async def test_an_editor_is_refused_on_admin_only_pages(
 ) -> None:
     node = await start_node()
     async with node.ctx.sessions() as session, session.begin():
-        await create_user(session, "rosa", "editor", "editor password 1", must_change=False)
+        await create_user(
+            session, "rosa", "editor", "editor password 1", must_change=False, hasher=CHEAP_HASHER
+        )
     await log_in(page, node, "rosa", "editor password 1")
     await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     await expect(page.get_by_role("link", name="Federation")).to_have_count(0)

@@ -12,8 +12,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_admin_flows import first_admin_login
 from tests.e2e.conftest import NodeFactory
+from tests.support.admin_login import first_admin_login
 from tests.support.nodes import Node
 
 WIDTH = 360

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import follow_and_wait
 from tests.support.alerts import (
     assert_nothing_private,
     publish_callout,
@@ -16,6 +15,7 @@ from tests.support.alerts import (
     set_callout_status,
     subscribe_push,
 )
+from tests.support.following import follow_and_wait
 from tests.support.push_service import PushService, push_service
 
 

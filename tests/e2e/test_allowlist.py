@@ -12,10 +12,10 @@ from federation.errors import ForbiddenError
 from node import follows
 from node.models import Delivery, Follower, Following, OutboundActivity, RemoteActor, RemoteKey
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_follow_between_nodes import handle, start_following
 from tests.support.admin import csrf_of, post_form
 from tests.support.admin_federation import logged_in, save_profile
 from tests.support.fediverse import FakeServer
+from tests.support.following import handle, start_following
 from tests.support.nodes import Node
 
 BLOCKS = "/admin/federation/blocks"

@@ -16,12 +16,13 @@ from node import backfill
 from node.cli import main
 from node.content.calendar import open_callouts, upcoming_events
 from node.content.models import Event
-from node.models import Following
+from node.models import Following, InboundActivity
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import follow_and_wait, publish_callout, publish_event
 from tests.support.fediverse import Account, FakeServer
 from tests.support.followed import accept, as_node_cli, ask_to_follow, event_of, post_create
+from tests.support.following import follow_and_wait
 from tests.support.nodes import Node
+from tests.support.published import publish_callout, publish_event
 
 
 async def calendar_uris(node: Node) -> set[str]:
@@ -167,6 +168,13 @@ async def test_a_create_that_overtakes_the_accept_is_kept(
     stranger = fediverse.add_account("stranger", 1)  # never asked: still ignored
     ignored = event_of(stranger, "From an actor not followed")
     await post_create(node, stranger, ignored)
-    await asyncio.sleep(1)
+
+    async def handled() -> bool:  # the stranger's Create was recorded, and processed
+        async with node.ctx.sessions() as session:
+            query = select(InboundActivity.state).where(InboundActivity.actor_uri == stranger.id)
+            states = (await session.scalars(query)).all()
+        return bool(states) and "pending" not in states
+
+    await eventually(handled)
     assert ignored["id"] not in await calendar_uris(node)
     assert event["id"] in await calendar_uris(node)

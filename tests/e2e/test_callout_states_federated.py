@@ -16,10 +16,11 @@ from node.content.models import Callout, CalloutMessage, CalloutResponse, Event,
 from node.content.responders import purge_responders
 from node.models import Delivery, OutboundActivity
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_callout_dispatch import act, answer, publish_private_callout, roles
-from tests.e2e.test_events_callouts import follow_and_wait, publish_event, stored_callout
+from tests.support.dispatch import act, answer, publish_private_callout, roles
 from tests.support.fediverse import FakeServer
+from tests.support.following import follow_and_wait
 from tests.support.nodes import Node
+from tests.support.published import publish_event, stored_callout
 
 
 async def remote_status(node: Node, uri: str) -> str | None:

@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from node.worker import run_worker
 from tests.conftest import DATABASES
+from tests.support.clients import loopback_client
 from tests.support.databases import migrated_database
 from tests.support.fediverse import FakeServer
 from tests.support.nodes import Node, free_port, http_node, make_settings
@@ -99,7 +99,7 @@ async def test_inbox_and_pages_answer_503_while_postgresql_is_unreachable_then_r
         headers = alice.signed_headers(inbox, body)
         await proxy.cut()
         caplog.clear()
-        async with httpx.AsyncClient() as client:
+        async with loopback_client() as client:
             response = await client.post(inbox, content=body, headers=headers)
             assert response.status_code == 503, response.text
             assert response.headers["retry-after"].isdigit()

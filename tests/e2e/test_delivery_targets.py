@@ -13,9 +13,9 @@ from starlette.responses import JSONResponse, Response
 
 from node.models import Follower
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import publish_event
 from tests.support.fediverse import AS2, Account, FakeServer, fake_server
 from tests.support.nodes import Node
+from tests.support.published import publish_event
 
 SETTLE = 1.0  # seconds for a wrongly queued delivery to show up
 

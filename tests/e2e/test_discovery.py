@@ -16,12 +16,11 @@ from node.cli import main
 from node.models import AuditEntry, Following, RemoteActor
 from node.settings_store import set_setting
 from tests.e2e.conftest import NodeFactory
-from tests.e2e.test_events_callouts import follow_and_wait
-from tests.e2e.test_federation_page import describe
 from tests.support.admin import post_form
 from tests.support.admin_federation import logged_in
 from tests.support.fediverse import FakeServer
 from tests.support.followed import accept, as_node_cli, ask_to_follow
+from tests.support.following import describe, follow_and_wait
 from tests.support.nodes import Node
 
 

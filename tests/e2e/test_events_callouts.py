@@ -3,81 +3,27 @@ account: create, update, cancel/close, delete, relay, and spoofing refused."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import select
-
-from node import follows
 from node.content import callouts as co
 from node.content import events as ev
 from node.content.calendar import open_callouts, origins, upcoming_events
 from node.content.lookup import find_local
 from node.content.models import Callout, Event
 from node.content.shares import share
-from node.models import Following
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_follow_between_nodes import start_following
-from tests.support.fediverse import Account, FakeServer
+from tests.support.fediverse import FakeServer
+from tests.support.following import be_followed_by, follow_and_wait
 from tests.support.nodes import Node
+from tests.support.published import (
+    publish_callout,
+    publish_event,
+    stored_callout,
+    stored_event,
+    vote,
+)
 
 AS2 = "application/activity+json"
-SOON = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%d")
-
-
-async def follow_and_wait(follower: Node, target: Node) -> None:
-    await start_following(follower, target)
-
-    async def accepted() -> bool:
-        page = await follower.client.get(
-            f"{follower.actor_id}/following?page=1", headers={"Accept": AS2}
-        )
-        return target.actor_id in page.json()["orderedItems"]
-
-    await eventually(accepted)
-
-
-async def publish_event(node: Node, **fields: str) -> Event:
-    form = ev.EventForm(
-        title=fields.get("title", "Tenants' assembly"),
-        start=f"{SOON} 19:00",
-        end=f"{SOON} 21:00",
-        timezone="Europe/London",
-        location="Community Hall",
-        address="1 High Street",
-        tags=["housing"],
-        description="Bring *neighbours*.",
-    )
-    async with node.ctx.sessions() as session, session.begin():
-        event = await ev.create_event(node.ctx, session, form)
-    node.ctx.wake()
-    return event
-
-
-async def publish_callout(node: Node) -> Callout:
-    form = co.CalloutForm(
-        title="Eviction at 7am",
-        needed="People at the door",
-        people="20",
-        until=f"{SOON} 09:00",
-        urgency="urgent",
-        contact="Signal: 07000 000000",
-        address="5 Low Road",
-        timezone="Europe/London",
-    )
-    async with node.ctx.sessions() as session, session.begin():
-        callout = await co.create_callout(node.ctx, session, form)
-    node.ctx.wake()
-    return callout
-
-
-async def stored_event(node: Node, uri: str) -> Event | None:
-    async with node.ctx.sessions() as session:
-        return await session.scalar(select(Event).where(Event.uri == uri))
-
-
-async def stored_callout(node: Node, uri: str) -> Callout | None:
-    async with node.ctx.sessions() as session:
-        return await session.scalar(select(Callout).where(Callout.uri == uri))
 
 
 async def calendar_titles(node: Node) -> list[tuple[str, str]]:
@@ -170,24 +116,6 @@ async def test_callout_lifecycle_reaches_a_following_node(start_node: NodeFactor
 
     await eventually(deleted)
     assert (await a.client.get(callout.uri, headers={"Accept": AS2})).status_code == 410
-
-
-def vote(account: Account, callout_uri: str, option: str) -> dict[str, object]:
-    note_id = account.new_id("votes")
-    return {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": f"{note_id}/activity",
-        "type": "Create",
-        "actor": account.id,
-        "to": callout_uri.rsplit("/callouts/", 1)[0] + "/actors/network",
-        "object": {
-            "id": note_id,
-            "type": "Note",
-            "name": option,
-            "attributedTo": account.id,
-            "inReplyTo": callout_uri,
-        },
-    }
 
 
 async def test_vote_from_a_fediverse_account_counts_once_and_totals_reach_followers(
@@ -294,26 +222,3 @@ async def test_update_or_delete_of_an_event_by_another_actor_is_refused(
     await eventually(later_arrived)
     kept = await stored_event(b, event.uri)
     assert kept is not None and kept.title == "Tenants' assembly"
-
-
-async def be_followed_by(node: Node, account: Account) -> None:
-    """``node`` follows a fake account, which accepts as Mastodon would."""
-    remote = await follows.resolve_target(node.ctx, account.id)
-    async with node.ctx.sessions() as session, session.begin():
-        await follows.follow(node.ctx, session, remote)
-    node.ctx.wake()
-    received = await account.server.wait_for(lambda r: r.activity["type"] == "Follow")
-    accept = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": account.new_id(),
-        "type": "Accept",
-        "actor": account.id,
-        "object": received.activity,
-    }
-    assert (await account.post(f"{node.actor_id}/inbox", accept)).status_code == 202
-
-    async def accepted() -> bool:
-        async with node.ctx.sessions() as session:
-            return await session.scalar(select(Following.state)) == "accepted"
-
-    await eventually(accepted)

@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import html
 
-from node.identity import group_actor
 from tests.e2e.conftest import NodeFactory
-from tests.e2e.test_events_callouts import follow_and_wait
 from tests.support.admin import post_form
 from tests.support.admin_federation import logged_in
+from tests.support.following import describe, follow_and_wait
 from tests.support.nodes import Node
 
 PRIVACY = "/admin/federation/privacy"
-
-
-async def describe(node: Node, name: str, region: str, summary: str) -> None:
-    async with node.ctx.sessions() as session, session.begin():
-        actor = await group_actor(session)
-        actor.display_name, actor.region, actor.summary = name, region, summary
 
 
 async def page_of(node: Node) -> tuple[int, str]:

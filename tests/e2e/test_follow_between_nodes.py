@@ -3,38 +3,23 @@ its own loopback port with its own database, talking through the real code."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from asyncio.subprocess import PIPE
-from pathlib import Path
-
+import pytest
 from sqlalchemy import select
 
 from node import follows
 from node.identity import group_actor
 from node.models import Follower, Following
 from tests.e2e.conftest import NodeFactory, eventually
+from tests.support.cli import tocsin
+from tests.support.following import handle, start_following
 from tests.support.nodes import Node
 
 AS2 = "application/activity+json"
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def handle(node: Node) -> str:
-    return f"@{node.settings.node_name}@{node.settings.host}"
 
 
 async def collection(node: Node, kind: str) -> list[str]:
     page = (await node.client.get(f"{node.actor_id}/{kind}?page=1", headers={"Accept": AS2})).json()
     return list(page["orderedItems"])
-
-
-async def start_following(follower: Node, target: Node) -> None:
-    remote = await follows.resolve_target(follower.ctx, handle(target))
-    async with follower.ctx.sessions() as session, session.begin():
-        await follows.follow(follower.ctx, session, remote)
-    follower.ctx.wake()
 
 
 async def following_state(node: Node, target: Node) -> str | None:
@@ -153,37 +138,22 @@ async def test_three_nodes_follow_each_other_mutually(start_node: NodeFactory) -
 
 
 async def test_cli_follow_reaches_the_running_node_and_lists_states(
-    start_node: NodeFactory,
+    start_node: NodeFactory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The CLI's own engine and settings, as a shell beside the running node has
+    (run in this process: the node's worker, not the CLI, must do the delivery)."""
     a, b = await start_node("haringey"), await start_node("hackney")
-    env = {
-        **os.environ,
-        "TOCSIN_BASE_URL": a.settings.base_url,
-        "TOCSIN_DATA_DIR": str(a.settings.data_dir),
-        "TOCSIN_DATABASE_URL": a.settings.database_url,
-        "TOCSIN_NODE_NAME": a.settings.node_name,
-        "TOCSIN_ALLOW_PRIVATE_ADDRESSES": "true",
-    }
-
-    async def tocsin(*args: str) -> tuple[int, str, str]:
-        # async, so the nodes served by this test's event loop can answer meanwhile
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "node.cli", *args, env=env, cwd=ROOT, stdout=PIPE, stderr=PIPE
-        )
-        out, err = await process.communicate()
-        assert process.returncode is not None
-        return process.returncode, out.decode(), err.decode()
-
-    code, out, err = await tocsin("follow", handle(b))
-    assert code == 0, err
-    assert "pending until it accepts" in out
+    capsys.readouterr()
+    assert await tocsin(monkeypatch, a, "follow", handle(b)) == 0, capsys.readouterr().err
+    assert "pending until it accepts" in capsys.readouterr().out
 
     async def accepted() -> bool:
         return await following_state(a, b) == "accepted"
 
     await eventually(accepted)  # the running node's worker delivered what the CLI queued
-    code, out, _ = await tocsin("following")
-    assert f"accepted  {b.actor_id}" in out
-    code, _, err = await tocsin("follow", "@nobody@127.0.0.1:1")
-    assert code == 2
-    assert err.startswith("tocsin: ")
+    assert await tocsin(monkeypatch, a, "following") == 0
+    assert f"accepted  {b.actor_id}" in capsys.readouterr().out
+    assert await tocsin(monkeypatch, a, "follow", "@nobody@127.0.0.1:1") == 2
+    err = capsys.readouterr().err  # the nodes running in this process may log beside it
+    said = [line for line in err.splitlines() if line.startswith("tocsin: ")]
+    assert len(said) == 1 and "Traceback" not in err, err

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from node.models import InboundActivity
 from tests.e2e.conftest import NodeFactory
+from tests.support.clients import loopback_client
 from tests.support.fediverse import AS2, Account, FakeServer, fake_server
 from tests.support.nodes import Node, free_port
 
@@ -32,7 +33,7 @@ def inbox(node: Node) -> str:
 
 
 async def post(node: Node, body: bytes, headers: Any) -> httpx.Response:
-    async with httpx.AsyncClient() as client:
+    async with loopback_client() as client:
         return await client.post(inbox(node), content=body, headers=headers)
 
 

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import select
 
 from node.models import InboundActivity
 from tests.e2e.conftest import NodeFactory
+from tests.support.clients import loopback_client
 from tests.support.fediverse import Account, FakeServer
 from tests.support.nodes import Node
 
@@ -255,7 +255,7 @@ async def test_hostile_activities_headers_and_paths_get_no_5xx_and_leave_no_trac
     inbox = f"{node.actor_id}/inbox"
     accepted: set[str] = set()
     failures: list[str] = []
-    async with httpx.AsyncClient() as client:
+    async with loopback_client() as client:
         for doc in mutated_activities(rng, alice, node, 80):
             body = json.dumps(doc).encode()
             response = await client.post(

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select, text
 
@@ -21,10 +20,11 @@ from node.models import Follower, InboundActivity, OutboundActivity
 from node.runtime import node_context
 from node.worker import run_worker
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import publish_callout, vote
+from tests.support.clients import loopback_client
 from tests.support.databases import empty_database
 from tests.support.fediverse import Account, FakeServer
 from tests.support.nodes import Node, free_port, http_node, make_settings
+from tests.support.published import publish_callout, vote
 
 
 async def inbound_states(node: Node) -> Counter[str]:
@@ -40,7 +40,7 @@ async def count(node: Node, statement: Any) -> int:
 
 async def post_all(node: Node, posts: list[tuple[Account, dict[str, Any]]]) -> list[int]:
     inbox = f"{node.base_url}/inbox"
-    async with httpx.AsyncClient(timeout=30) as client:  # SQLite serialises the key stores
+    async with loopback_client(timeout=30) as client:  # SQLite serialises the key stores
 
         async def one(account: Account, activity: dict[str, Any]) -> int:
             body = json.dumps(activity).encode()

@@ -12,6 +12,8 @@ import httpx
 from node.users import create_user
 from tests.e2e.conftest import NodeFactory
 from tests.support.admin import login
+from tests.support.clients import loopback_transport
+from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import Node
 
 PASSWORD = "the owner's passphrase"
@@ -20,7 +22,7 @@ PASSWORD = "the owner's passphrase"
 @asynccontextmanager
 async def browser_at(node: Node, source: str) -> AsyncIterator[httpx.AsyncClient]:
     """A browser whose requests come from the loopback address ``source``."""
-    transport = httpx.AsyncHTTPTransport(local_address=source)
+    transport = loopback_transport(local_address=source)
     async with httpx.AsyncClient(transport=transport, base_url=node.base_url) as client:
         yield client
 
@@ -28,7 +30,7 @@ async def browser_at(node: Node, source: str) -> AsyncIterator[httpx.AsyncClient
 async def owner_node(start_node: NodeFactory) -> Node:
     node = await start_node(worker=False)
     async with node.ctx.sessions() as session, session.begin():
-        await create_user(session, "ada", "admin", PASSWORD, must_change=False)
+        await create_user(session, "ada", "admin", PASSWORD, must_change=False, hasher=CHEAP_HASHER)
     return node
 
 

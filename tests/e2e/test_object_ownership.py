@@ -25,8 +25,8 @@ from starlette.routing import Route
 from node.content.models import Event, Tombstone
 from node.models import InboundActivity
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import be_followed_by
 from tests.support.fediverse import AS2, Account, FakeServer, serve
+from tests.support.following import be_followed_by
 from tests.support.nodes import Node, free_port
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"

@@ -20,12 +20,14 @@ from node.content.models import Callout, CalloutResponse
 from node.db import make_engine, make_sessionmaker
 from node.users import create_user
 from tests.e2e.conftest import eventually
-from tests.e2e.test_events_callouts import vote
 from tests.support.admin import CALLOUT_FORM as CALLOUT
 from tests.support.admin import login, post_form
+from tests.support.clients import loopback_transport
 from tests.support.databases import migrated_database
 from tests.support.fediverse import FakeServer
+from tests.support.keys import CHEAP_HASHER, next_key_pair
 from tests.support.nodes import free_port, make_settings
+from tests.support.published import vote
 
 VISITOR = "127.0.0.23"  # the visitor's own loopback address; the node listens on 127.0.0.1
 PASSWORD = "correct horse battery staple"
@@ -57,11 +59,13 @@ async def test_logs_hold_no_visitor_address_handle_or_voter(
     base = f"http://127.0.0.1:{port}"
     async with migrated_database(db_kind, tmp_path) as url:
         settings = make_settings(tmp_path, url, base_url=base)
-        await prepare(settings, first_admin=False)
+        await prepare(settings, first_admin=False, new_key_pair=next_key_pair)
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
         async with sessions() as session, session.begin():
-            await create_user(session, "ada", "admin", PASSWORD, must_change=False)
+            await create_user(
+                session, "ada", "admin", PASSWORD, must_change=False, hasher=CHEAP_HASHER
+            )
         env = {
             "TOCSIN_BASE_URL": base,
             "TOCSIN_LISTEN": f"127.0.0.1:{port}",
@@ -70,7 +74,7 @@ async def test_logs_hold_no_visitor_address_handle_or_voter(
             "TOCSIN_ALLOW_PRIVATE_ADDRESSES": "true",
         }
         log = tmp_path / "tocsin.log"
-        visitor_transport = httpx.AsyncHTTPTransport(local_address=VISITOR)
+        visitor_transport = loopback_transport(local_address=VISITOR)
         alice, bob = fediverse.add_account("alice"), fediverse.add_account("bob", key_index=1)
         async with (
             tocsin_run(env, log),

@@ -17,13 +17,13 @@ from node.content.models import Callout
 from node.models import AuditEntry, Delivery, Following, InboundActivity, RelayedCallout
 from node.settings_store import set_setting
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import follow_and_wait, publish_callout, stored_callout
-from tests.e2e.test_follow_between_nodes import handle
 from tests.support.admin import post_form
 from tests.support.admin_federation import logged_in
 from tests.support.fediverse import FakeServer, Received
 from tests.support.followed import as_node_cli
+from tests.support.following import follow_and_wait, handle
 from tests.support.nodes import Node
+from tests.support.published import publish_callout, stored_callout
 
 
 async def relayed(node: Node) -> list[RelayedCallout]:

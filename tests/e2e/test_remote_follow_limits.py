@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from node.web.remote_follow import LOOKUP_SLOTS, LOOKUPS_PER_CLIENT
 from tests.e2e.conftest import NodeFactory
+from tests.support.clients import loopback_transport
 from tests.support.fediverse import InteractiveServer, serve
 from tests.support.nodes import Node, free_port
 
@@ -51,7 +52,7 @@ async def mastodon() -> AsyncIterator[SlowServer]:
 
 async def follow_from(node: Node, handle: str, source: str = "127.0.0.1") -> httpx.Response:
     """POST the remote-follow form from the loopback address ``source``."""
-    transport = httpx.AsyncHTTPTransport(local_address=source)
+    transport = loopback_transport(local_address=source)
     async with httpx.AsyncClient(transport=transport, base_url=node.base_url) as client:
         return await client.post("/follow", data={"handle": handle}, headers=HTML)
 

@@ -11,6 +11,7 @@ import httpx
 from node.web.limits import MAX_BODY
 from tests.e2e.conftest import NodeFactory
 from tests.support.admin import login
+from tests.support.clients import loopback_client
 
 MB = 1_048_576
 
@@ -73,7 +74,7 @@ async def test_flood_of_large_login_posts_leaves_the_owner_able_to_log_in(
         )
         return response.status_code
 
-    async with httpx.AsyncClient(base_url=node.base_url) as flood:
+    async with loopback_client(base_url=node.base_url) as flood:
         statuses = await asyncio.gather(*(one(flood) for _ in range(40)))
     assert set(statuses) == {413}
     assert node.admin_password is not None

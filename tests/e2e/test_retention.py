@@ -16,9 +16,9 @@ from node.content.models import Callout
 from node.jobs import run_jobs
 from node.models import Base, Delivery, InboundActivity
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import publish_callout, vote
 from tests.support.fediverse import FakeServer
 from tests.support.nodes import Node
+from tests.support.published import publish_callout, vote
 
 
 async def _rows_mentioning(node: Node, needle: str) -> list[str]:

@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 from node.content.models import RemoteNote
 from node.models import InboundActivity
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import be_followed_by
+from tests.support.clients import loopback_client
 from tests.support.fediverse import Account, FakeServer
+from tests.support.following import be_followed_by
 from tests.support.nodes import Node
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -50,7 +51,7 @@ def note_create(account: Account, **note: Any) -> dict[str, Any]:
 
 async def post_body(account: Account, node: Node, body: bytes) -> httpx.Response:
     url = f"{node.actor_id}/inbox"
-    async with httpx.AsyncClient() as client:
+    async with loopback_client() as client:
         return await client.post(url, content=body, headers=account.signed_headers(url, body))
 
 

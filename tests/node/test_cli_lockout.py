@@ -22,6 +22,7 @@ from node.cli import main
 from node.models import AuditEntry, User
 from node.users import create_user
 from tests.support.admin import login
+from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import Node
 
 PASSWORD = "a good long passphrase"
@@ -50,7 +51,7 @@ def browser(node: Node) -> httpx.AsyncClient:
 async def ada(node: Node) -> AsyncIterator[httpx.AsyncClient]:
     """The admin ``ada``, logged in in a browser."""
     async with node.ctx.sessions() as session, session.begin():
-        await create_user(session, "ada", "admin", PASSWORD, must_change=False)
+        await create_user(session, "ada", "admin", PASSWORD, must_change=False, hasher=CHEAP_HASHER)
     async with browser(node) as client:
         assert (await login(client, "ada", PASSWORD)).status_code == 303
         assert await logged_in(client)

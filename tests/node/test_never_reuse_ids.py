@@ -22,6 +22,7 @@ from node.users import create_user, hash_password
 from tests.support.admin import CALLOUT_FORM as CALLOUT
 from tests.support.admin import EVENT_FORM as EVENT
 from tests.support.admin import login, post_form
+from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import Node
 
 PASSWORD = "editor password 1"
@@ -32,7 +33,9 @@ START = datetime(2030, 5, 1, 18, tzinfo=UTC)
 @pytest.fixture
 async def editor(node: Node) -> AsyncIterator[httpx.AsyncClient]:
     async with node.ctx.sessions() as session, session.begin():
-        await create_user(session, "rosa", "editor", PASSWORD, must_change=False)
+        await create_user(
+            session, "rosa", "editor", PASSWORD, must_change=False, hasher=CHEAP_HASHER
+        )
     async with httpx.AsyncClient(transport=node.client._transport, base_url=node.base_url) as c:
         assert (await login(c, "rosa", PASSWORD)).status_code == 303
         yield c
@@ -120,7 +123,7 @@ async def _seed_at_0005(session: AsyncSession) -> dict[str, int]:
     the newest of each deleted; tombstones of items deleted long ago."""
     ids = {f"event{n}": await _add(session, Event, _event(n)) for n in range(3)}
     ids |= {f"callout{n}": await _add(session, Callout, _callout(n)) for n in range(2)}
-    password_hash = hash_password(PASSWORD)
+    password_hash = hash_password(PASSWORD, CHEAP_HASHER)
     for name in ("ada", "bob", "cy"):
         ids[name] = await _insert(
             session, User, username=name, role="admin", password_hash=password_hash,
@@ -170,10 +173,14 @@ async def test_migration_0006_keeps_rows_and_never_hands_out_a_used_id(database_
             before = await _content_count(session)
             event_id = await _add_item(session, Event(**_event(9)), "events")
             callout_id = await _add_item(session, Callout(**_callout(9)), "callouts")
-            dee = await create_user(session, "dee", "editor", PASSWORD, must_change=False)
+            dee = await create_user(
+                session, "dee", "editor", PASSWORD, must_change=False, hasher=CHEAP_HASHER
+            )
             await session.delete(dee)
             await session.flush()
-            eve = await create_user(session, "eve", "editor", PASSWORD, must_change=False)
+            eve = await create_user(
+                session, "eve", "editor", PASSWORD, must_change=False, hasher=CHEAP_HASHER
+            )
         async with sessions() as session:
             assert await _content_count(session) > before, "the content triggers are gone"
     finally:

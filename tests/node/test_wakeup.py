@@ -18,6 +18,7 @@ from node.models import DomainHealth
 from node.outbox import enqueue, new_activity_id
 from node.runtime import node_context
 from node.wakeup import CHANNEL
+from tests.support.keys import next_key_pair
 from tests.support.nodes import make_settings
 
 
@@ -50,7 +51,7 @@ async def two_processes(
     if db_kind != "postgres":
         pytest.skip("one SQLite process wakes its own worker")
     settings = make_settings(tmp_path, database_url, base_url="http://127.0.0.1:8000")
-    await prepare(settings, first_admin=False)
+    await prepare(settings, first_admin=False, new_key_pair=next_key_pair)
     async with node_context(settings) as web, node_context(settings) as worker:
         yield web, worker
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from node.identity import group_actor
 from node.models import AuditEntry, Follower, OutboundActivity, RemoteActor
 from node.users import create_user
+from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import Node
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -79,7 +80,7 @@ CALLOUT_FORM = {
 async def logged_in(node: Node, username: str, role: str) -> AsyncIterator[httpx.AsyncClient]:
     """A fresh browser, logged in as a new user with ``role``."""
     async with node.ctx.sessions() as session, session.begin():
-        await create_user(session, username, role, PASSWORD, must_change=False)
+        await create_user(session, username, role, PASSWORD, must_change=False, hasher=CHEAP_HASHER)
     async with httpx.AsyncClient(transport=node.client._transport, base_url=node.base_url) as c:
         assert (await login(c, username, PASSWORD)).status_code == 303
         yield c

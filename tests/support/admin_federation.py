@@ -25,6 +25,7 @@ from node.models import (
 from node.settings_store import get_setting
 from node.users import create_user
 from tests.support.admin import login, post_form
+from tests.support.clients import loopback_client
 from tests.support.fediverse import Account
 from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import Node
@@ -62,7 +63,7 @@ async def logged_in(
         await create_user(session, username, role, PASSWORD, must_change=False, hasher=CHEAP_HASHER)
     in_process = isinstance(node.client._transport, httpx.ASGITransport)
     transport = node.client._transport if in_process else None
-    async with httpx.AsyncClient(transport=transport, base_url=node.base_url) as client:
+    async with loopback_client(transport=transport, base_url=node.base_url) as client:
         assert (await login(client, username, PASSWORD)).status_code == 303
         yield client
 

@@ -5,10 +5,19 @@ next to the one ``TOCSIN_TEST_POSTGRES_URL`` names and dropped after.
 ``migrated_database`` is a copy of one migrated once per test process (a
 copied file; ``CREATE DATABASE … TEMPLATE``), because running the migrations
 for every node a test starts was a large share of the suite's time.
+
+On PostgreSQL, creating and dropping a database each wait on the server's disk
+for a good part of a second on a busy machine. So a background thread
+(``tests.support.background``) keeps ``SPARE_COPIES`` fresh copies of the template
+made ahead of the tests that will take them, and drops the databases tests are
+done with while the next tests run. Every test still gets databases nobody else
+has used; the tests just do not wait for the server's disk.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import shutil
 import tempfile
@@ -20,7 +29,11 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from tests.support.background import Background
+
 POSTGRES_ENV = "TOCSIN_TEST_POSTGRES_URL"
+SPARE_COPIES = 3  # a test starts up to three nodes, one database each
+_background = Background("test-databases")
 
 
 def postgres_url() -> str | None:
@@ -56,18 +69,40 @@ def _sqlalchemy_url(name: str) -> str:
     )
 
 
-@asynccontextmanager
-async def _postgres_database(template: str | None = None) -> AsyncIterator[str]:
-    """A new PostgreSQL database (a copy of ``template`` when given), dropped after."""
+async def _create(template: str | None = None) -> str:
+    """A new PostgreSQL database (a copy of ``template`` when given); its name."""
     base = postgres_url()
     assert base, f"{POSTGRES_ENV} is not set"
     name = f"{make_url(base).database}_{uuid.uuid4().hex[:10]}"
     copy = f' TEMPLATE "{template}"' if template else ""
     await _admin(f'CREATE DATABASE "{name}"{copy}')
+    return name
+
+
+def _drop_later(name: str) -> None:
+    """Dropped in the background (``drop_templates`` waits for it at the end)."""
+    _background.submit(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+_spares: list[concurrent.futures.Future[str]] = []  # copies of the template, being made
+
+
+async def _template_copy(template: str) -> str:
+    """A copy of ``template`` made ahead of time (or now, if none is ready), and
+    another started for whoever asks next."""
+    while len(_spares) <= SPARE_COPIES:
+        _spares.append(_background.submit(_create(template)))
+    return await asyncio.wrap_future(_spares.pop(0))
+
+
+@asynccontextmanager
+async def _postgres_database(template: str | None = None) -> AsyncIterator[str]:
+    """A new PostgreSQL database (a copy of ``template`` when given), dropped after."""
+    name = await (_template_copy(template) if template else _create())
     try:
         yield _sqlalchemy_url(name)
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_later(name)
 
 
 @asynccontextmanager
@@ -134,10 +169,20 @@ async def migrated_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
 
 
 async def drop_templates() -> None:
-    """At the end of the test session."""
+    """At the end of the test session: the templates, the spare copies, and every
+    drop still under way (a failed one fails the session's last teardown)."""
     sqlite = _templates.pop("sqlite", None)
     if sqlite is not None:
         shutil.rmtree(Path(sqlite).parent, ignore_errors=True)
+    errors = await asyncio.to_thread(_background.settle)
+    for spare in _spares:
+        if spare.exception() is None:
+            _drop_later(spare.result())
+    _spares.clear()
+    errors += await asyncio.to_thread(_background.settle)
+    _background.stop()
     name = _templates.pop("postgres", None)
     if name is not None and postgres_url() is not None:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if errors:
+        raise errors[0]

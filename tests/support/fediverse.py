@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.support.clients import loopback_client
 from tests.support.nodes import free_port
 
 AS2 = "application/activity+json"
@@ -132,7 +133,7 @@ class Account:
     async def post(self, url: str, activity: dict[str, Any], **sign: Any) -> httpx.Response:
         body = json.dumps(activity).encode()
         headers = self.signed_headers(url, body, **sign)
-        async with httpx.AsyncClient() as client:
+        async with loopback_client() as client:
             return await client.post(url, content=body, headers=headers)
 
     def follow(self, target: str) -> dict[str, Any]:
@@ -232,7 +233,7 @@ class FakeServer:
         activity = json.loads(body)
         sig = httpsig.utils.parse_signature_header(request.headers["signature"])
         key_id = sig["keyid"]
-        async with httpx.AsyncClient() as client:
+        async with loopback_client() as client:
             actor = (await client.get(key_id.split("#")[0], headers={"Accept": AS2})).json()
         digest_ok = request.headers.get("digest") == (
             "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()

@@ -30,6 +30,7 @@ from node.models import (
     RemoteActor,
     RemoteKey,
 )
+from tests.support.clients import loopback_client
 from tests.support.fediverse import AS2, Account, FakeServer, private_pem
 from tests.support.nodes import Node
 
@@ -120,7 +121,7 @@ def sign(
 
 
 async def post_raw(url: str, content: Any, headers: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient() as client:
+    async with loopback_client() as client:
         return await client.post(url, content=content, headers=headers)
 
 

@@ -18,6 +18,7 @@ from node.app import BackgroundTask, create_app
 from node.bootstrap import prepare
 from node.config import Settings, load_settings
 from node.context import NodeContext
+from tests.support.clients import loopback_client
 from tests.support.keys import CHEAP_HASHER, next_key_pair
 
 
@@ -111,7 +112,7 @@ async def http_node(
                 task.result()
                 raise RuntimeError("server stopped during start-up")
             await asyncio.sleep(0.01)
-        async with httpx.AsyncClient(base_url=settings.base_url) as client:
+        async with loopback_client(base_url=settings.base_url) as client:
             yield Node(settings, app, client, password)
     finally:
         server.should_exit = True

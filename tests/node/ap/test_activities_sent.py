@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from node.content.shares import share, unshare
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_events_callouts import follow_and_wait, publish_event, stored_event
 from tests.support.fediverse import Account, FakeServer
+from tests.support.following import follow_and_wait
 from tests.support.nodes import Node
+from tests.support.published import publish_event, stored_event
 
 
 async def followed_by(node: Node, account: Account) -> None:

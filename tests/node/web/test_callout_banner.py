@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from node.content.callout_states import apply_action
 from node.content.lookup import find_local
 from node.content.models import Callout
-from tests.node.web.test_templating import contrast
+from tests.support.colours import contrast
 from tests.support.nodes import Node
 from tests.support.pages import STATIC, get_page, make_callout, urlsplit_path
 

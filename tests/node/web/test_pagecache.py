@@ -23,6 +23,7 @@ from node.web.activitypub import ACTOR_LAG
 from node.web.public import item_page
 from tests.support.admin import EVENT_FORM as EVENT
 from tests.support.admin import PASSWORD, login, post_form
+from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import Node, asgi_node
 from tests.support.pages import HTML, followed_node, make_event
 
@@ -111,7 +112,9 @@ async def test_admin_edit_in_one_web_process_shows_at_once_in_another(
     node: Node, other_web: Node
 ) -> None:
     async with node.ctx.sessions() as session, session.begin():
-        await create_user(session, "rosa", "editor", PASSWORD, must_change=False)
+        await create_user(
+            session, "rosa", "editor", PASSWORD, must_change=False, hasher=CHEAP_HASHER
+        )
     async with httpx.AsyncClient(transport=node.client._transport, base_url=node.base_url) as c:
         assert (await login(c, "rosa", PASSWORD)).status_code == 303
         event = await make_event(node, title="Assembly in the hall")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import re
 
+from tests.support.colours import contrast
 from tests.support.nodes import Node
 from tests.support.pages import (
     STATIC,
@@ -66,17 +67,6 @@ async def test_static_assets_are_cached_for_a_year_when_versioned(node: Node) ->
     assert plain.headers["cache-control"] == "public, max-age=3600"
     assert "navigator.clipboard" in plain.text
     assert (await node.client.get("/static/nothing.css")).status_code == 404
-
-
-def _luminance(hex_colour: str) -> float:
-    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(a: str, b: str) -> float:
-    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def test_stylesheet_colour_pairs_meet_wcag_aa_contrast() -> None:

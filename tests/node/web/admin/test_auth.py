@@ -11,6 +11,7 @@ from sqlalchemy import select
 from node.models import AuditEntry, User
 from node.users import create_user
 from tests.support.admin import csrf_of, login, post_form
+from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import Node
 
 NEW_PASSWORD = "a much better passphrase"
@@ -173,7 +174,9 @@ async def test_login_never_redirects_off_site(node: Node, target: str) -> None:
 
 async def test_editor_can_log_in_and_reach_the_dashboard(node: Node) -> None:
     async with node.ctx.sessions() as session, session.begin():
-        await create_user(session, "rosa", "editor", "editor password 1", must_change=False)
+        await create_user(
+            session, "rosa", "editor", "editor password 1", must_change=False, hasher=CHEAP_HASHER
+        )
     async with client_of(node) as client:
         await login(client, "rosa", "editor password 1")
         assert (await client.get("/admin")).status_code == 200

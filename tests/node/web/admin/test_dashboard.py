@@ -24,6 +24,7 @@ from node.models import (
 )
 from node.users import create_user
 from tests.support.admin import login
+from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import Node
 
 PASSWORD = "dashboard password"
@@ -32,7 +33,7 @@ PASSWORD = "dashboard password"
 @asynccontextmanager
 async def _client(node: Node, username: str, role: str) -> AsyncIterator[httpx.AsyncClient]:
     async with node.ctx.sessions() as session, session.begin():
-        await create_user(session, username, role, PASSWORD, must_change=False)
+        await create_user(session, username, role, PASSWORD, must_change=False, hasher=CHEAP_HASHER)
     async with httpx.AsyncClient(transport=node.client._transport, base_url=node.base_url) as c:
         assert (await login(c, username, PASSWORD)).status_code == 303
         yield c

@@ -25,6 +25,7 @@ from tests.support.admin_federation import (
     save_profile,
     sent,
 )
+from tests.support.keys import CHEAP_HASHER
 from tests.support.nodes import Node
 
 AS2 = "application/activity+json"
@@ -249,7 +250,7 @@ async def test_roles_change_and_users_go_but_never_yourself(node: Node) -> None:
 async def test_the_last_admin_is_never_demoted_or_removed(node: Node) -> None:
     """Two admins acting on each other at once: the second finds itself demoted."""
     async with node.ctx.sessions() as session, session.begin():
-        await create_user(session, "ada", "admin", PASSWORD, must_change=False)
+        await create_user(session, "ada", "admin", PASSWORD, must_change=False, hasher=CHEAP_HASHER)
         ada = await session.scalar(select(User).where(User.username == "ada"))
         first = await session.scalar(select(User).where(User.username == "admin"))
         assert ada is not None and first is not None
