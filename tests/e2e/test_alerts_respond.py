@@ -16,11 +16,11 @@ from node.alerts.tokens import alert_actor, token_subscription_id
 from node.content.models import Callout
 from node.content.responders import remove_responder
 from tests.e2e.conftest import NodeFactory, eventually
-from tests.e2e.test_callout_dispatch import act, direct_to
-from tests.e2e.test_events_callouts import vote
 from tests.support.alerts import send_alerts, subscribe_push
+from tests.support.dispatch import act, direct_to
 from tests.support.fediverse import Account, FakeServer
 from tests.support.nodes import Node
+from tests.support.published import vote
 from tests.support.push_service import PushService, push_service
 from tests.support.respond import SECRET, answer, private_callout, responses, tally, token_of
 

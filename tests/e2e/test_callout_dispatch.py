@@ -11,27 +11,12 @@ from node.content.lookup import find_local
 from node.content.models import Callout
 from node.content.responders import remove_responder, responder_report
 from tests.e2e.conftest import NodeFactory
-from tests.support.dispatch import SECRET, act, answer, publish_private_callout, roles
+from tests.support.dispatch import SECRET, act, answer, direct_to, publish_private_callout, roles
 from tests.support.fediverse import Account, FakeServer, Received
 from tests.support.nodes import Node
 
 AS2 = "application/activity+json"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-
-
-def direct_to(account: Account, words: str) -> Any:
-    def match(received: Received) -> bool:
-        activity = received.activity
-        note = activity.get("object")
-        return (
-            received.path == f"/users/{account.name}/inbox"
-            and activity["type"] == "Create"
-            and isinstance(note, dict)
-            and note.get("type") == "Note"
-            and words in note.get("content", "")
-        )
-
-    return match
 
 
 def assert_direct(received: Received, account: Account) -> None:

@@ -13,9 +13,9 @@ import pytest
 from node.ap.parse import note_columns
 from node.ap.remote_events import as_event_to_remote_event
 from tests.e2e.conftest import NodeFactory
-from tests.e2e.test_events_callouts import publish_callout, publish_event
 from tests.support.alerts import send_alerts
 from tests.support.fediverse import FakeServer
+from tests.support.published import publish_callout, publish_event
 from tests.support.smtp import Mailbox, link_in, smtp_server, text_of
 
 AS2 = "application/activity+json"

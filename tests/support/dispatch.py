@@ -4,13 +4,14 @@ moved through its states, answered by fediverse accounts, and who is who."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from node.content import callouts as co
 from node.content.callout_states import apply_action
 from node.content.lookup import find_local
 from node.content.models import Callout
 from node.content.responders import responder_report
-from tests.support.fediverse import Account
+from tests.support.fediverse import Account, Received
 from tests.support.nodes import Node, eventually
 from tests.support.published import vote
 
@@ -63,3 +64,20 @@ async def answer(node: Node, account: Account, callout: Callout, option: str) ->
         return account.id in await roles(node, callout)
 
     await eventually(counted)
+
+
+def direct_to(account: Account, words: str) -> Any:
+    """Matches the Create{Note} sent to ``account``'s own inbox that says ``words``."""
+
+    def match(received: Received) -> bool:
+        activity = received.activity
+        note = activity.get("object")
+        return (
+            received.path == f"/users/{account.name}/inbox"
+            and activity["type"] == "Create"
+            and isinstance(note, dict)
+            and note.get("type") == "Note"
+            and words in note.get("content", "")
+        )
+
+    return match
