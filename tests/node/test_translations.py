@@ -115,9 +115,7 @@ def test_a_translation_that_drops_or_renames_a_placeholder_is_caught() -> None:
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_no_message_has_two_translations_in_one_language(language: str) -> None:
     found = two_translations(language)
-    assert not found, f"{language}: translated two ways across its .po files:\n" + "\n".join(
-        found
-    )
+    assert not found, f"{language}: translated two ways across its .po files:\n" + "\n".join(found)
 
 
 def _po(path: Path, entries: str) -> None:
