@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 
-from node.i18n import LANGUAGES, SOURCE_LANGUAGE
+from node.i18n import LANGUAGES, SOURCE_LANGUAGE, lazy_pgettext, pgettext, speaking
+from node.web.templating import make_templates
 from tests.support.translations import (
     NODE,
     Message,
@@ -144,3 +145,16 @@ def test_the_two_translations_check_names_the_message_and_minds_contexts(
         "'Callouts': {'admin.po': 'Llamamientos', 'public.po': 'Convocatorias'}"
     ]
     assert merged_catalogue("es", tmp_path)[0].get("Callouts").string == "Convocatorias"
+
+
+def test_a_word_with_two_meanings_has_each_translation_in_code_and_templates() -> None:
+    page = make_templates().env.from_string(
+        '{{ pgettext("event", "Cancelled") }}/{{ _("Cancelled") }}/'
+        '{{ pgettext("people", "Confirmed") }}'
+    )
+    with speaking("es"):
+        assert page.render() == "Cancelado/Cancelada/Confirmadas"
+        assert pgettext("callout", "Confirmed") == "Confirmada"
+        assert str(lazy_pgettext("people", "Confirmed")) == "Confirmadas"
+    with speaking("cy"):
+        assert page.render() == "Wedi'i ganslo/Wedi'i chanslo/Wedi'u cadarnhau"
