@@ -77,7 +77,7 @@ bench: $(VENV)/.installed-run
 CATALOGUES ?= $(basename $(notdir $(wildcard node/locale/*.cfg)))
 messages: $(VENV)/.installed-run
 	@set -e; pot=$$(mktemp -d); for domain in $(CATALOGUES); do \
-		$(BIN)/pybabel -q extract -F node/locale/$$domain.cfg -k lazy_gettext \
+		$(BIN)/pybabel -q extract -F node/locale/$$domain.cfg -k lazy_gettext -k lazy_pgettext:1c,2 \
 			--sort-by-file --add-location=file --project=Tocsin -o $$pot/$$domain.pot node; \
 		for po in node/locale/*/LC_MESSAGES/$$domain.po; do \
 			lang=$$(basename $$(dirname $$(dirname $$po))); \

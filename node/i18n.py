@@ -107,6 +107,11 @@ def lazy_gettext(message: str, **values: object) -> LazyProxy:
     return LazyProxy(gettext, message, enable_cache=False, **values)
 
 
+def lazy_pgettext(context: str, message: str, **values: object) -> LazyProxy:
+    """``lazy_gettext`` with a context, for a module-level word that means two things."""
+    return LazyProxy(pgettext, context, message, enable_cache=False, **values)
+
+
 def raw_gettext(message: str) -> str:
     """The translation alone, unformatted: for Jinja, which fills placeholders itself."""
     return catalogue(_current.get()).gettext(message)

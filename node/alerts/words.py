@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from node.i18n import gettext as _
+from node.i18n import pgettext
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ def _callout_words() -> dict[str, ChangeWords]:
     return {
         "published": ChangeWords(_("New callout"), _("People are needed.")),
         "confirmed": ChangeWords(
-            _("Confirmed"), _("The organisers confirmed it: this is happening.")
+            pgettext("callout", "Confirmed"), _("The organisers confirmed it: this is happening.")
         ),
         "enough": ChangeWords(
             _("Enough people"), _("Enough people are coming; answer to be on standby.")

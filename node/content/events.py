@@ -23,7 +23,7 @@ from node.content.publish import publish
 from node.content.text import format_when, format_where
 from node.context import NodeContext
 from node.i18n import gettext as _
-from node.i18n import speaking
+from node.i18n import pgettext, speaking
 from node.identity import group_actor
 from node.outbox import new_activity_id
 from node.sanitize import markdown_to_html
@@ -189,7 +189,11 @@ async def _publish_news(node: NodeContext, session: AsyncSession, event: Event, 
     language = node.settings.language
     with speaking(language):
         when = format_when(event.starts_at, event.ends_at, event.timezone, event.all_day)
-        headline = {"postponed": _("POSTPONED"), "moved": _("MOVED"), "cancelled": _("CANCELLED")}
+        headline = {
+            "postponed": _("POSTPONED"),
+            "moved": _("MOVED"),
+            "cancelled": pgettext("event", "CANCELLED"),
+        }
         lines = [
             f"<strong>{escape(headline[word])}</strong>: {escape(event.title)}",
             _("When: %(when)s", when=escape(when)),

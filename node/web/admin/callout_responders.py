@@ -31,7 +31,7 @@ from node.content.models import Callout
 from node.content.responders import Responder, remove_responder, responder_report
 from node.content.text import format_moment
 from node.i18n import gettext as _
-from node.i18n import lazy_gettext
+from node.i18n import lazy_gettext, lazy_pgettext
 from node.models import RemoteActor
 from node.web.admin.callout_actions import allowed_buttons
 from node.web.admin.forms import field_text
@@ -46,7 +46,7 @@ MESSAGE_WORDS = {
     "called-off": lazy_gettext("told not to go"),
 }
 GROUPS = (
-    ("confirmed", lazy_gettext("Confirmed")),
+    ("confirmed", lazy_pgettext("people", "Confirmed")),
     ("standby", lazy_gettext("Standby")),
     ("pending", lazy_gettext("Answered while being checked")),
     ("help", lazy_gettext("Can help another way")),

@@ -1,9 +1,11 @@
 """Each user's admin language: chosen on /admin/language (or the profile page), kept
-across logins, refused when unknown; the login pages follow the browser."""
+across logins, refused when unknown; without a choice, the node's (TOCSIN_LANGUAGE);
+the login pages follow the browser."""
 
 from __future__ import annotations
 
 from html import unescape
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
@@ -11,7 +13,7 @@ from sqlalchemy import select
 from node.models import User
 from tests.support.admin import EVENT_FORM, field_error, login, post_form
 from tests.support.admin_federation import PASSWORD, logged_in
-from tests.support.nodes import Node
+from tests.support.nodes import Node, asgi_node, make_settings
 
 
 async def language_of(node: Node, username: str) -> str | None:
@@ -78,6 +80,22 @@ async def test_the_node_default_forgets_the_choice(node: Node) -> None:
         assert (await choose(gwen, "")).status_code == 303
         assert "<h1>Dashboard</h1>" in (await gwen.get("/admin")).text
     assert await language_of(node, "gwen") is None
+
+
+async def test_a_user_with_no_choice_sees_the_nodes_language_and_a_choice_overrides_it(
+    tmp_path: Path, migrated_database_url: str
+) -> None:
+    settings = make_settings(
+        tmp_path, migrated_database_url, base_url="http://127.0.0.1:8000", TOCSIN_LANGUAGE="cy"
+    )
+    async with asgi_node(settings) as welsh_node, logged_in(welsh_node, "gwen") as gwen:
+        assert await language_of(welsh_node, "gwen") is None
+        page = (await gwen.get("/admin")).text
+        assert '<html lang="cy"' in page
+        assert "<h1>Dangosfwrdd</h1>" in page
+        assert "Dashboard" not in page
+        assert (await choose(gwen, "en")).status_code == 303
+        assert "<h1>Dashboard</h1>" in (await gwen.get("/admin")).text
 
 
 async def test_admins_choose_on_the_profile_page_too_and_come_back_to_it(node: Node) -> None:
