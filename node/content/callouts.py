@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.hosts import url_authority
@@ -31,7 +31,7 @@ from node.ap.callouts import callout_to_as
 from node.ap.events import tombstone_to_as
 from node.content import validation as v
 from node.content.callout_deletion import delete_state_notes, forget_voters
-from node.content.callout_publish import actor_id, publish_callout_update
+from node.content.callout_publish import actor_id, publish_callout_update, response_count
 from node.content.callout_states import after_dispatch_change, apply_action
 from node.content.events import set_fields
 from node.content.models import Callout, CalloutResponse, Tombstone
@@ -291,25 +291,15 @@ async def publish_due_tallies(node: NodeContext, now: datetime) -> int:
     """Send one Update per open callout whose responses no longer match its
     published totals and whose last Update is older than ``TALLY_INTERVAL``;
     returns how many were sent."""
-    counted = (
-        select(
-            CalloutResponse.callout_id,
-            func.sum(case((CalloutResponse.option == "come", 1), else_=0)).label("come"),
-            func.sum(case((CalloutResponse.option == "help", 1), else_=0)).label("help"),
-        )
-        .group_by(CalloutResponse.callout_id)
-        .subquery()
-    )
-    changed = (
-        select(Callout.id)
-        .join(counted, counted.c.callout_id == Callout.id)
-        .where(
-            Callout.local.is_(True),
-            Callout.status.in_(("unverified", "open", "enough")),
-            (counted.c.come != Callout.come_count) | (counted.c.help != Callout.help_count),
-            (Callout.tally_published_at.is_(None))
-            | (Callout.tally_published_at <= now - TALLY_INTERVAL),
-        )
+    # only local, open callouts whose interval is over are counted (each with the
+    # responses' callout index), not every response of every callout each pass
+    changed = select(Callout.id).where(
+        Callout.local.is_(True),
+        Callout.status.in_(("unverified", "open", "enough")),
+        (Callout.tally_published_at.is_(None))
+        | (Callout.tally_published_at <= now - TALLY_INTERVAL),
+        (response_count("come") != Callout.come_count)
+        | (response_count("help") != Callout.help_count),
     )
     async with node.sessions() as session, session.begin():
         due = list((await session.scalars(changed)).all())
