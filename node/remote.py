@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -343,6 +343,7 @@ _ACTOR_COLUMNS = (
     "url", "inbox", "shared_inbox", "raw", "fetched_at",
 )  # fmt: skip
 _KEY_COLUMNS = ("key_id", "owner_uri", "public_key_pem", "fetched_at")
+_KEYS = cast(Table, RemoteKey.__table__)
 
 
 def _upsert(insert: Any, model: Any, columns: tuple[str, ...], prefix: str = "") -> Any:
@@ -369,7 +370,7 @@ def _actor_and_key_pg() -> Any:
         RemoteActor.__table__.c.uri
     )
     stored = actor.cte("stored_actor")
-    key = postgresql.insert(RemoteKey.__table__).from_select(
+    key = postgresql.insert(_KEYS).from_select(
         list(_KEY_COLUMNS),
         select(
             bindparam("k_key_id", type_=RemoteKey.__table__.c.key_id.type),
