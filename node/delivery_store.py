@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Integer, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import Integer, Table, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.delivery import DeliveryJob, Outcome
@@ -132,10 +132,14 @@ class SqlDeliveryStore:
         kept = [(url_authority(o.job.inbox_url), o) for o in by_id.values()]
         succeeded = _latest_per_host(kept, failed=False)
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                _RECORD_HELD,
-                [_record_values(d, o, set()) | {"_owner": self._leases.owner} for d, o in kept],
-            )
+            if session.get_bind().dialect.name == "postgresql":
+                # one statement for the group, not an executemany of one per row
+                await session.execute(_RECORD_DELIVERED_PG, _delivered_arrays(kept, self._leases))
+            else:
+                await session.execute(
+                    _RECORD_HELD,
+                    [_record_values(d, o, set()) | {"_owner": self._leases.owner} for d, o in kept],
+                )
             for domain in await lock_health(session, {}, succeeded):
                 await clear_failures(session, domain, succeeded[domain])
 
@@ -191,6 +195,26 @@ _RECORD = (
 _RECORD_HELD = _RECORD.where(
     _DELIVERIES.c.state == "pending", _DELIVERIES.c.locked_by == bindparam("_owner")
 )
+
+# the same for a group of delivered outcomes on PostgreSQL, the rows given as arrays
+_RECORD_DELIVERED_PG = text(
+    "UPDATE deliveries AS d SET locked_until = NULL, locked_by = NULL, state = 'done',"
+    " last_status = u.status, last_error = u.error, finished_at = u.finished"
+    " FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS INTEGER[]),"
+    " CAST(:errors AS TEXT[]), CAST(:finished AS TIMESTAMPTZ[])) AS u(id, status, error, finished)"
+    " WHERE d.id = u.id AND d.state = 'pending' AND d.locked_by = :owner"
+)
+
+
+def _delivered_arrays(kept: list[tuple[str, Outcome]], leases: Leases) -> dict[str, object]:
+    outcomes = [o for _, o in kept]
+    return {
+        "ids": [o.job.id for o in outcomes],
+        "statuses": [o.result.status for o in outcomes],
+        "errors": [o.result.error for o in outcomes],
+        "finished": [o.now for o in outcomes],
+        "owner": leases.owner,
+    }
 
 
 def _record_values(domain: str, outcome: Outcome, unreachable: set[str]) -> dict[str, object]:

@@ -52,6 +52,18 @@ async def accepted_followers(session: AsyncSession, actor: LocalActor) -> list[R
     return list(rows.all())
 
 
+async def follower_inboxes(session: AsyncSession, actor: LocalActor) -> list[Recipient]:
+    """Where ``actor``'s accepted followers receive: (inbox, shared inbox) pairs,
+    each once, without building an actor object per follower."""
+    rows = await session.execute(
+        select(RemoteActor.inbox, RemoteActor.shared_inbox)
+        .join(Follower, Follower.remote_actor_id == RemoteActor.id)
+        .where(Follower.local_actor_id == actor.id, Follower.state == "accepted")
+        .distinct()
+    )
+    return list(rows.all())
+
+
 async def enqueue(
     session: AsyncSession,
     actor: LocalActor,

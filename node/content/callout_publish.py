@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from federation.fanout import Recipient
 from node.ap.activities import state_note_to_as
 from node.ap.callouts import callout_to_as
 from node.content.callout_text import state_note_html
@@ -66,7 +67,7 @@ async def publish_state_note(
     await publish(node, session, "Create", note)
 
 
-def _count(option: str) -> Any:
+def response_count(option: str) -> Any:
     return (
         select(func.count())
         .where(CalloutResponse.callout_id == Callout.id, CalloutResponse.option == option)
@@ -84,7 +85,11 @@ async def take_tally(session: AsyncSession, callout: Callout, now: datetime) -> 
         await session.execute(
             update(Callout)
             .where(Callout.id == callout.id)
-            .values(come_count=_count("come"), help_count=_count("help"), tally_published_at=now)
+            .values(
+                come_count=response_count("come"),
+                help_count=response_count("help"),
+                tally_published_at=now,
+            )
             .returning(Callout.come_count, Callout.help_count)
             .execution_options(synchronize_session=False)
         )
@@ -97,11 +102,14 @@ async def take_tally(session: AsyncSession, callout: Callout, now: datetime) -> 
         set_committed_value(callout, name, value)
 
 
-async def voters(session: AsyncSession, callout: Callout) -> list[RemoteActor]:
-    """Accounts that answered, so their poll shows the new totals too."""
-    rows = await session.scalars(
-        select(RemoteActor)
+async def voters(session: AsyncSession, callout: Callout) -> list[Recipient]:
+    """The inboxes of the accounts that answered, so their poll shows the new
+    totals too: two columns per distinct pair, no actor object (a storm's tally
+    Update reads thousands of them)."""
+    rows = await session.execute(
+        select(RemoteActor.inbox, RemoteActor.shared_inbox)
         .join(CalloutResponse, CalloutResponse.actor_uri == RemoteActor.uri)
         .where(CalloutResponse.callout_id == callout.id)
+        .distinct()
     )
     return list(rows.all())

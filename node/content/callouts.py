@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.hosts import url_authority
@@ -31,7 +31,7 @@ from node.ap.callouts import callout_to_as
 from node.ap.events import tombstone_to_as
 from node.content import validation as v
 from node.content.callout_deletion import delete_state_notes, forget_voters
-from node.content.callout_publish import actor_id, publish_callout_update
+from node.content.callout_publish import actor_id, publish_callout_update, response_count
 from node.content.callout_states import after_dispatch_change, apply_action
 from node.content.events import set_fields
 from node.content.models import Callout, CalloutResponse, Tombstone
@@ -42,6 +42,17 @@ from node.db import dialect_insert
 from node.i18n import gettext as _
 
 TALLY_INTERVAL = timedelta(seconds=5)  # at most one tally Update per callout this often
+# ... and less often when many answered: every answer's server gets each Update,
+# so a callout's Updates stay near TALLY_POSTS_PER_SECOND signed POSTs a second,
+# and its published totals are never more than TALLY_INTERVAL_MAX behind
+TALLY_POSTS_PER_SECOND = 100
+TALLY_INTERVAL_MAX = timedelta(seconds=30)
+
+
+def tally_interval(answers: int) -> timedelta:
+    """How long after its last tally Update a callout with ``answers`` may have the next."""
+    spread = timedelta(seconds=answers / TALLY_POSTS_PER_SECOND)
+    return min(max(TALLY_INTERVAL, spread), TALLY_INTERVAL_MAX)
 
 
 @dataclass
@@ -289,30 +300,24 @@ async def _dispatch(node: NodeContext, session: AsyncSession, callout_id: int) -
 
 async def publish_due_tallies(node: NodeContext, now: datetime) -> int:
     """Send one Update per open callout whose responses no longer match its
-    published totals and whose last Update is older than ``TALLY_INTERVAL``;
+    published totals and whose last Update is older than its ``tally_interval``;
     returns how many were sent."""
-    counted = (
-        select(
-            CalloutResponse.callout_id,
-            func.sum(case((CalloutResponse.option == "come", 1), else_=0)).label("come"),
-            func.sum(case((CalloutResponse.option == "help", 1), else_=0)).label("help"),
-        )
-        .group_by(CalloutResponse.callout_id)
-        .subquery()
-    )
-    changed = (
-        select(Callout.id)
-        .join(counted, counted.c.callout_id == Callout.id)
-        .where(
-            Callout.local.is_(True),
-            Callout.status.in_(("unverified", "open", "enough")),
-            (counted.c.come != Callout.come_count) | (counted.c.help != Callout.help_count),
-            (Callout.tally_published_at.is_(None))
-            | (Callout.tally_published_at <= now - TALLY_INTERVAL),
-        )
+    # only local, open callouts past the shortest interval are counted (each with
+    # the responses' callout index), not every response of every callout each pass
+    come, help_ = response_count("come"), response_count("help")
+    changed = select(Callout.id, Callout.tally_published_at, come, help_).where(
+        Callout.local.is_(True),
+        Callout.status.in_(("unverified", "open", "enough")),
+        (Callout.tally_published_at.is_(None))
+        | (Callout.tally_published_at <= now - TALLY_INTERVAL),
+        (come != Callout.come_count) | (help_ != Callout.help_count),
     )
     async with node.sessions() as session, session.begin():
-        due = list((await session.scalars(changed)).all())
+        due = [
+            row[0]
+            for row in (await session.execute(changed)).all()
+            if row[1] is None or row[1] <= now - tally_interval(row[2] + row[3])
+        ]
         if not due:
             return 0
         # FOR NO KEY UPDATE: votes' foreign-key checks (KEY SHARE) go on meanwhile

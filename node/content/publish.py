@@ -3,15 +3,17 @@ publicly, to every accepted follower, in the caller's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.fanout import Recipient
 from node.ap.activities import PublicationKind, announce_to_as, publication_to_as
 from node.context import NodeContext
 from node.identity import group_actor
-from node.outbox import accepted_followers, enqueue, new_activity_id
+from node.outbox import enqueue, follower_inboxes, new_activity_id
 
 
 async def publish(
@@ -20,7 +22,7 @@ async def publish(
     kind: PublicationKind | Literal["Announce"],
     obj: dict[str, Any],
     *,
-    extra_recipients: list[Any] | None = None,
+    extra_recipients: Sequence[Recipient] | None = None,
 ) -> None:
     """Queue ``kind`` (Create/Update/Delete/Announce) of ``obj`` to all followers.
 
@@ -41,7 +43,7 @@ async def publish(
         activity = publication_to_as(
             kind, activity_id=activity_id, actor=actor, followers=followers, obj=obj, published=now
         )
-    recipients = [*await accepted_followers(session, local), *(extra_recipients or [])]
+    recipients = [*await follower_inboxes(session, local), *(extra_recipients or [])]
     object_uri = obj["id"]
     await enqueue(
         session,
