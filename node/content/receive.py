@@ -56,8 +56,18 @@ _HELD = union_all(
 
 async def _lookup(session: AsyncSession, uri: str) -> tuple[Stored | None, bool]:
     """What we hold under ``uri``, and whether it was deleted: one round trip
-    for the common case of an object never seen before."""
-    kinds = {kind: row_id for kind, row_id in (await session.execute(_HELD, {"uri": uri})).all()}
+    for the common case of an object never seen before.
+
+    Without flushing what the transaction added so far (a batch's new rows are
+    then inserted together, at its end), unless something added, changed or
+    deleted and not yet flushed has this ``uri``: then flushed first, so an
+    object seen twice in one batch is found and changed as if stored before."""
+    unflushed = (*session.new, *session.dirty, *session.deleted)
+    if any(getattr(row, "uri", None) == uri for row in unflushed):
+        await session.flush()
+    with session.no_autoflush:
+        found = (await session.execute(_HELD, {"uri": uri})).all()
+    kinds = {kind: row_id for kind, row_id in found}
     deleted = kinds.pop("tombstone", None) is not None
     for kind, row_id in kinds.items():
         return await session.get(_MODELS[kind], row_id), deleted

@@ -6,7 +6,7 @@ batch still lets the content in."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event, select, update
@@ -22,16 +22,17 @@ from tests.e2e.test_events_callouts import follow_and_wait
 STRANGER = "http://127.0.0.1:9/actors/nobody"
 
 
-@contextlib.contextmanager
-def statements(session: AsyncSession) -> Iterator[list[str]]:
-    """The statements reading the follows that ``session``'s engine runs meanwhile
-    (the node's own background work shares the engine)."""
+@contextlib.asynccontextmanager
+async def statements(session: AsyncSession) -> AsyncIterator[list[str]]:
+    """The statements reading the follows that ``session``'s connection runs
+    meanwhile (the node's own background work shares the engine)."""
     seen: list[str] = []
 
     def counted(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "followings" in statement:
+        if conn is connection and "followings" in statement:
             seen.append(statement)
 
+    connection = (await session.connection()).sync_connection
     engine = session.bind.sync_engine  # type: ignore[union-attr]
     event.listen(engine, "before_cursor_execute", counted)
     try:
@@ -47,7 +48,7 @@ async def test_a_batch_reads_the_follows_once_and_again_after_they_change(
     await follow_and_wait(here, origin)
     async with here.ctx.sessions() as session, session.begin():
         batch_follows(session)
-        with statements(session) as seen:
+        async with statements(session) as seen:
             answers = [
                 await is_followed(session, origin.actor_id),
                 await is_followed(session, origin.actor_id, or_asked=True),
@@ -82,10 +83,10 @@ async def test_after_an_accept_in_a_batch_the_follows_are_read_again(
     async with here.ctx.sessions() as session, session.begin():
         inbound = handler_context(here.ctx, session)
         await is_followed(session, STRANGER)
-        with statements(session) as kept:
+        async with statements(session) as kept:
             await is_followed(session, STRANGER)
         assert kept == []  # answered from the batch's read
         await build_router().dispatch(parse_activity(accept), inbound)
-        with statements(session) as again:
+        async with statements(session) as again:
             await is_followed(session, STRANGER)
         assert len(again) == 1
