@@ -54,15 +54,22 @@ def _number(value: float | None, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
+def _memory(row: Row) -> str:
+    """Peak PSS summed over the node's processes, peak RSS (VmHWM) summed beside it."""
+    if row.pss_mb and row.rss_mb:
+        return f"{row.pss_mb:.0f} MB ({row.rss_mb:.0f})"
+    return f"— ({row.rss_mb:.0f} MB)" if row.rss_mb else "—"
+
+
 def table(rows: list[Row]) -> str:
-    header = ("workload", "figure", "floor", "ratio", "peak RSS")
+    header = ("workload", "figure", "floor", "ratio", "peak PSS (RSS)")
     lines = [
         (
             row.workload,
             _number(row.figure, row.unit),
             _number(row.floor, row.unit) if row.floor is not None else "—",
             f"×{row.ratio:.1f}" if row.ratio is not None else "—",
-            f"{row.rss_mb:.0f} MB" if row.rss_mb else "—",
+            _memory(row),
         )
         for row in rows
     ]

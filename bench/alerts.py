@@ -202,7 +202,8 @@ async def _measure(bench: Bench, node: Node, sink: Sink) -> None:
                            f"{gap:.2f} s before the {n + 1}th" for gap, n in gaps)))
     bench.add(Row("alerts: alerts/s", (PUSH + MAIL) / total if total > 0 else None, "/s",
                   rss_mb=rss))
-    bench.add(Row("alerts: node peak RSS", rss, "MB", None, higher_is_better=False, rss_mb=rss))
+    bench.add(Row("alerts: node peak RSS", rss, "MB", None, higher_is_better=False, rss_mb=rss,
+                  pss_mb=node.peak_pss_mb()))
     ok = (
         len(sink.push_times) == PUSH and len(sink.mail_times) == MAIL
         and sink.push_repeats == 0 and sink.mail_repeats == 0

@@ -25,6 +25,8 @@ from typing import Any
 
 import asyncpg
 
+from bench.memory import MemorySampler
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 BIN = Path(sys.executable).parent
@@ -377,6 +379,7 @@ class Node:
     process: Process | None = None
     worker: Process | None = None
     web_workers: int = 1  # TOCSIN_WEB_WORKERS: the first web process starts the others
+    memory: MemorySampler | None = None  # PSS and RSS of every process (bench/memory.py)
 
     @property
     def base(self) -> str:
@@ -428,6 +431,11 @@ class Node:
             env["TOCSIN_WEB_WORKERS"] = str(self.web_workers)
         self.process = start(f"tocsin-{command}", argv, self.workdir, env,
                              ready_line=NODE_READY)
+        self._sample_memory()
+
+    def _sample_memory(self) -> None:
+        if self.memory is None:
+            self.memory = MemorySampler(self.pids).start()
 
     def start_worker(self) -> None:
         """A `tocsin worker` process beside `tocsin web` (the production shape)."""
@@ -435,9 +443,12 @@ class Node:
         if VARIANT:
             argv = [sys.executable, "-m", "bench.variants", VARIANT, "--", "worker"]
         self.worker = start("tocsin-worker", argv, self.workdir, self.env())
+        self._sample_memory()
         time.sleep(2)  # it connects and starts listening; nothing to print before work comes
 
     def stop(self) -> None:
+        if self.memory is not None:
+            self.memory.stop()
         started = self.pids()  # with the web processes the first one started
         for process in (self.worker, self.process):
             if process is not None:
@@ -456,6 +467,11 @@ class Node:
         peaks = [peak_rss_mb(pid) for pid in self.pids()]
         known = [peak for peak in peaks if peak is not None]
         return sum(known) if known else None
+
+    def peak_pss_mb(self) -> float | None:
+        """The node's memory as the target means it: the sum of every process's
+        peak PSS, shared pages shared out (bench/memory.py)."""
+        return self.memory.peak_pss_mb() if self.memory is not None else None
 
     async def keys(self) -> dict[str, str]:
         """keyId → public PEM of the node's two actors (for the sink's checks)."""
@@ -631,6 +647,7 @@ class Row:
     higher_is_better: bool = True
     rss_mb: float | None = None
     note: str = ""
+    pss_mb: float | None = None  # the sum of the processes' peak PSS (bench/memory.py)
     target: float | None = None
 
     @property

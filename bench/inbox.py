@@ -133,7 +133,7 @@ async def _measure(bench: Bench, node: Node, remote: Remote, workdir: Any,
         notes = await seed.scalar(context, "SELECT count(*) FROM remote_notes")
         keys = await seed.scalar(context, "SELECT count(*) FROM remote_keys")
     bench.stop_profiler(profiler)
-    rss = node.peak_rss_mb()
+    rss, pss = node.peak_rss_mb(), node.peak_pss_mb()
     stats = await remote.stats()
 
     accepted = result.count(202)
@@ -144,23 +144,28 @@ async def _measure(bench: Bench, node: Node, remote: Remote, workdir: Any,
     window = result.duration + (drained_after if drained_after is not None else DRAIN_TIMEOUT)
     floors = bench.floors
     bench.add(Row(f"{label}: accepted/s", accepted / result.duration, "/s",
-                  floors.get("inbox_accept_per_s"), rss_mb=rss, target=2000,
+                  floors.get("inbox_accept_per_s"), rss_mb=rss, pss_mb=pss, target=2000,
                   note=f"{accepted} accepted of {result.answered} answered "
                        f"({offered} pre-signed) in {result.duration:.1f} s, c={CONNECTIONS}"))
     bench.add(Row(f"{label}: processed/s (until drained)", processed / window, "/s",
-                  floors.get("inbox_process_per_s"), rss_mb=rss, target=1000,
+                  floors.get("inbox_process_per_s"), rss_mb=rss, pss_mb=pss, target=1000,
                   note=f"{processed} processed in {window:.1f} s; "
                        f"{at_end.get('done', 0) + at_end.get('ignored', 0)} by the end of load, "
                        f"drained {drained_after if drained_after is not None else 'NOT'} "
                        f"{'s' if drained_after is not None else ''} after"))
     bench.add(Row(f"{label}: p50 latency", result.p50_ms, "ms", None, higher_is_better=False,
-                  rss_mb=rss))
+                  rss_mb=rss, pss_mb=pss))
     bench.add(Row(f"{label}: p99 latency", result.p99_ms, "ms", None, higher_is_better=False,
-                  rss_mb=rss, target=50, note=f"max {result.max_ms:.0f} ms"))
-    bench.add(Row(f"{label}: errors", errors, "", None, higher_is_better=False, rss_mb=rss,
-                  target=0,
+                  rss_mb=rss, pss_mb=pss, target=50, note=f"max {result.max_ms:.0f} ms"))
+    bench.add(Row(f"{label}: errors", errors, "", None, higher_is_better=False,
+                  rss_mb=rss, pss_mb=pss, target=0,
                   note=f"statuses {dict(sorted(result.statuses.items()))}, socket "
                        f"{result.socket_errors}, timeouts {result.timeouts}"))
+    processes = node.memory.processes() if node.memory is not None else 0
+    bench.add(Row(f"{label}: node memory, peak PSS", pss, "MB", None, higher_is_better=False,
+                  rss_mb=rss, pss_mb=pss, target=250,
+                  note=f"the sum of each of {processes} processes' peak PSS; their peak RSS "
+                       f"(VmHWM) added: {rss or 0:.0f} MB"))
     lost = accepted - recorded  # recorded may exceed accepted by the requests in flight at the end
     check = (
         f"{label} check: {accepted} answered 202, {recorded} recorded "

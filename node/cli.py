@@ -335,11 +335,33 @@ def _main(argv: list[str] | None) -> int:
     except ConfigError as exc:
         print("tocsin: " + _("configuration error: %(error)s", error=exc), file=sys.stderr)
         return 2
+    if key in ("run", "web") and settings.web_workers > 1:
+        _fork_web_processes(settings)
     try:
         with asyncio.Runner(loop_factory=_loop()) as runner:
             return runner.run(COMMANDS[key](args, settings))
     except KeyboardInterrupt:
         return 130
+
+
+def _fork_web_processes(settings: Settings) -> None:
+    """The other ``TOCSIN_WEB_WORKERS``, forked once what they run is imported
+    (``node.web_processes``): they share those pages with this process."""
+    from node import web_processes
+
+    if web_processes.SOCKET_FD in os.environ:  # a restarted one: it serves alone
+        return
+    import uvicorn  # noqa: F401 - imported before the fork, shared by the processes
+
+    from node.app import create_app  # noqa: F401
+    from node.worker import run_worker  # noqa: F401
+
+    def serve(listener: socket.socket) -> int:
+        with listener, asyncio.Runner(loop_factory=_loop()) as runner:
+            runner.run(_serve(settings, listener, with_worker=False, siblings=0))
+        return 0
+
+    web_processes.fork_web_processes(settings.web_workers - 1, serve)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 processor (``node.runtime``). Each handler runs inside the transaction that
 marks the activity processed; a type with no handler is recorded as ignored.
 ``handler_context`` and ``finish_batch`` frame a batch of handlers sharing one
-transaction (callout votes are dispatched once, at its end).
+transaction (callout votes are dispatched once and alerts for received
+content queued together, at its end; the followed check reads once).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from federation.actors import parse_actor
 from federation.as2 import ACTOR_TYPES, Activity
 from federation.inbox import ActivityRouter, Handler
 from node import follows, moves
+from node.alerts.queue import batch_received_alerts, queue_batched_alerts
 from node.content import receive
 from node.content.callouts import batch_dispatch, dispatch_batch
+from node.content.followed import batch_follows, forget_follows
 from node.context import Inbound, NodeContext
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ async def on_update(activity: Activity, inbound: Inbound) -> None:
     if activity.object is not None and activity.object_type in ACTOR_TYPES:
         # check_activity_origin has ensured an actor updates only itself
         await inbound.node.directory.store_actor(parse_actor(activity.object), inbound.session)
+        forget_follows(inbound.session)
         return
     await receive.receive_update(inbound.node, inbound.session, activity)
 
@@ -65,6 +69,7 @@ async def on_delete(activity: Activity, inbound: Inbound) -> None:
     if activity.object_id == activity.actor:
         await receive.forget_remote_content(inbound.session, activity.actor)
         await inbound.node.directory.forget_actor(activity.actor, inbound.session)
+        forget_follows(inbound.session)
         return
     await receive.receive_delete(inbound.node, inbound.session, activity)
 
@@ -97,18 +102,39 @@ HANDLERS: dict[str, Handler[Inbound]] = {
 
 def handler_context(node: NodeContext, session: AsyncSession) -> Inbound:
     """What each handler of a batch sharing ``session`` gets; votes wait for
-    ``finish_batch`` to be dispatched once per callout."""
+    ``finish_batch`` to be dispatched once per callout; the followed check reads
+    the follows once (``node.content.followed``); alerts for received callouts
+    and events are queued together at the end."""
     batch_dispatch(session)
+    batch_follows(session)
+    batch_received_alerts(session)
     return Inbound(node, session)
 
 
 async def finish_batch(node: NodeContext, session: AsyncSession) -> None:
     """The last step of a batch's transaction, after its handlers, before its commit."""
+    await queue_batched_alerts(session)
     await dispatch_batch(node, session)
+
+
+# handlers that may change what we follow: the batch's followed check reads again after them
+CHANGE_FOLLOWS = frozenset({"Follow", "Undo", "Accept", "Reject", "Move"})
+
+
+def _forgetting_follows(handler: Handler[Inbound]) -> Handler[Inbound]:
+    async def handle(activity: Activity, inbound: Inbound) -> None:
+        try:
+            await handler(activity, inbound)
+        finally:
+            forget_follows(inbound.session)
+
+    return handle
 
 
 def build_router() -> ActivityRouter[Inbound]:
     router: ActivityRouter[Inbound] = ActivityRouter()
     for activity_type, handler in HANDLERS.items():
+        if activity_type in CHANGE_FOLLOWS:
+            handler = _forgetting_follows(handler)
         router.on(activity_type)(handler)
     return router

@@ -59,30 +59,75 @@ async def queue_event_alerts(node: NodeContext, session: AsyncSession, event: Ev
     return await _queue(session, "event", event, "published", urgent=False)
 
 
+_BATCH = "tocsin.received_alerts"  # session.info: what ``queue_batched_alerts`` queues
+
+
+def batch_received_alerts(session: AsyncSession) -> None:
+    """Alerts for what is stored through ``session`` are queued together by
+    ``queue_batched_alerts``, which the caller runs before committing."""
+    session.info.setdefault(_BATCH, [])
+
+
 async def queue_received_alerts(session: AsyncSession, row: Any) -> int:
     """Alerts for a callout or event just stored from a followed network: new
     ones, and callouts whose status changed (read from the row's unflushed
-    history, so the caller needs no bookkeeping). Anything else: nothing."""
+    history, so the caller needs no bookkeeping). Anything else: nothing.
+
+    In a batch (``batch_received_alerts``) the change is only noted, and
+    queued with the batch's others; returns 0 then."""
+    found = _received_change(row)
+    if found is None:
+        return 0
+    subject, change, urgent = found
+    batched: list[tuple[str, Event | Callout, str, bool]] | None = session.info.get(_BATCH)
+    if batched is not None:
+        batched.append((subject, row, change, urgent))
+        return 0
+    return await _queue(session, subject, row, change, urgent=urgent)
+
+
+def _received_change(row: Any) -> tuple[str, str, bool] | None:
+    """(subject, change, urgent) of a received row worth an alert, else None."""
     now = datetime.now(UTC)
     if isinstance(row, Event):
         new = inspect(row).pending or inspect(row).transient
         if not new or row.ends_at <= now or row.status == "cancelled":
-            return 0
-        return await _queue(session, "event", row, "published", urgent=False)
+            return None
+        return "event", "published", False
     if not isinstance(row, Callout):
-        return 0
+        return None
     state = inspect(row)
     if state.pending or state.transient:
         previous = None
     else:
         history = state.attrs.status.history
         if not history.deleted:
-            return 0
+            return None
         previous = history.deleted[0]
     change = callout_change(previous, row.status)
     if change is None or (change == "published" and row.ends_at <= now):
+        return None
+    return "callout", change, row.urgency == "urgent"
+
+
+async def queue_batched_alerts(session: AsyncSession) -> int:
+    """Queue the alerts noted in a batch: one flush, then one ``INSERT … SELECT``
+    per kind of change (subject, change, urgency, local or not) for all the rows
+    that had it. Returns how many alerts were queued."""
+    batched: list[tuple[str, Event | Callout, str, bool]] = session.info.get(_BATCH) or []
+    if not batched:
         return 0
-    return await _queue(session, "callout", row, change, urgent=row.urgency == "urgent")
+    session.info[_BATCH] = []
+    await session.flush()  # new rows get their ids
+    groups: dict[tuple[str, str, bool, bool], set[int]] = {}
+    for subject, row, change, urgent in batched:
+        groups.setdefault((subject, change, urgent, bool(row.local)), set()).add(row.id)
+    queued = 0
+    for (subject, change, urgent, local), ids in groups.items():
+        queued += await _insert(session, subject, sorted(ids), change, urgent=urgent, local=local)
+    if queued:
+        await notify_work(session)  # workers in other processes start at the commit
+    return queued
 
 
 async def queue_personal_alert(
@@ -131,24 +176,40 @@ def _in_scope(subject: str, *, urgent: bool, local: bool) -> list[Any]:
 async def _queue(
     session: AsyncSession, subject: str, row: Event | Callout, change: str, *, urgent: bool
 ) -> int:
+    await session.flush()  # a new row gets its id
+    queued = await _insert(session, subject, [row.id], change, urgent=urgent, local=row.local)
+    if queued:
+        await notify_work(session)  # workers in other processes start at the commit
+    return queued
+
+
+async def _insert(
+    session: AsyncSession, subject: str, ids: list[int], change: str, *, urgent: bool, local: bool
+) -> int:
+    """One ``INSERT … SELECT``: ``change`` of each of ``ids`` for every subscription in scope."""
     if subject == "event" and change not in EVENT_CHANGES:
         raise ValueError(f"unknown event change {change!r}")
-    await session.flush()  # a new row gets its id
+    model: type[Event] | type[Callout] = Event if subject == "event" else Callout
     now = datetime.now(UTC)
-    chosen = select(
-        AlertSubscription.id,
-        literal(subject),
-        literal(row.id),
-        literal(change),
-        literal("pending"),
-        literal(0),
-        literal(now, AlertJob.next_attempt_at.type),
-        literal(now, AlertJob.created_at.type),
-    ).where(*_in_scope(subject, urgent=urgent, local=row.local))
+    chosen = (
+        select(
+            AlertSubscription.id,
+            literal(subject),
+            model.id,
+            literal(change),
+            literal("pending"),
+            literal(0),
+            literal(now, AlertJob.next_attempt_at.type),
+            literal(now, AlertJob.created_at.type),
+        )
+        .select_from(AlertSubscription)
+        .join(model, model.id.in_(ids))
+    )  # each subject, everyone
+    chosen = chosen.where(*_in_scope(subject, urgent=urgent, local=local))
     if subject == "callout" and change == "enough":  # "answer to be on standby": not
         # to those who answered "I can come" from their link (they know their place)
         answered = select(CalloutResponse.id).where(
-            CalloutResponse.callout_id == row.id,
+            CalloutResponse.callout_id == Callout.id,
             CalloutResponse.subscription_id == AlertSubscription.id,
             CalloutResponse.option == "come",
         )
@@ -160,7 +221,4 @@ async def _queue(
             index_elements=["subscription_id", "subject", "subject_id", "change"]
         )
     )
-    queued = max(int(getattr(result, "rowcount", 0) or 0), 0)
-    if queued:
-        await notify_work(session)  # workers in other processes start at the commit
-    return queued
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)

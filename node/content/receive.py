@@ -29,11 +29,12 @@ from node.ap.parse import localized, note_columns
 from node.ap.remote_callouts import as_question_to_remote_callout, is_tocsin_callout
 from node.ap.remote_events import as_event_to_remote_event
 from node.content.callouts import answer_callout
+from node.content.followed import is_followed
 from node.content.models import Callout, Event, RemoteNote, Tombstone
 from node.context import NodeContext
 from node.follows import send_to_actor
 from node.identity import group_actor
-from node.models import Following, RemoteActor
+from node.models import RemoteActor
 from node.outbox import new_activity_id
 
 log = logging.getLogger(__name__)
@@ -41,37 +42,6 @@ log = logging.getLogger(__name__)
 Stored = Event | Callout | RemoteNote
 # a callout being checked collects answers; an enough one takes them as standby
 TAKES_ANSWERS = frozenset({"unverified", "open", "enough"})
-
-
-# Built once: these run for nearly every received activity, and building a
-# statement costs more than SQLAlchemy's cached compilation saves.
-_FOLLOWED = (
-    select(Following.id)
-    .join(RemoteActor, RemoteActor.id == Following.remote_actor_id)
-    .where(RemoteActor.uri == bindparam("uri"), Following.state == "accepted")
-    .limit(1)
-)
-
-
-_ASKED = (
-    select(Following.id)
-    .join(RemoteActor, RemoteActor.id == Following.remote_actor_id)
-    .where(RemoteActor.uri == bindparam("uri"))
-    .limit(1)
-)
-
-
-async def is_followed(session: AsyncSession, actor_uri: str, *, or_asked: bool = False) -> bool:
-    """Whether we follow the actor; with ``or_asked``, also while our Follow is pending.
-
-    A ``Create`` is taken from an actor our Follow is still pending with: it
-    sent it to us, so it counts us among its followers, and its Accept may simply
-    be behind it in our inbox (processed in any order, retried). Dropping it
-    would lose it for good; the backfill after the Accept reads only the first
-    pages of the outbox.
-    """
-    query = _ASKED if or_asked else _FOLLOWED
-    return await session.scalar(query, {"uri": actor_uri}) is not None
 
 
 _MODELS: dict[str, type[Stored]] = {"event": Event, "callout": Callout, "note": RemoteNote}
@@ -86,8 +56,18 @@ _HELD = union_all(
 
 async def _lookup(session: AsyncSession, uri: str) -> tuple[Stored | None, bool]:
     """What we hold under ``uri``, and whether it was deleted: one round trip
-    for the common case of an object never seen before."""
-    kinds = {kind: row_id for kind, row_id in (await session.execute(_HELD, {"uri": uri})).all()}
+    for the common case of an object never seen before.
+
+    Without flushing what the transaction added so far (a batch's new rows are
+    then inserted together, at its end), unless something added, changed or
+    deleted and not yet flushed has this ``uri``: then flushed first, so an
+    object seen twice in one batch is found and changed as if stored before."""
+    unflushed = (*session.new, *session.dirty, *session.deleted)
+    if any(getattr(row, "uri", None) == uri for row in unflushed):
+        await session.flush()
+    with session.no_autoflush:
+        found = (await session.execute(_HELD, {"uri": uri})).all()
+    kinds = {kind: row_id for kind, row_id in found}
     deleted = kinds.pop("tombstone", None) is not None
     for kind, row_id in kinds.items():
         return await session.get(_MODELS[kind], row_id), deleted
