@@ -16,11 +16,9 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.actors import Actor, parse_actor, parse_public_key
@@ -36,8 +34,8 @@ from federation.keys import load_public_key
 from federation.signed import PublicKeyInfo
 from federation.webfinger import parse_handle, resolve_handle
 from node.blocks import BlockList
-from node.db import dialect_insert
 from node.models import RemoteActor, RemoteKey
+from node.remote_store import cached_key, store_actor_and_key, upsert_actor
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +189,9 @@ class RemoteDirectory:
         With ``session`` the change joins the caller's transaction (and commit).
         """
         if session is not None:
-            return await _upsert_actor(session, parsed)
+            return await upsert_actor(session, parsed)
         async with self._sessions() as own, own.begin():
-            return await _upsert_actor(own, parsed)
+            return await upsert_actor(own, parsed)
 
     async def forget_actor(self, uri: str, session: AsyncSession) -> bool:
         """Remove a deleted actor: its follows both ways go with it (cascade)."""
@@ -242,7 +240,7 @@ class RemoteDirectory:
         if remembered is not None:
             return remembered
         async with self._sessions() as session:
-            cached = (await session.execute(_KEY, {"key_id": key_id})).first()
+            cached = await cached_key(session, key_id)
         if cached is None:
             return None
         owner, pem = cached
@@ -299,113 +297,5 @@ class RemoteDirectory:
                 raise SignatureError("the key's owner does not list this key")
         public = load_public_key(key.pem)  # refuse to cache a key we cannot use
         async with self._sessions() as session, session.begin():
-            # no ORM object made, and statements built once: only the key is needed here
-            actor = {"uri": owner.id, **_columns(owner)}
-            stored = {"key_id": key_id, "owner_uri": owner.id, "public_key_pem": key.pem}
-            stored["fetched_at"] = actor["fetched_at"]
-            name = session.get_bind().dialect.name
-            if name == "postgresql":  # both rows in one statement
-                del stored["owner_uri"]  # the CTE's row gives it
-                await session.execute(
-                    _ACTOR_AND_KEY_PG, actor | {f"k_{k}": v for k, v in stored.items()}
-                )
-            else:
-                await session.execute(_upserts(name)[0], actor)
-                await session.execute(_upserts(name)[1], stored)
+            await store_actor_and_key(session, owner, key_id, key.pem)
         return PublicKeyInfo(key_id, owner.id, public)
-
-
-async def _upsert_actor(session: AsyncSession, parsed: Actor) -> RemoteActor:
-    """Insert-or-update in one statement, safe when two requests store the same
-    actor at once; its key (when the document carries one) goes with it."""
-    values = _columns(parsed)
-    row = await session.scalar(
-        dialect_insert(session)(RemoteActor)
-        .values(uri=parsed.id, **values)
-        .on_conflict_do_update(index_elements=["uri"], set_=values)
-        .returning(RemoteActor),
-        execution_options={"populate_existing": True},
-    )
-    if not isinstance(row, RemoteActor):
-        raise RuntimeError(f"storing {parsed.id} returned no row")
-    if parsed.public_key_id and parsed.public_key_pem:
-        await _store_key(session, parsed.public_key_id, parsed.id, parsed.public_key_pem)
-    return row
-
-
-_KEY = select(RemoteKey.owner_uri, RemoteKey.public_key_pem).where(
-    RemoteKey.key_id == bindparam("key_id")
-)
-
-
-_ACTOR_COLUMNS = (
-    "uri", "domain", "type", "preferred_username", "name", "summary",
-    "url", "inbox", "shared_inbox", "raw", "fetched_at",
-)  # fmt: skip
-_KEY_COLUMNS = ("key_id", "owner_uri", "public_key_pem", "fetched_at")
-_KEYS = cast(Table, RemoteKey.__table__)
-
-
-def _upsert(insert: Any, model: Any, columns: tuple[str, ...], prefix: str = "") -> Any:
-    """INSERT … ON CONFLICT (its key) DO UPDATE of ``columns``, values bound by name."""
-    statement = insert(model).values({c: bindparam(prefix + c) for c in columns})
-    key = columns[0]
-    return statement.on_conflict_do_update(
-        index_elements=[key], set_={c: statement.excluded[c] for c in columns if c != key}
-    )
-
-
-@cache
-def _upserts(dialect: str) -> tuple[Any, Any]:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        _upsert(insert, RemoteActor.__table__, _ACTOR_COLUMNS),
-        _upsert(insert, RemoteKey.__table__, _KEY_COLUMNS),
-    )
-
-
-def _actor_and_key_pg() -> Any:
-    """The actor's upsert as a CTE, and the key's in the same statement."""
-    actor = _upsert(postgresql.insert, RemoteActor.__table__, _ACTOR_COLUMNS).returning(
-        RemoteActor.__table__.c.uri
-    )
-    stored = actor.cte("stored_actor")
-    key = postgresql.insert(_KEYS).from_select(
-        list(_KEY_COLUMNS),
-        select(
-            bindparam("k_key_id", type_=RemoteKey.__table__.c.key_id.type),
-            stored.c.uri,
-            bindparam("k_public_key_pem", type_=RemoteKey.__table__.c.public_key_pem.type),
-            bindparam("k_fetched_at", type_=RemoteKey.__table__.c.fetched_at.type),
-        ),
-    )
-    return key.on_conflict_do_update(
-        index_elements=["key_id"],
-        set_={c: key.excluded[c] for c in _KEY_COLUMNS if c != "key_id"},
-    )
-
-
-_ACTOR_AND_KEY_PG = _actor_and_key_pg()
-
-
-def _columns(parsed: Actor) -> dict[str, Any]:
-    return {
-        "domain": url_authority(parsed.id),
-        "type": parsed.type,
-        "preferred_username": parsed.preferred_username,
-        "name": (parsed.name or "")[:500],
-        "summary": parsed.summary or "",
-        "url": parsed.url,
-        "inbox": parsed.inbox,
-        "shared_inbox": parsed.shared_inbox,
-        "raw": parsed.raw,
-        "fetched_at": datetime.now(UTC),
-    }
-
-
-async def _store_key(session: AsyncSession, key_id: str, owner: str, pem: str) -> None:
-    load_public_key(pem)  # refuse to cache a key we cannot use
-    stored = {"key_id": key_id, "owner_uri": owner, "public_key_pem": pem}
-    await session.execute(
-        _upserts(session.get_bind().dialect.name)[1], stored | {"fetched_at": datetime.now(UTC)}
-    )

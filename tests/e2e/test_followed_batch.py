@@ -17,7 +17,7 @@ from node.content.followed import batch_follows, forget_follows, is_followed
 from node.handlers import build_router, handler_context
 from node.models import Following, RemoteActor
 from tests.e2e.conftest import NodeFactory
-from tests.e2e.test_events_callouts import follow_and_wait
+from tests.support.following import follow_and_wait
 
 STRANGER = "http://127.0.0.1:9/actors/nobody"
 
