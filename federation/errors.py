@@ -61,5 +61,12 @@ class FetchError(FederationError):
     default_message = "could not fetch the remote resource"
 
 
+class TransientFetchError(FetchError):
+    """The fetch may work if tried again later: a timeout, a broken connection,
+    HTTP 429 or 5xx. Work that needs the document should be retried, not dropped."""
+
+    default_message = "the remote server could not answer now"
+
+
 class UnsafeTargetError(FetchError):
     default_message = "refusing to contact a non-public address"

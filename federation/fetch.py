@@ -32,7 +32,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from federation.errors import FetchError, MalformedError, TooLargeError
+from federation.errors import FetchError, MalformedError, TooLargeError, TransientFetchError
 from federation.hosts import same_origin, url_authority
 from federation.jsonlimits import loads_limited
 
@@ -110,10 +110,14 @@ class Fetcher:
             async with asyncio.timeout(self._deadline):
                 return await self._follow(url, accept, content_type_ok)
         except TimeoutError:
-            raise FetchError(
+            raise TransientFetchError(
                 f"{url!r} gave no complete answer within {self._deadline:g} s",
                 public_message="remote server too slow",
             ) from None
+        except httpx.TransportError as exc:  # connect, read, write: the network, not the URL
+            raise TransientFetchError(
+                f"fetching {url!r} failed: {exc!r}", public_message=_FAILED
+            ) from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError(f"fetching {url!r} failed: {exc!r}", public_message=_FAILED) from exc
 
@@ -185,7 +189,8 @@ def next_hop(original: str, current: str, location: str) -> str:
 def check_response(response: httpx.Response, content_type_ok: ContentTypeCheck) -> None:
     """Require status 200 and an acceptable content type, before reading the body."""
     if response.status_code != 200:
-        raise FetchError(
+        busy = response.status_code == 429 or response.status_code >= 500
+        raise (TransientFetchError if busy else FetchError)(
             f"{response.url} answered HTTP {response.status_code}",
             public_message=f"remote server answered HTTP {response.status_code}",
         )

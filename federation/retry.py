@@ -191,9 +191,7 @@ def host_is_unreachable(
     return len(failure_days) >= threshold
 
 
-def next_inbound_attempt(
-    attempts: int, *, now: datetime, permanent: bool = False
-) -> RetryDecision:
+def next_inbound_attempt(attempts: int, *, now: datetime, permanent: bool = False) -> RetryDecision:
     """Decide what to do after processing a received activity failed.
 
     ``attempts`` counts processing attempts so far, this one included (1 after

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, delete, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.as2 import Activity, as_list, first_str, id_of
-from federation.errors import FederationError
+from federation.errors import FederationError, TransientFetchError
 from federation.hosts import url_authority
 from node import relay
 from node.alerts.queue import queue_received_alerts
@@ -288,6 +288,8 @@ async def _relay(node: NodeContext, session: AsyncSession, activity: Activity) -
         return
     try:
         doc = await node.directory.fetch(uri)  # from its origin, never the relayer's copy
+    except TransientFetchError:
+        raise  # a relayed callout is worth waiting for: the activity is retried with backoff
     except FederationError as exc:
         log.info("could not fetch announced %s: %s", uri, exc)
         return
@@ -300,6 +302,8 @@ async def _relay(node: NodeContext, session: AsyncSession, activity: Activity) -
         return  # already known (perhaps we follow its origin too)
     try:
         await node.directory.actor(owner, session=session)  # so the calendar names the origin
+    except TransientFetchError:
+        raise
     except FederationError as exc:
         log.info("ignoring announced %s: its owner %s is unreachable: %s", uri, owner, exc)
         return

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from starlette.responses import Response
 
-from federation.errors import FetchError, UnsafeTargetError
+from federation.errors import FetchError, TransientFetchError, UnsafeTargetError
 from federation.fetch import (
     ACTIVITY_ACCEPT,
     JRD_ACCEPT,
@@ -135,13 +135,19 @@ async def test_fetch_object_rejects_non_activitystreams_content_types(
 
 
 @shared_loop
-@pytest.mark.parametrize("status", [201, 204, 404, 410, 500])
-async def test_fetch_object_requires_status_200(site: Site, fetcher: Fetcher, status: int) -> None:
+@pytest.mark.parametrize(
+    ("status", "worth_retrying"),
+    [(201, False), (204, False), (404, False), (410, False), (429, True), (500, True), (503, True)],
+)
+async def test_fetch_object_requires_status_200_and_says_when_a_retry_may_work(
+    site: Site, fetcher: Fetcher, status: int, worth_retrying: bool
+) -> None:
     url = site.url("/actor")
     body = json.dumps({"id": url}).encode()
     site.routes["/actor"] = lambda _r: Response(body, status_code=status, media_type=AS_TYPE)
-    with pytest.raises(FetchError, match=f"HTTP {status}"):
+    with pytest.raises(FetchError, match=f"HTTP {status}") as refused:
         await fetcher.fetch_object(url)
+    assert isinstance(refused.value, TransientFetchError) is worth_retrying
 
 
 @shared_loop
@@ -211,7 +217,7 @@ async def test_a_refused_connection_is_a_fetch_error(fetcher: Fetcher) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nothing listens once this closes
-    with pytest.raises(FetchError, match="failed"):
+    with pytest.raises(TransientFetchError, match="failed"):
         await fetcher.fetch_object(f"http://127.0.0.1:{port}/actor")
 
 
