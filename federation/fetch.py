@@ -114,7 +114,8 @@ class Fetcher:
                 f"{url!r} gave no complete answer within {self._deadline:g} s",
                 public_message="remote server too slow",
             ) from None
-        except httpx.TransportError as exc:  # connect, read, write: the network, not the URL
+        # the network, not the URL: refused or dropped connections, timeouts, cut answers
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise TransientFetchError(
                 f"fetching {url!r} failed: {exc!r}", public_message=_FAILED
             ) from exc

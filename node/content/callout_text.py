@@ -14,8 +14,6 @@ from node.content.models import Callout
 from node.content.text import format_moment, format_where
 from node.i18n import gettext as _
 
-HEADLINE_KEYS = ("open", "enough", "met", "false-alarm", "cancelled", "reopened")
-
 
 def headline_words(headline: str) -> str:
     """The headline followers see for the state a change leads to (the words of

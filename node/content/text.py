@@ -28,12 +28,9 @@ from node.i18n import gettext as _
 
 DASH = "\u2013"  # en dash, between the ends of a span
 # CLDR patterns (Babel): a short date, and a day's heading; English as it always was
-SHORT_DATE = {"es": "EEE d MMM y"}
-LONG_DATE = {"es": "EEEE, d 'de' MMMM 'de' y"}
-DEFAULT_SHORT_DATE = "EEE d MMM y"  # Tue 3 Feb 2026, Maw 3 Chwef 2026
+SHORT_DATE = "EEE d MMM y"  # Tue 3 Feb 2026, Maw 3 Chwef 2026, dom 3 feb 2026
+LONG_DATE = {"es": "EEEE, d 'de' MMMM 'de' y"}  # where a language's heading differs
 DEFAULT_LONG_DATE = "EEEE d MMMM y"  # Tuesday 3 February 2026, Dydd Mawrth 3 Chwefror 2026
-URGENCIES = ("urgent", "soon", "ongoing")
-STATES = ("unverified", "enough", "met", "false-alarm", "cancelled")
 
 
 def urgency_word(urgency: str) -> str:
@@ -88,7 +85,7 @@ def zone_name(name: str) -> str:
 
 def _date(moment: datetime) -> str:
     language = current_language()
-    return format_datetime(moment, SHORT_DATE.get(language, DEFAULT_SHORT_DATE), locale=language)
+    return format_datetime(moment, SHORT_DATE, locale=language)
 
 
 def long_date(moment: datetime) -> str:
