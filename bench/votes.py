@@ -17,6 +17,7 @@ voters' servers), and the final tally, which must be exactly 5,000.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +43,8 @@ REPEATERS = 10  # every tenth voter answers REPEATS more times at once
 REPEATS = 2
 SENT = VOTERS + REPEATS * (VOTERS // REPEATERS)
 CONNECTIONS = 50
+# web processes (TOCSIN_WEB_WORKERS): one per core of this 2-core machine, as the compose file
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
 MAX_SECONDS = 240
 SETTLE_TIMEOUT = 90
 
@@ -51,7 +54,7 @@ async def run(bench: Bench) -> None:
     workdir = bench.workdir / "votes"
     workdir.mkdir(exist_ok=True)
     async with throwaway_database("votes") as dsn:
-        node = Node(dsn, workdir)
+        node = Node(dsn, workdir, web_workers=WEB_WORKERS)
         node.migrate()
         remote = Remote(hosts_range(2, SERVERS), accounts=PER_SERVER,
                         keys_file=bench.keys_file, workdir=workdir, sample_every=25)

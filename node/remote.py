@@ -34,8 +34,9 @@ from federation.keys import load_public_key
 from federation.signed import PublicKeyInfo
 from federation.webfinger import parse_handle, resolve_handle
 from node.blocks import BlockList
+from node.key_claims import KeyClaims
 from node.models import RemoteActor, RemoteKey
-from node.remote_store import cached_key, store_actor_and_key, upsert_actor
+from node.remote_store import upsert_actor
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +112,12 @@ class RemoteDirectory:
         sessions: async_sessionmaker[AsyncSession],
         fetcher: Fetcher,
         blocks: BlockList,
+        claims: KeyClaims,
         *,
         scheme: str = "https",
     ) -> None:
         self._sessions = sessions
+        self._claims = claims
         self._fetcher = fetcher
         self._blocks = blocks
         self._scheme = scheme
@@ -125,6 +128,9 @@ class RemoteDirectory:
         # key id -> its fetch in flight: requests signed with the same unknown key
         # arriving together share one fetch of its document
         self._fetching: dict[str, asyncio.Future[PublicKeyInfo]] = {}
+
+    async def aclose(self) -> None:
+        await self._claims.aclose()
 
     # -- actors -------------------------------------------------------------------------
 
@@ -208,18 +214,16 @@ class RemoteDirectory:
         pending = self._fetching.get(key_id)
         if pending is not None:  # being fetched: that answer is the freshest there is
             return await asyncio.shield(pending)
-        if not refresh or not self._may_refresh(key_id):
-            known = await self._known_key(key_id)
-            if known is not None:
-                return known
-            if refresh:
-                raise SignatureError("key refetch is rate-limited; try again later")
+        refetch = refresh and self._may_refresh(key_id)
+        if not refetch:
+            remembered = self._remembered(key_id)
+            if remembered is not None:
+                return remembered
         self._failures.check(key_id)
-        pending = self._fetching.get(key_id)
-        if pending is None:  # the first to ask fetches; whoever asks meanwhile waits for it
-            pending = asyncio.ensure_future(self._fetch_gated(key_id, refresh=refresh))
-            self._fetching[key_id] = pending
-            pending.add_done_callback(lambda done: self._fetched(key_id, done))
+        # the first to ask reads or fetches; whoever asks meanwhile waits for it
+        pending = asyncio.ensure_future(self._resolve(key_id, refetch=refetch, refresh=refresh))
+        self._fetching[key_id] = pending
+        pending.add_done_callback(lambda done: self._fetched(key_id, done))
         # shielded: a caller that goes away (its client hung up) leaves the fetch to the others
         return await asyncio.shield(pending)
 
@@ -229,22 +233,20 @@ class RemoteDirectory:
         if not done.cancelled():
             done.exception()  # retrieved here too: every waiter may have gone
 
-    async def _fetch_gated(self, key_id: str, *, refresh: bool) -> PublicKeyInfo:
-        async with self._gates.hold(url_authority(key_id)):
-            self._failures.check(key_id)  # it may have failed while we waited
-            known = None if refresh else self._remembered(key_id)
-            return known or await self._fetch_and_remember(key_id)
-
-    async def _known_key(self, key_id: str) -> PublicKeyInfo | None:
-        remembered = self._remembered(key_id)
-        if remembered is not None:
-            return remembered
-        async with self._sessions() as session:
-            cached = await cached_key(session, key_id)
-        if cached is None:
-            return None
-        owner, pem = cached
-        return self._remember(PublicKeyInfo(key_id, owner, load_public_key(pem)))
+    async def _resolve(self, key_id: str, *, refetch: bool, refresh: bool) -> PublicKeyInfo:
+        """The stored key, else (or when ``refetch``) the key fetched from its origin;
+        claimed across the node's processes, so only one of them fetches it."""
+        async with self._claims.hold(key_id):
+            if not refetch:
+                stored = await self._claims.stored(key_id)
+                if stored is not None:
+                    owner, pem = stored
+                    return self._remember(PublicKeyInfo(key_id, owner, load_public_key(pem)))
+                if refresh:
+                    raise SignatureError("key refetch is rate-limited; try again later")
+            async with self._gates.hold(url_authority(key_id)):
+                self._failures.check(key_id)  # it may have failed while we waited
+                return await self._fetch_and_remember(key_id)
 
     def _remembered(self, key_id: str) -> PublicKeyInfo | None:
         remembered = self._keys.get(key_id)
@@ -296,6 +298,5 @@ class RemoteDirectory:
             if owner.public_key_id != key_id:
                 raise SignatureError("the key's owner does not list this key")
         public = load_public_key(key.pem)  # refuse to cache a key we cannot use
-        async with self._sessions() as session, session.begin():
-            await store_actor_and_key(session, owner, key_id, key.pem)
+        await self._claims.store(owner, key_id, key.pem)
         return PublicKeyInfo(key_id, owner.id, public)

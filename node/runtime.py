@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from federation.cavage import HttpSignatureAuth
 from federation.delivery_client import DeliveryClient
@@ -37,6 +37,7 @@ from node.db import make_engine, make_sessionmaker
 from node.handlers import build_router, finish_batch, handler_context
 from node.identity import instance_actor
 from node.inbound import InboundProcessor
+from node.key_claims import KeyClaims
 from node.leases import Leases, keep_alive
 from node.recorder import InboxRecorder
 from node.remote import RemoteDirectory
@@ -56,10 +57,11 @@ class _Clients:
     async def aclose(self) -> None:
         await self.http.aclose()
         await self.delivery_http.aclose()
+        await self.directory.aclose()
 
 
 async def _clients(
-    settings: Settings, urls: Urls, sessions: async_sessionmaker[AsyncSession]
+    settings: Settings, urls: Urls, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> _Clients:
     async with sessions() as session:
         signer = await instance_actor(session)
@@ -74,6 +76,7 @@ async def _clients(
         sessions,
         Fetcher(http, auth=fetch_auth),
         blocks,
+        KeyClaims(engine, sessions),
         scheme="http" if settings.base_url.startswith("http://") else "https",
     )
     delivery_http = DeliveryClient(allow_private=allow_private, user_agent=user_agent)
@@ -117,7 +120,7 @@ async def node_context(
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     sessions.configure(sync_session_class=NotifyingSession)  # commits of deliveries wake workers
-    clients = await _clients(settings, urls, sessions)
+    clients = await _clients(settings, urls, engine, sessions)
     sqlite = engine.dialect.name == "sqlite"
     work_available = asyncio.Event()
     leases = Leases()

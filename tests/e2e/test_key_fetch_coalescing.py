@@ -11,11 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
 
+import pytest
 from starlette.responses import Response, StreamingResponse
 
 from tests.e2e.conftest import NodeFactory
+from tests.support.databases import migrated_database, postgres_url
 from tests.support.fediverse import AS2, Account, FakeServer
+from tests.support.nodes import free_port, http_node, make_settings
 
 CONCURRENT = 12
 DOCUMENT_DELAY = 0.5  # seconds the fake server takes to serve the actor document
@@ -79,4 +84,38 @@ async def test_a_failed_shared_fetch_refuses_every_waiting_request_and_is_not_re
         *(dan.post(f"{node.actor_id}/inbox", note(dan, n)) for n in range(CONCURRENT))
     )
     assert {a.status_code for a in answers} == {401}, [a.text for a in answers]
+    assert fediverse.fetched.count(path) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(postgres_url() is None, reason="TOCSIN_TEST_POSTGRES_URL is not set")
+async def test_two_processes_of_one_node_fetch_an_unknown_key_once(
+    tmp_path: Path, fediverse: FakeServer
+) -> None:
+    """Two web processes of one node (one database, two event loops' worth of
+    caches: here two app instances on two ports) receive copies of one unknown
+    actor's activities at the same moment: the advisory lock lets one fetch."""
+    carol = fediverse.add_account("carol")
+    path = f"/users/{carol.name}"
+    fediverse.override[path] = lambda: slowly(carol)
+    async with AsyncExitStack() as stack:
+        database_url = await stack.enter_async_context(migrated_database("postgres", tmp_path))
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        first = await stack.enter_async_context(
+            http_node(make_settings(tmp_path, database_url, base_url=base_url))
+        )
+        second_listen = f"127.0.0.1:{free_port()}"
+        await stack.enter_async_context(
+            http_node(
+                make_settings(
+                    tmp_path, database_url, base_url=base_url, TOCSIN_LISTEN=second_listen
+                )
+            )
+        )
+        inboxes = [f"{first.actor_id}/inbox", f"http://{second_listen}/inbox"]
+        answers = await asyncio.gather(
+            *(carol.post(inboxes[n % 2], note(carol, n)) for n in range(CONCURRENT))
+        )
+    assert [a.status_code for a in answers] == [202] * CONCURRENT, [a.text for a in answers]
     assert fediverse.fetched.count(path) == 1
