@@ -222,9 +222,7 @@ async def _receive_vote(
     name = localized(note, "name")
     if target is None or not isinstance(name, str) or not target.startswith(node.urls.base + "/"):
         return False
-    callout = await session.scalar(
-        select(Callout).where(Callout.uri == target, Callout.local.is_(True))
-    )
+    callout = await _answered_callout(session, target)
     option = option_from_name(name)
     if callout is None or option is None:
         return False
@@ -238,6 +236,21 @@ async def _receive_vote(
         "vote from %s on %s %s", activity.actor, callout.uri, "counted" if counted else "repeated"
     )
     return True
+
+
+_ANSWERED = "tocsin: local callouts voted on in this session, by uri"
+
+
+async def _answered_callout(session: AsyncSession, uri: str) -> Callout | None:
+    """Our callout ``uri``, read once per session: a batch of received activities
+    (one session) may hold hundreds of votes on one callout. The row is the
+    session's own object, which the batch's dispatch refreshes."""
+    known: dict[str, Callout | None] = session.info.setdefault(_ANSWERED, {})
+    if uri not in known:
+        known[uri] = await session.scalar(
+            select(Callout).where(Callout.uri == uri, Callout.local.is_(True))
+        )
+    return known[uri]
 
 
 async def receive_update(node: NodeContext, session: AsyncSession, activity: Activity) -> None:
