@@ -172,7 +172,8 @@ async def _measure(bench: Bench, node: Node) -> None:
             bad = sum(n for code, n in result.statuses.items() if code != 200)
             errors = bad + result.socket_errors + result.timeouts
             bench.add(Row(name, result.count(200) / result.duration, "req/s", floor,
-                          rss_mb=node.peak_rss_mb(), target=target,
+                          rss_mb=node.peak_rss_mb(), pss_mb=node.peak_pss_mb(),
+                          target=target,
                           note=f"{path}: p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
                                f", {errors} errors, {size} B" + (f"; {note}" if note else "")))
             if target is not None:

@@ -124,7 +124,7 @@ async def _measure(bench: Bench, node: Node, remote: Remote, workdir: object,
         deliveries = await seed.count_by_state(context, "deliveries")
         inbound = await seed.count_by_state(context, "inbound_activities")
     bench.stop_profiler(profiler)
-    rss = node.peak_rss_mb()
+    rss, pss = node.peak_rss_mb(), node.peak_pss_mb()
     stats = await remote.stats()
     come, help_, responses = tally[0]
     settled = "NOT" if settled_after is None else f"{settled_after:.1f}"
@@ -132,22 +132,26 @@ async def _measure(bench: Bench, node: Node, remote: Remote, workdir: object,
     refused = sum(n for code, n in result.statuses.items() if code not in (202, 404))
     floors = bench.floors
     bench.add(Row("vote storm: votes accepted/s", accepted / result.duration, "/s",
-                  floors.get("vote_accept_per_s"), rss_mb=rss, target=250,
+                  floors.get("vote_accept_per_s"), rss_mb=rss, pss_mb=pss, target=250,
                   note=f"{accepted} of {SENT} ({VOTERS} voters, {SENT - VOTERS} repeats) in "
                        f"{result.duration:.1f} s, "
                        f"p99 {result.p99_ms:.0f} ms, {refused} refused, "
                        f"{result.socket_errors + result.timeouts} socket errors/timeouts; "
                        f"{stats['gets']} actor/key fetches served"))
     bench.add(Row("vote storm: tally Updates sent", updates, "", None, higher_is_better=False,
-                  rss_mb=rss,
+                  rss_mb=rss, pss_mb=pss,
                   note=f"coalesced; {updates_during} while votes were arriving; "
                        f"{deliveries.get('done', 0)} deliveries to voters' servers, "
                        f"{stats['by_type'].get('Update', 0)} received; tallies seen "
                        f"{stats['tallies'][-3:]}"))
     bench.add(Row("vote storm: final tally", come + help_, "votes", None, rss_mb=rss,
-                  target=VOTERS,
+                  pss_mb=pss, target=VOTERS,
                   note=f"come {come} + help {help_}; {responses} responses stored; "
                        f"settled {settled} s after the load"))
+    bench.add(Row("vote storm: node memory, peak PSS", pss, "MB", None, higher_is_better=False,
+                  rss_mb=rss, pss_mb=pss, target=250,
+                  note=f"{WEB_WORKERS} web processes (the worker in the first); peak RSS added "
+                       f"{rss or 0:.0f} MB"))
     ok = (
         come + help_ == VOTERS
         and responses == VOTERS
