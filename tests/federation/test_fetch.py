@@ -244,7 +244,7 @@ async def test_a_server_that_closes_without_answering_is_asked_twice_then_given_
         url = f"http://a.example:{relay.port}/actor"
         site.routes["/actor"] = document({"id": url})
         relay.drop = 3
-        with pytest.raises(TransientFetchError, match="disconnected"):
+        with pytest.raises(TransientFetchError, match="failed"):
             await fetcher.fetch_object(url)
     assert (relay.closed, relay.drop) == (2, 1)
     assert site.paths_requested() == []
