@@ -18,8 +18,9 @@ A GET whose connection the server closed before answering is sent again once,
 at once (``_DROPPED``): a kept-alive connection a server closes just as our
 next request reaches it (uvicorn and Node.js close idle ones after 5 s, and a
 busy event loop runs that timer before it reads the request) fails that way
-although the server is up. Browsers, Go's ``net/http`` and aiohttp retry an
-idempotent request in that case; httpx does not.
+although the server is up. RFC 9112 section 9.3.1 lets a client retry an
+idempotent request then; browsers, Go's ``net/http`` and aiohttp do (once),
+httpx does not.
 
 The client comes from :func:`federation.netguard.make_client`, which adds the
 address and scheme checks. Redirects are followed here, hop by hop, so each hop
