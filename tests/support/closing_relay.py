@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import uvicorn
 from starlette.applications import Starlette
 
 from tests.support.fediverse import FakeServer
@@ -35,7 +36,7 @@ class ClosingRelay:
     connections: int = 0
     _open: set[asyncio.StreamWriter] = field(default_factory=set)
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         up_reader, up_writer = await asyncio.open_connection(self.host, self.target_port)
         self._open.update((writer, up_writer))
@@ -78,8 +79,6 @@ class ClosingRelay:
 
 @asynccontextmanager
 async def _uvicorn(app: Starlette, host: str, port: int) -> AsyncIterator[None]:
-    import uvicorn
-
     runner = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     )
@@ -99,7 +98,7 @@ async def _uvicorn(app: Starlette, host: str, port: int) -> AsyncIterator[None]:
 async def closing_relay(host: str, target_port: int) -> AsyncIterator[ClosingRelay]:
     """A relay on a free port of ``host`` to ``target_port`` on the same host."""
     relay = ClosingRelay(host, free_port(host), target_port)
-    listener = await asyncio.start_server(relay._handle, host, relay.port)
+    listener = await asyncio.start_server(relay.handle, host, relay.port)
     try:
         yield relay
     finally:
