@@ -14,6 +14,14 @@ those the fediverse learned from its advisories (docs/interop.md#fetching):
 - JSON parsed with depth and size bounds (CVE-2026-23962);
 - the object's ``id`` must equal the URL we asked for (CVE-2024-23832).
 
+A GET whose connection the server closed before answering is sent again once,
+at once (``_DROPPED``): a kept-alive connection a server closes just as our
+next request reaches it (uvicorn and Node.js close idle ones after 5 s, and a
+busy event loop runs that timer before it reads the request) fails that way
+although the server is up. RFC 9112 section 9.3.1 lets a client retry an
+idempotent request then; browsers, Go's ``net/http`` and aiohttp do (once),
+httpx does not.
+
 The client comes from :func:`federation.netguard.make_client`, which adds the
 address and scheme checks. Redirects are followed here, hop by hop, so each hop
 is re-checked and, when ``auth`` is given, re-signed for its own URL.
@@ -45,6 +53,8 @@ MAX_REDIRECTS = 3
 DEFAULT_DEADLINE = 30.0
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# the connection broke while sending the request or waiting for the answer's head
+_DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 _GZIP_OR_ZLIB = 32 + zlib.MAX_WBITS  # let zlib detect the gzip or zlib header
 
 ContentTypeCheck = Callable[[str], bool]
@@ -125,18 +135,27 @@ class Fetcher:
     async def _follow(self, url: str, accept: str, content_type_ok: ContentTypeCheck) -> bytes:
         current = url
         redirects = 0
+        resent = False
         while True:
-            async with self._client.stream(
-                "GET",
-                current,
-                headers={"Accept": accept, "Accept-Encoding": "gzip"},
-                auth=self._auth if self._auth is not None else httpx.USE_CLIENT_DEFAULT,
-                follow_redirects=False,
-            ) as response:
-                location = redirect_location(response)
-                if location is None:
-                    check_response(response, content_type_ok)
-                    return await read_limited(response, self._max_bytes)
+            answered = False
+            try:
+                async with self._client.stream(
+                    "GET",
+                    current,
+                    headers={"Accept": accept, "Accept-Encoding": "gzip"},
+                    auth=self._auth if self._auth is not None else httpx.USE_CLIENT_DEFAULT,
+                    follow_redirects=False,
+                ) as response:
+                    answered = True
+                    location = redirect_location(response)
+                    if location is None:
+                        check_response(response, content_type_ok)
+                        return await read_limited(response, self._max_bytes)
+            except _DROPPED:
+                if answered or resent:
+                    raise
+                resent = True  # closed before any answer: once more (the pool dropped it)
+                continue
             if redirects == self._max_redirects:
                 raise FetchError(
                     f"more than {self._max_redirects} redirects from {url!r}",

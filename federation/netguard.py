@@ -39,7 +39,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 """Per-operation timeouts as Mastodon uses them; callers add a total deadline."""
 
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+DEFAULT_LIMITS = httpx.Limits(
+    max_connections=100, max_keepalive_connections=20, keepalive_expiry=4.0
+)
+"""Idle connections are kept 4 s, not httpx's 5: uvicorn, Node.js and Apache close
+theirs after 5 s, and a request reusing one near that moment meets the close
+(``federation.fetch`` sends it again, but the round trip is lost)."""
 
 _V4 = ipaddress.IPv4Network
 _V6 = ipaddress.IPv6Network

@@ -26,6 +26,8 @@ a host only every ``UNREACHABLE_RETRY_INTERVAL``.
 Received activities whose processing failed have their own, shorter policy,
 ``next_inbound_attempt``: the sender already has its 202, so nobody else will
 retry them, but a handler that failed five times will not succeed a sixth.
+When it failed because another server was briefly unable to answer, the first
+retries come within seconds.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ INBOUND_MAX_ATTEMPTS = 5
 
 INBOUND_BASE_DELAY = timedelta(seconds=30)
 """The pause after a received activity's first failed processing; doubled each time."""
+
+INBOUND_REMOTE_BUSY_PAUSES = (timedelta(seconds=2), timedelta(seconds=10))
+"""The first pauses when processing failed because another server could not answer
+now (a fetch that timed out, was cut, or got 429 or 5xx): a server briefly busy
+answers seconds later, and a relayed urgent callout is worth seconds, not
+minutes. Two quick tries at most, then the doubling pauses; no extra attempts."""
 
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 _SALVAGEABLE_4XX = frozenset({401, 408, 429})
@@ -191,14 +199,18 @@ def host_is_unreachable(
     return len(failure_days) >= threshold
 
 
-def next_inbound_attempt(attempts: int, *, now: datetime, permanent: bool = False) -> RetryDecision:
+def next_inbound_attempt(
+    attempts: int, *, now: datetime, permanent: bool = False, remote_busy: bool = False
+) -> RetryDecision:
     """Decide what to do after processing a received activity failed.
 
     ``attempts`` counts processing attempts so far, this one included (1 after
     the first failed). The pause before the next is ``INBOUND_BASE_DELAY *
     2**attempts`` (1, 2, 4, 8 minutes); after ``INBOUND_MAX_ATTEMPTS`` give up.
     ``permanent``: the failure would repeat on every attempt (a malformed
-    activity), so give up at once.
+    activity), so give up at once. ``remote_busy``: another server could not
+    answer now, so the first two pauses are ``INBOUND_REMOTE_BUSY_PAUSES``
+    (2 s, 10 s, then 4 and 8 minutes).
     """
     if attempts < 1:
         raise ValueError("attempts counts failures so far and starts at 1")
@@ -206,4 +218,7 @@ def next_inbound_attempt(attempts: int, *, now: datetime, permanent: bool = Fals
         return RetryDecision.stop("permanent")
     if attempts >= INBOUND_MAX_ATTEMPTS:
         return RetryDecision.stop("exhausted")
-    return RetryDecision.at(now + INBOUND_BASE_DELAY * 2**attempts, f"attempt {attempts} failed")
+    pause = INBOUND_BASE_DELAY * 2**attempts
+    if remote_busy and attempts <= len(INBOUND_REMOTE_BUSY_PAUSES):
+        pause = INBOUND_REMOTE_BUSY_PAUSES[attempts - 1]
+    return RetryDecision.at(now + pause, f"attempt {attempts} failed")

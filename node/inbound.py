@@ -35,7 +35,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.as2 import parse_activity
-from federation.errors import FederationError, MalformedError
+from federation.errors import FederationError, MalformedError, TransientFetchError
 from federation.inbox import ActivityRouter
 from federation.retry import next_inbound_attempt
 from node.leases import LEASE, Leases
@@ -205,6 +205,7 @@ class InboundProcessor(Generic[C]):
             now=datetime.now(UTC),
             # malformed is permanent: the same payload would fail the same way again
             permanent=isinstance(exc, MalformedError),
+            remote_busy=isinstance(exc, TransientFetchError),
         )
         async with self._sessions() as session, session.begin():
             await session.execute(

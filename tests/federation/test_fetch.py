@@ -25,6 +25,7 @@ from federation.fetch import (
     next_hop,
 )
 from federation.netguard import make_client
+from tests.support.closing_relay import closing_relay
 from tests.support.site import (
     AS_TYPE,
     LD_AS_TYPE,
@@ -219,6 +220,34 @@ async def test_a_refused_connection_is_a_fetch_error(fetcher: Fetcher) -> None:
         port = probe.getsockname()[1]  # nothing listens once this closes
     with pytest.raises(TransientFetchError, match="failed"):
         await fetcher.fetch_object(f"http://127.0.0.1:{port}/actor")
+
+
+@shared_loop
+async def test_a_kept_alive_connection_closed_as_it_is_reused_is_asked_again_once(
+    site: Site, fetcher: Fetcher
+) -> None:
+    async with closing_relay("127.0.0.1", site.port) as relay:
+        url = f"http://a.example:{relay.port}/actor"
+        site.routes["/actor"] = document({"id": url})
+        assert (await fetcher.fetch_object(url))["id"] == url  # its connection stays open
+        relay.close_reused = 1  # the server's keep-alive timer fires as the next GET arrives
+        assert (await fetcher.fetch_object(url))["id"] == url
+    assert (relay.closed, relay.connections) == (1, 2)
+    assert site.paths_requested() == ["/actor", "/actor"]
+
+
+@shared_loop
+async def test_a_server_that_closes_without_answering_is_asked_twice_then_given_up(
+    site: Site, fetcher: Fetcher
+) -> None:
+    async with closing_relay("127.0.0.1", site.port) as relay:
+        url = f"http://a.example:{relay.port}/actor"
+        site.routes["/actor"] = document({"id": url})
+        relay.drop = 3
+        with pytest.raises(TransientFetchError, match="failed"):
+            await fetcher.fetch_object(url)
+    assert (relay.closed, relay.drop) == (2, 1)
+    assert site.paths_requested() == []
 
 
 @shared_loop

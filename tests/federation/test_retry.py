@@ -298,9 +298,26 @@ def test_failed_processing_is_retried_after_a_doubling_pause(
     assert not decision.give_up
 
 
+@pytest.mark.parametrize(
+    ("attempts", "pause"),
+    [
+        (1, timedelta(seconds=2)),
+        (2, timedelta(seconds=10)),
+        (3, timedelta(minutes=4)),
+        (4, timedelta(minutes=8)),
+    ],
+)
+def test_processing_that_met_a_busy_server_is_retried_within_seconds_then_as_usual(
+    attempts: int, pause: timedelta
+) -> None:
+    decision = retry.next_inbound_attempt(attempts, now=NOW, remote_busy=True)
+    assert decision.retry_at == NOW + pause
+
+
 @pytest.mark.parametrize("attempts", [5, 6, 100])
-def test_failed_processing_gives_up_after_five_attempts(attempts: int) -> None:
-    decision = retry.next_inbound_attempt(attempts, now=NOW)
+@pytest.mark.parametrize("remote_busy", [False, True])
+def test_failed_processing_gives_up_after_five_attempts(attempts: int, remote_busy: bool) -> None:
+    decision = retry.next_inbound_attempt(attempts, now=NOW, remote_busy=remote_busy)
     assert decision.give_up
     assert decision.retry_at is None
     assert decision.reason == "exhausted"
