@@ -51,7 +51,7 @@ from federation.as2 import AS_ACCEPT, AS_MEDIA_TYPE
 from federation.cavage import sign_headers
 from federation.delivery_client import DeliveryClient
 from federation.errors import UnsafeTargetError
-from federation.keys import load_private_key
+from federation.keys import load_own_private_key
 from federation.retry import RetryDecision, next_attempt
 
 log = logging.getLogger(__name__)
@@ -258,7 +258,7 @@ class DeliveryWorker:
     def _key(self, pem: str) -> rsa.RSAPrivateKey:
         key = self._keys.get(pem)
         if key is None:
-            key = self._keys[pem] = load_private_key(pem)
+            key = self._keys[pem] = load_own_private_key(pem)
         return key
 
     async def run_once(self, limit: int = 1000) -> int:
