@@ -44,14 +44,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import aiohttp
-import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation.as2 import AS_ACCEPT, AS_MEDIA_TYPE
-from federation.cavage import sign_headers
+from federation.cavage import PostSigner
 from federation.delivery_client import DeliveryClient
 from federation.errors import UnsafeTargetError
-from federation.keys import load_private_key
+from federation.hosts import url_authority
+from federation.keys import load_own_private_key
 from federation.retry import RetryDecision, next_attempt
 
 log = logging.getLogger(__name__)
@@ -117,24 +117,26 @@ class DeliveryStore(Protocol):
 
 
 async def post_signed(
-    client: DeliveryClient, job: DeliveryJob, key: rsa.RSAPrivateKey
+    client: DeliveryClient, job: DeliveryJob, signer: PostSigner
 ) -> DeliveryResult:
     """One signed POST of the job's exact body; never raises for remote failures.
 
     A target that may not be contacted, or an inbox URL that cannot be signed
-    for or parsed, is ``refused``: asking again would get the same answer.
+    for or parsed, is ``refused``: asking again would get the same answer. The
+    request target signed is the one aiohttp sends (``raw_path_qs`` of the URL
+    it is given), so the two cannot disagree.
     """
+    try:
+        target = client.target(job.inbox_url)
+    except UnsafeTargetError as exc:
+        return DeliveryResult(status=None, error=str(exc)[:500], refused=True)
+    host = url_authority(job.inbox_url)
+    if not host:
+        return DeliveryResult(status=None, error="unusable inbox URL: no host", refused=True)
     headers = {"Content-Type": AS_MEDIA_TYPE, "Accept": AS_ACCEPT}
+    headers.update(signer.sign(host, target.raw_path_qs, job.body, AS_MEDIA_TYPE))
     try:
-        headers.update(
-            sign_headers(
-                "POST", job.inbox_url, headers, job.body, key_id=job.key_id, private_key=key
-            )
-        )
-    except (ValueError, httpx.InvalidURL) as exc:
-        return DeliveryResult(status=None, error=f"unusable inbox URL: {exc}"[:500], refused=True)
-    try:
-        answer = await client.post(job.inbox_url, job.body, headers)
+        answer = await client.post(target, job.body, headers)
     except UnsafeTargetError as exc:
         return DeliveryResult(status=None, error=str(exc), refused=True)
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -251,15 +253,19 @@ class DeliveryWorker:
         self._window = _Window(concurrency, initial_window)
         self._behind = [False]  # the event loop lags (``_pace``)
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
+        self._signers: dict[tuple[str, str], PostSigner] = {}  # (key PEM, key id)
         self._finished: list[Outcome] = []
         self._writing = 0  # writes under way
         self._unrecorded: dict[int, DeliveryJob] = {}  # claimed, outcome not yet written
 
-    def _key(self, pem: str) -> rsa.RSAPrivateKey:
-        key = self._keys.get(pem)
-        if key is None:
-            key = self._keys[pem] = load_private_key(pem)
-        return key
+    def _signer(self, job: DeliveryJob) -> PostSigner:
+        signer = self._signers.get((job.private_key_pem, job.key_id))
+        if signer is None:
+            key = self._keys.get(job.private_key_pem)
+            if key is None:
+                key = self._keys[job.private_key_pem] = load_own_private_key(job.private_key_pem)
+            signer = self._signers[(job.private_key_pem, job.key_id)] = PostSigner(job.key_id, key)
+        return signer
 
     async def run_once(self, limit: int = 1000) -> int:
         """Deliver what is due now, up to ``limit`` deliveries, and record every
@@ -303,7 +309,7 @@ class DeliveryWorker:
         """POST, then queue the outcome for writing; the window's place taken
         here is given back when the outcome is written (``_write_finished``)."""
         await self._window.acquire()
-        result = await post_signed(self.client, job, self._key(job.private_key_pem))
+        result = await post_signed(self.client, job, self._signer(job))
         self._window.answered()
         if not self._behind[0]:
             self._window.widen()

@@ -164,18 +164,30 @@ class DeliveryClient:
             cookie_jar=aiohttp.DummyCookieJar(),
         )
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> PostAnswer:
-        """POST ``body`` to ``url`` with exactly ``headers`` (plus User-Agent).
-
-        Raises :class:`UnsafeTargetError` for a refused target, ``TimeoutError``
-        past the deadline, ``aiohttp.ClientError`` or ``OSError`` for network
-        failures. Redirects are answers like any other status.
-        """
+    def target(self, url: str) -> yarl.URL:
+        """``url`` parsed as it will be sent, once checked (:func:`check_target`);
+        ``UnsafeTargetError`` when it is refused or does not parse."""
         try:
             target = yarl.URL(url)
         except ValueError as exc:
             raise UnsafeTargetError(f"unparseable URL {url!r}: {exc}") from exc
         check_target(target, allow_private=self.allow_private)
+        return target
+
+    async def post(self, url: str | yarl.URL, body: bytes, headers: dict[str, str]) -> PostAnswer:
+        """POST ``body`` to ``url`` with exactly ``headers`` (plus User-Agent).
+
+        ``url`` is checked here (a ``yarl.URL`` is checked again: the guard does
+        not rely on the caller). Raises :class:`UnsafeTargetError` for a refused
+        target, ``TimeoutError`` past the deadline, ``aiohttp.ClientError`` or
+        ``OSError`` for network failures. Redirects are answers like any other
+        status.
+        """
+        if isinstance(url, yarl.URL):
+            target = url
+            check_target(target, allow_private=self.allow_private)
+        else:
+            target = self.target(url)
         async with (
             asyncio.timeout(self.deadline),
             self._session.post(target, data=body, headers=headers, allow_redirects=False) as answer,

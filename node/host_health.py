@@ -26,7 +26,7 @@ from node.db import dialect_insert
 from node.models import Delivery, DomainHealth
 
 
-class _KnownHealthy:
+class KnownHealthy:
     """Hosts lately seen with no failure on record, so that a signed request or a
     delivery from or to them needs no ``domain_health`` read. One per database
     (per engine), kept ``TTL`` seconds: a failure recorded by another process is
@@ -61,20 +61,22 @@ class _KnownHealthy:
         self.generation += 1
 
 
-_known_healthy: WeakKeyDictionary[Engine, _KnownHealthy] = WeakKeyDictionary()
+_known_healthy: WeakKeyDictionary[Engine, KnownHealthy] = WeakKeyDictionary()
 
 
-def _healthy(session: AsyncSession) -> _KnownHealthy:
+def healthy_hosts(session: AsyncSession) -> KnownHealthy:
+    """The hosts of ``session``'s database known healthy lately: a success to one
+    of them needs no ``domain_health`` read."""
     engine = session.get_bind().engine  # a Connection's engine, or the Engine itself
     known = _known_healthy.get(engine)
     if known is None:
-        known = _known_healthy[engine] = _KnownHealthy()
+        known = _known_healthy[engine] = KnownHealthy()
     return known
 
 
 async def note_failure(session: AsyncSession, domain: str, now: datetime) -> bool:
     """Note today's failure; True when the host is (now) considered unreachable."""
-    _healthy(session).forget(domain)
+    healthy_hosts(session).forget(domain)
     health = await session.get(DomainHealth, domain, with_for_update=True, populate_existing=True)
     assert health is not None  # created and locked by lock_health
     today = now.astimezone(UTC).date().isoformat()
@@ -94,7 +96,7 @@ async def lock_health(
     of failing hosts (created if missing) and of succeeding hosts not known healthy.
     Returns the succeeding hosts whose failures are to be cleared: those with
     failures on record, or failing in this group before their latest success."""
-    known = _healthy(session)
+    known = healthy_hosts(session)
     unknown = {host for host in succeeded if host not in known}
     if failed:
         await session.execute(
@@ -126,11 +128,11 @@ async def mark_host_reachable(session: AsyncSession, domain: str, now: datetime)
     """Clear a host's failures (a delivery landed or it sent us a signed request),
     and bring its postponed deliveries forward.
 
-    Free in the common case: a host known healthy (``_KnownHealthy``) costs no
+    Free in the common case: a host known healthy (``KnownHealthy``) costs no
     query; otherwise one unlocked read, and the host is remembered when it has
     nothing to clear.
     """
-    known = _healthy(session)
+    known = healthy_hosts(session)
     if domain in known:
         return
     generation = known.generation

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpsig  # type: ignore[import-untyped]  # the independent implementation
 import httpx
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation.cavage import (
     HttpSignatureAuth,
+    PostSigner,
     digest_header,
     http_date,
     parse_signature_header,
@@ -60,6 +62,37 @@ def test_post_signing_shape(key: rsa.RSAPrivateKey) -> None:
     assert params["keyId"] == KEY_ID
     assert params["algorithm"] == "rsa-sha256"
     assert params["headers"] == "(request-target) host date digest content-type"
+
+
+def test_post_signer_signs_exactly_as_sign_headers(key: rsa.RSAPrivateKey) -> None:
+    signer = PostSigner(KEY_ID, key)
+    for body in (BODY, b'{"other": "body"}', BODY):  # the digest follows the body
+        for url, host, target in [
+            ("https://b.example:8443/inbox?page=2", "b.example:8443", "/inbox?page=2"),
+            (
+                "https://mastodon.example/users/alice/inbox",
+                "mastodon.example",
+                "/users/alice/inbox",
+            ),
+        ]:
+            expected = sign_headers(
+                "POST", url, {"Content-Type": AS2}, body, key_id=KEY_ID, private_key=key, now=NOW
+            )
+            assert signer.sign(host, target, body, AS2, now=NOW) == expected
+
+
+def test_post_signer_dates_each_request_now(key: rsa.RSAPrivateKey) -> None:
+    signer = PostSigner(KEY_ID, key)
+    before = datetime.now(UTC).replace(microsecond=0)
+    date = parsedate_to_datetime(signer.sign("b.example", "/inbox", BODY, AS2)["Date"])
+    assert before <= date <= datetime.now(UTC)
+
+
+def test_post_signer_refuses_a_key_id_that_would_break_the_header(
+    key: rsa.RSAPrivateKey,
+) -> None:
+    with pytest.raises(ValueError, match="quotes"):
+        PostSigner('https://x.example/a"b', key)
 
 
 def test_get_signing_shape_signs_accept(key: rsa.RSAPrivateKey) -> None:

@@ -10,21 +10,27 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import AsyncIterator
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from federation.cavage import digest_header
+from federation.cavage import PostSigner, digest_header
 from federation.delivery import DeliveryJob, post_signed
 from federation.delivery_client import DeliveryClient, GuardedResolver
 from federation.errors import UnsafeTargetError
+from federation.httpsig import verify_request
 from federation.netguard import IPAddress, StaticResolver
+from federation.signed import SignedRequest
 from tests.support.loopback import LoopbackServer, Respond, tls_contexts
+from tests.support.signing import Lookup
 
 BODY = b'{"type": "Create", "id": "https://tocsin.example/activities/1"}'
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+KEY_ID = "https://tocsin.example/actor#main-key"
+SIGNER = PostSigner(KEY_ID, KEY)
 
 
 class RecordingResolver:
@@ -40,7 +46,7 @@ class RecordingResolver:
 
 
 def job(url: str) -> DeliveryJob:
-    return DeliveryJob(1, url, BODY, "https://tocsin.example/actor#main-key", "", attempts=0)
+    return DeliveryJob(1, url, BODY, KEY_ID, "", attempts=0)
 
 
 @pytest.fixture
@@ -70,7 +76,7 @@ async def test_delivery_to_private_address_is_refused_before_connecting(
     async with DeliveryClient(allow_private=False) as client:
         with pytest.raises(UnsafeTargetError):
             await client.post(f"https://{host}:{server.port}/inbox", BODY, {})
-        result = await post_signed(client, job(f"https://{host}:{server.port}/inbox"), KEY)
+        result = await post_signed(client, job(f"https://{host}:{server.port}/inbox"), SIGNER)
     assert result.refused and result.status is None
     assert server.connections == 0
 
@@ -93,7 +99,7 @@ async def test_one_private_answer_among_public_ones_refuses_the_host(
 ) -> None:
     resolver = RecordingResolver("8.8.8.8", "127.0.0.1")
     async with DeliveryClient(allow_private=False, resolver=resolver) as client:
-        result = await post_signed(client, job(f"https://mixed.example:{server.port}/"), KEY)
+        result = await post_signed(client, job(f"https://mixed.example:{server.port}/"), SIGNER)
     assert result.refused
     assert server.connections == 0
 
@@ -103,7 +109,7 @@ async def test_numeric_spellings_of_an_address_are_refused(
     server: LoopbackServer, host: str
 ) -> None:
     async with DeliveryClient(allow_private=False) as client:
-        result = await post_signed(client, job(f"https://{host}:{server.port}/inbox"), KEY)
+        result = await post_signed(client, job(f"https://{host}:{server.port}/inbox"), SIGNER)
     assert result.refused
     assert server.connections == 0
 
@@ -133,7 +139,7 @@ async def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(
         allow_private=True, resolver=resolver, user_agent="Tocsin/test"
     ) as client:
         url = f"http://made-up.example:{server.port}/inbox"
-        result = await post_signed(client, job(url), KEY)
+        result = await post_signed(client, job(url), SIGNER)
     assert result.ok and result.status == 200
     assert resolver.asked == ["made-up.example"]
     [received] = server.received
@@ -146,9 +152,26 @@ async def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(
     assert received.body == BODY
 
 
+async def test_what_is_sent_verifies_as_received_even_with_a_query_and_escapes(
+    server: LoopbackServer,
+) -> None:
+    async with DeliveryClient(allow_private=True) as client:
+        url = f"http://127.0.0.1:{server.port}/users/al%C3%AFce/inbox?x=a%20b&y=é"
+        result = await post_signed(client, job(url), SIGNER)
+    assert result.ok
+    [received] = server.received
+    method, target, _ = received.request_line.split(" ")
+    path, _, query = target.partition("?")
+    request = SignedRequest(method, path, query, received.headers, received.body)
+    date = parsedate_to_datetime(received.values("date")[0])
+    lookup = Lookup([KEY.public_key()], owner="https://tocsin.example/actor")
+    verified = await verify_request(request, key_lookup=lookup, now=date)
+    assert verified.key_id == KEY_ID
+
+
 async def test_a_name_that_does_not_resolve_is_a_retryable_failure() -> None:
     async with DeliveryClient(allow_private=True, resolver=StaticResolver({})) as client:
-        result = await post_signed(client, job("http://nowhere.example/inbox"), KEY)
+        result = await post_signed(client, job("http://nowhere.example/inbox"), SIGNER)
     assert not result.refused and result.status is None
     assert result.error is not None and result.error.startswith("ConnectError")
 
@@ -171,7 +194,7 @@ async def test_redirects_are_answers_not_followed() -> None:
         LoopbackServer(respond=respond) as server,
         DeliveryClient(allow_private=True) as client,
     ):
-        result = await post_signed(client, job(f"http://127.0.0.1:{server.port}/inbox"), KEY)
+        result = await post_signed(client, job(f"http://127.0.0.1:{server.port}/inbox"), SIGNER)
     assert (result.ok, result.status) == (False, 308)
     assert [r.request_line for r in server.received] == ["POST /inbox HTTP/1.1"]
 
@@ -184,7 +207,7 @@ async def test_retry_after_and_the_start_of_an_error_body_are_kept() -> None:
         LoopbackServer(respond=respond) as server,
         DeliveryClient(allow_private=True) as client,
     ):
-        result = await post_signed(client, job(f"http://127.0.0.1:{server.port}/inbox"), KEY)
+        result = await post_signed(client, job(f"http://127.0.0.1:{server.port}/inbox"), SIGNER)
     assert (result.status, result.retry_after) == (503, "120")
     assert result.error == "é" * 500
 
@@ -205,7 +228,7 @@ async def test_an_endless_error_body_is_read_only_up_to_the_cap() -> None:
         LoopbackServer(respond=endless) as server,
         DeliveryClient(allow_private=True) as client,
     ):
-        result = await post_signed(client, job(f"http://127.0.0.1:{server.port}/inbox"), KEY)
+        result = await post_signed(client, job(f"http://127.0.0.1:{server.port}/inbox"), SIGNER)
     assert (result.status, result.error) == (500, "x" * 500)
     assert sent < 64 * 1024 * 1024  # it hung up long before the body ended (it never does)
 
@@ -221,7 +244,7 @@ async def test_a_server_that_never_answers_runs_into_the_deadline() -> None:
         url = f"http://127.0.0.1:{server.port}/inbox"
         with pytest.raises(TimeoutError):
             await client.post(url, BODY, {})
-        result = await post_signed(client, job(url), KEY)
+        result = await post_signed(client, job(url), SIGNER)
     assert not result.refused and result.status is None
     assert result.error is not None and result.error.startswith("Timeout")
 
@@ -243,7 +266,7 @@ async def test_tls_sni_and_verification_use_the_host_name_not_the_address(
         LoopbackServer(server_ctx) as server,
         DeliveryClient(allow_private=True, resolver=resolver, verify=client_ctx) as client,
     ):
-        result = await post_signed(client, job(f"https://tls.example:{server.port}/inbox"), KEY)
+        result = await post_signed(client, job(f"https://tls.example:{server.port}/inbox"), SIGNER)
     assert result.status == 200
     assert seen == ["tls.example"]
 
@@ -260,7 +283,7 @@ async def test_tls_to_a_name_the_certificate_does_not_cover_fails(
         url = f"https://other.example:{server.port}/inbox"
         with pytest.raises(aiohttp.ClientConnectorCertificateError):
             await client.post(url, BODY, {})
-        result = await post_signed(client, job(url), KEY)
+        result = await post_signed(client, job(url), SIGNER)
     assert result.status is None and not result.refused
     assert server.received == []
 

@@ -159,3 +159,26 @@ async def test_successes_to_hosts_known_healthy_read_no_health_rows(node: Node) 
         await store.record_many([done(job, later()) for job in second])
     assert not any("domain_health" in sql for sql in seen.sql)
     assert {d.state for d in (await rows(node)).values()} == {"done"}
+
+
+async def test_a_success_clears_the_failures_on_record_of_its_host(node: Node) -> None:
+    await queue(node, ["https://flaky.example/inbox"])
+    await queue(node, ["https://flaky.example/inbox", "https://fresh.example/inbox"])
+    store = SqlDeliveryStore(node.ctx.sessions, node.ctx.urls)
+    t0 = later()
+    first, *rest = await store.claim(limit=3, now=t0, lease=LEASE)
+    await store.record_many([retry(first, t0)])  # flaky.example: a failure on record
+    async with node.ctx.sessions() as session:
+        health = await session.get(DomainHealth, "flaky.example")
+    assert health is not None and health.failure_days == [t0.date().isoformat()]
+
+    t1 = t0 + timedelta(seconds=1)
+    await store.record_many([done(job, t1) for job in rest])
+    async with node.ctx.sessions() as session:
+        health = await session.get(DomainHealth, "flaky.example")
+        fresh = await session.get(DomainHealth, "fresh.example")
+    assert health is not None and (health.failure_days, health.last_success_at) == ([], t1)
+    assert fresh is None  # a host with nothing on record gets no row
+    async with node.ctx.sessions() as session:
+        states = sorted((await session.scalars(select(Delivery.state))).all())
+    assert states == ["done", "done", "pending"]
