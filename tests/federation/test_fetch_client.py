@@ -156,12 +156,13 @@ async def test_redirects_are_answers_not_followed() -> None:
 
 async def test_cookies_a_server_sets_are_never_sent_back() -> None:
     respond = answering(b"HTTP/1.1 200 OK", b"Set-Cookie: session=secret; Path=/\r\n", b"{}")
+    resolver = StaticResolver({"cookies.example": "127.0.0.1"})  # a jar skips IP hosts
     async with (
         LoopbackServer(respond=respond) as server,
-        FetchClient(allow_private=True) as client,
+        FetchClient(allow_private=True, resolver=resolver) as client,
     ):
         for _ in range(2):
-            await get(client, f"http://127.0.0.1:{server.port}/actor")
+            await get(client, f"http://cookies.example:{server.port}/actor")
     assert [r.values("cookie") for r in server.received] == [[], []]
 
 
