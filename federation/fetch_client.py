@@ -28,9 +28,12 @@ The rules, the same as every outbound client's (:mod:`federation.netguard`):
 Keep-alive: fetches often go to one big server again and again (its actors,
 then their keys, then objects), so connections stay open per host, at most
 ``max_per_host`` at once to one host and ``max_connections`` in all, and an
-idle one is closed after ``keepalive`` seconds (and a reused connection that
-the server had closed meanwhile is retried once by aiohttp, a GET being
-idempotent).
+idle one is closed ``keepalive`` seconds after its last use (aiohttp's sweep
+runs every ``keepalive`` seconds, so at most twice that). aiohttp bounds the
+connections in use, not the idle ones: those are at most ``max_per_host`` for
+each host fetched from in that window. A GET whose connection drops before
+its answer (a kept-alive one the server had closed, typically) is sent once
+more by aiohttp, as RFC 9112 allows for idempotent requests.
 """
 
 from __future__ import annotations
