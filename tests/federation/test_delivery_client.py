@@ -16,10 +16,9 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from federation.aioguard import GuardedResolver
 from federation.cavage import digest_header
 from federation.delivery import DeliveryJob, post_signed
-from federation.delivery_client import DeliveryClient
+from federation.delivery_client import DeliveryClient, GuardedResolver
 from federation.errors import UnsafeTargetError
 from federation.netguard import IPAddress, StaticResolver
 from tests.support.loopback import LoopbackServer, Respond, tls_contexts
