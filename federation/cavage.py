@@ -185,6 +185,28 @@ class HttpSignatureAuth(httpx.Auth):
 
 
 @dataclass(frozen=True)
+class HttpSigner:
+    """Signs bodiless requests (fetches) as ``key_id``: called with the method,
+    the URL and the headers to be sent, it returns the headers to add
+    (:func:`sign_headers`). A ``federation.fetch_client.Signer``."""
+
+    key_id: str
+    private_key: rsa.RSAPrivateKey
+    clock: Callable[[], datetime] | None = None  # default: now
+
+    def __call__(self, method: str, url: str, headers: Mapping[str, str]) -> dict[str, str]:
+        return sign_headers(
+            method,
+            url,
+            headers,
+            b"",
+            key_id=self.key_id,
+            private_key=self.private_key,
+            now=self.clock() if self.clock is not None else None,
+        )
+
+
+@dataclass(frozen=True)
 class CavageInput:
     """A parsed ``Signature`` header: the key, the covered names, the signature and its times."""
 

@@ -1,19 +1,20 @@
 """The HTTP client of the delivery hot path: aiohttp behind netguard's rules.
 
-Why not the httpx client that fetches use: a fan-out is hundreds of POSTs at
-once, and there httpx costs about three times what aiohttp does (bench/README.md,
-fan-out floors: httpcore makes locks and polls every pooled socket on each
-request). aiohttp is well kept, parses HTTP in C, and its connector takes a
-resolver object, which is where netguard's rule goes.
+Why not httpx: a fan-out is hundreds of POSTs at once, and there httpx costs
+about three times what aiohttp does (bench/README.md, fan-out floors: httpcore
+makes locks and polls every pooled socket on each request). aiohttp is well
+kept, parses HTTP in C, and its connector takes a resolver object, which is
+where netguard's rule goes (:mod:`federation.aioguard`, shared with the
+fetches' :class:`federation.fetch_client.FetchClient`).
 
-The rules, the same as :func:`federation.netguard.make_client`'s:
+The rules, the same as every outbound client's (:mod:`federation.netguard`):
 
 - https only, or http too when ``allow_private`` (tests, local development);
-- a name is resolved by :class:`GuardedResolver`, which refuses the host when
-  any answer is not a public address and hands aiohttp only the addresses it
-  checked, so aiohttp dials exactly those (no second lookup, no rebinding);
-  aiohttp never asks a resolver about IP literals, so :meth:`DeliveryClient.post`
-  judges those itself before anything is sent;
+- a name is resolved by :class:`~federation.aioguard.GuardedResolver`, which
+  refuses the host when any answer is not a public address and hands aiohttp
+  only the addresses it checked, so aiohttp dials exactly those (no second
+  lookup, no rebinding); aiohttp never asks a resolver about IP literals, so
+  :meth:`DeliveryClient.post` judges those itself before anything is sent;
 - no redirects, no proxies or ``.netrc`` from the environment, no cookies;
 - TLS verified against the same CA bundle as fetches, SNI and the certificate
   check use the URL's host name, not the address dialled;
@@ -27,25 +28,16 @@ servers, so idle connections would only hold one file descriptor per server.
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 from dataclasses import dataclass
 from types import TracebackType
 
 import aiohttp
 import yarl
-from aiohttp.abc import AbstractResolver, ResolveResult
 
-from federation.errors import FetchError, UnsafeTargetError
-from federation.netguard import (
-    Resolver,
-    SystemResolver,
-    check_scheme,
-    checked_addresses,
-    is_public_address,
-    make_ssl_context,
-    parse_ip,
-)
+from federation.aioguard import GuardedResolver, check_target
+from federation.errors import UnsafeTargetError
+from federation.netguard import Resolver, make_ssl_context
 
 DEFAULT_DEADLINE = 30.0
 """Seconds for one POST, from the first DNS lookup to the last byte read."""
@@ -64,72 +56,6 @@ class PostAnswer:
     status: int
     retry_after: str | None
     error_text: str | None
-
-
-class GuardedResolver(AbstractResolver):
-    """aiohttp's resolver port, answered through netguard's check.
-
-    Returns only checked addresses; raises :class:`UnsafeTargetError` (which
-    aiohttp lets through untouched) when the host is refused, and ``OSError``
-    (which aiohttp reports as a DNS failure) when it does not resolve.
-    """
-
-    def __init__(self, *, allow_private: bool, resolver: Resolver | None = None) -> None:
-        self._allow_private = allow_private
-        self._resolver: Resolver = resolver or SystemResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        try:
-            addresses = await checked_addresses(
-                host, port, resolver=self._resolver, allow_private=self._allow_private
-            )
-        except UnsafeTargetError:
-            raise
-        except FetchError as exc:
-            raise OSError(str(exc)) from exc
-        results: list[ResolveResult] = [
-            {
-                "hostname": host,
-                "host": str(ip),
-                "port": port,
-                "family": socket.AF_INET if ip.version == 4 else socket.AF_INET6,
-                "proto": socket.IPPROTO_TCP,
-                "flags": socket.AI_NUMERICHOST,
-            }
-            for ip in addresses
-        ]
-        wanted = [r for r in results if family in (socket.AF_UNSPEC, r["family"])]
-        if not wanted:
-            raise OSError(f"{host!r} has no address of family {family!r}")
-        return wanted
-
-    async def close(self) -> None:
-        return None
-
-
-def check_target(url: yarl.URL, *, allow_private: bool) -> None:
-    """Refuse a URL before any connection: its scheme, and a host written as an
-    address (which aiohttp does not pass to the resolver) that is not public."""
-    check_scheme(str(url), allow_private=allow_private)
-    host = url.raw_host
-    if not host:
-        raise UnsafeTargetError(f"no host in {str(url)!r}")
-    literal = parse_ip(host)
-    if literal is None:
-        if ":" in host or host.replace(".", "").isdigit():
-            # 127.1, 2130706433: spellings the OS would read as an address
-            raise UnsafeTargetError(
-                f"{host!r} is not a canonical IP address",
-                public_message="refusing a host written as a non-canonical address",
-            )
-        return
-    if not allow_private and not is_public_address(literal):
-        raise UnsafeTargetError(
-            f"{host!r} is a non-public address",
-            public_message="refusing to contact a non-public address",
-        )
 
 
 class DeliveryClient:

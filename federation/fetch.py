@@ -5,7 +5,7 @@ those the fediverse learned from its advisories (docs/interop.md#fetching):
 
 - at most 3 redirects, never to another host or down from https to http
   (CVE-2026-34148, CVE-2025-23221, Pleroma 2.9.1);
-- one total deadline over connect, headers and body, because httpx timeouts
+- one total deadline over connect, headers and body, because socket timeouts
   are per operation and a server trickling a byte a second never trips them
   (CVE-2023-36461);
 - a body limit enforced while streaming, including after gzip inflation;
@@ -14,20 +14,15 @@ those the fediverse learned from its advisories (docs/interop.md#fetching):
 - JSON parsed with depth and size bounds (CVE-2026-23962);
 - the object's ``id`` must equal the URL we asked for (CVE-2024-23832).
 
-A GET whose connection the server closed before answering is sent again once,
-at once (``_DROPPED``): a kept-alive connection a server closes just as our
-next request reaches it (uvicorn and Node.js close idle ones after 5 s, and a
-busy event loop runs that timer before it reads the request) fails that way
-although the server is up. RFC 9112 section 9.3.1 lets a client retry an
-idempotent request then; browsers, Go's ``net/http`` and aiohttp do (once),
-httpx does not.
-
-The client comes from :func:`federation.netguard.make_client`, which adds the
-address and scheme checks. Redirects are followed here, hop by hop, so each hop
-is re-checked and, when ``auth`` is given, re-signed for its own URL.
+The transport is :class:`federation.fetch_client.FetchClient` (aiohttp), which
+adds the address and scheme checks. Redirects are followed here, hop by hop, so
+each hop is re-checked and, when a ``signer`` is given, re-signed for its own
+URL.
 
 Errors: ``FetchError`` (including ``UnsafeTargetError``) when the remote side
-fails or misbehaves; ``TooLargeError`` and ``MalformedError`` for bodies.
+fails or misbehaves, ``TransientFetchError`` when trying later may work (the
+network failed, the time ran out, the answer was cut or garbled, HTTP 429 or
+5xx); ``TooLargeError`` and ``MalformedError`` for bodies.
 """
 
 from __future__ import annotations
@@ -38,9 +33,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import httpx
+import aiohttp
 
 from federation.errors import FetchError, MalformedError, TooLargeError, TransientFetchError
+from federation.fetch_client import FetchClient, Signer
 from federation.hosts import same_origin, url_authority
 from federation.jsonlimits import loads_limited
 
@@ -53,14 +49,13 @@ MAX_REDIRECTS = 3
 DEFAULT_DEADLINE = 30.0
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-# the connection broke while sending the request or waiting for the answer's head
-_DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 _GZIP_OR_ZLIB = 32 + zlib.MAX_WBITS  # let zlib detect the gzip or zlib header
 
 ContentTypeCheck = Callable[[str], bool]
 
 # Error details name URLs and library errors (for logs); remote parties see these.
 _FAILED = "could not fetch the remote resource"
+_UNRESOLVED = "could not resolve the remote host"
 _BAD_REDIRECT = "unusable redirect"
 _CORRUPT = "corrupt compressed body"
 
@@ -68,21 +63,21 @@ _CORRUPT = "corrupt compressed body"
 class Fetcher:
     """Fetches JSON documents under the rules above.
 
-    ``client`` is owned by the caller. ``auth`` (for instance the instance
-    actor's HTTP-signature signer) is applied to every hop.
+    ``client`` is owned by the caller. ``signer`` (for instance the instance
+    actor's HTTP signature, :class:`federation.cavage.HttpSigner`) signs every hop.
     """
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: FetchClient,
         *,
-        auth: httpx.Auth | None = None,
+        signer: Signer | None = None,
         deadline: float = DEFAULT_DEADLINE,
         max_bytes: int = MAX_BODY_BYTES,
         max_redirects: int = MAX_REDIRECTS,
     ) -> None:
         self._client = client
-        self._auth = auth
+        self._signer = signer
         self._deadline = deadline
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
@@ -119,43 +114,38 @@ class Fetcher:
         try:
             async with asyncio.timeout(self._deadline):
                 return await self._follow(url, accept, content_type_ok)
+        except aiohttp.ClientConnectorDNSError as exc:  # a FetchError from the resolver
+            raise FetchError(
+                f"fetching {url!r} failed: {exc!r}", public_message=_UNRESOLVED
+            ) from exc
+        # the network, not the URL: refused or dropped connections, socket timeouts,
+        # cut or garbled answers (ClientResponseError: an unparseable status or header)
+        except (
+            aiohttp.ClientConnectionError,
+            aiohttp.ClientPayloadError,
+            aiohttp.ClientResponseError,
+        ) as exc:
+            raise TransientFetchError(
+                f"fetching {url!r} failed: {exc!r}", public_message=_FAILED
+            ) from exc
         except TimeoutError:
             raise TransientFetchError(
                 f"{url!r} gave no complete answer within {self._deadline:g} s",
                 public_message="remote server too slow",
             ) from None
-        # the network, not the URL: refused or dropped connections, timeouts, cut answers
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise TransientFetchError(
-                f"fetching {url!r} failed: {exc!r}", public_message=_FAILED
-            ) from exc
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except aiohttp.ClientError as exc:
             raise FetchError(f"fetching {url!r} failed: {exc!r}", public_message=_FAILED) from exc
 
     async def _follow(self, url: str, accept: str, content_type_ok: ContentTypeCheck) -> bytes:
         current = url
         redirects = 0
-        resent = False
+        headers = {"Accept": accept, "Accept-Encoding": "gzip"}
         while True:
-            answered = False
-            try:
-                async with self._client.stream(
-                    "GET",
-                    current,
-                    headers={"Accept": accept, "Accept-Encoding": "gzip"},
-                    auth=self._auth if self._auth is not None else httpx.USE_CLIENT_DEFAULT,
-                    follow_redirects=False,
-                ) as response:
-                    answered = True
-                    location = redirect_location(response)
-                    if location is None:
-                        check_response(response, content_type_ok)
-                        return await read_limited(response, self._max_bytes)
-            except _DROPPED:
-                if answered or resent:
-                    raise
-                resent = True  # closed before any answer: once more (the pool dropped it)
-                continue
+            async with self._client.get(current, headers, signer=self._signer) as response:
+                location = redirect_location(response)
+                if location is None:
+                    check_response(response, content_type_ok)
+                    return await read_limited(response, self._max_bytes)
             if redirects == self._max_redirects:
                 raise FetchError(
                     f"more than {self._max_redirects} redirects from {url!r}",
@@ -172,14 +162,14 @@ def _is_absolute_url(url: str) -> bool:
         return False
 
 
-def redirect_location(response: httpx.Response) -> str | None:
+def redirect_location(response: aiohttp.ClientResponse) -> str | None:
     """The ``Location`` of a redirect response, or None if it is not one."""
-    if response.status_code not in _REDIRECT_STATUSES:
+    if response.status not in _REDIRECT_STATUSES:
         return None
-    location: str = response.headers.get("Location", "")
+    location = response.headers.get("Location", "")
     if not location:
         raise FetchError(
-            f"HTTP {response.status_code} without a Location header", public_message=_BAD_REDIRECT
+            f"HTTP {response.status} without a Location header", public_message=_BAD_REDIRECT
         )
     return location
 
@@ -206,13 +196,13 @@ def next_hop(original: str, current: str, location: str) -> str:
     return target
 
 
-def check_response(response: httpx.Response, content_type_ok: ContentTypeCheck) -> None:
+def check_response(response: aiohttp.ClientResponse, content_type_ok: ContentTypeCheck) -> None:
     """Require status 200 and an acceptable content type, before reading the body."""
-    if response.status_code != 200:
-        busy = response.status_code == 429 or response.status_code >= 500
+    if response.status != 200:
+        busy = response.status == 429 or response.status >= 500
         raise (TransientFetchError if busy else FetchError)(
-            f"{response.url} answered HTTP {response.status_code}",
-            public_message=f"remote server answered HTTP {response.status_code}",
+            f"{response.url} answered HTTP {response.status}",
+            public_message=f"remote server answered HTTP {response.status}",
         )
     content_type = response.headers.get("Content-Type", "")
     if not content_type_ok(content_type):
@@ -222,14 +212,14 @@ def check_response(response: httpx.Response, content_type_ok: ContentTypeCheck) 
         )
 
 
-async def read_limited(response: httpx.Response, max_bytes: int) -> bytes:
+async def read_limited(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
     """Read the (inflated) body, stopping as soon as it exceeds ``max_bytes``."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
     inflater = _Inflater.for_encoding(response.headers.get("Content-Encoding", ""))
     body = bytearray()
-    async for chunk in response.aiter_raw():
+    async for chunk in response.content.iter_any():
         body += inflater.feed(chunk, max_bytes + 1 - len(body))
         if len(body) > max_bytes:
             raise _too_large(max_bytes)
@@ -246,7 +236,7 @@ def _too_large(max_bytes: int) -> TooLargeError:
 class _Inflater:
     """Undo gzip/deflate with bounded output, so a small bomb cannot balloon.
 
-    (httpx's own decoders inflate each network chunk without a bound.)
+    (The clients' own decoders inflate each network chunk without a bound.)
     """
 
     def __init__(self, decompressor: Any | None) -> None:

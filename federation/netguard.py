@@ -15,9 +15,11 @@ TLS is untouched: httpcore calls ``start_tls`` with the URL's hostname as
 ``server_hostname`` (see ``httpcore._async.connection._connect``), so SNI and
 certificate verification use the name, not the IP we dialled.
 
-Use :func:`make_client` for fetches; deliveries go through
-:class:`federation.delivery_client.DeliveryClient`, which applies the same
-checks (:func:`checked_addresses`) inside aiohttp.
+Fetches and deliveries go through aiohttp clients
+(:class:`federation.fetch_client.FetchClient`,
+:class:`federation.delivery_client.DeliveryClient`), which apply the same checks
+(:func:`checked_addresses`) through :mod:`federation.aioguard`;
+:func:`make_client` builds the httpx client of the rest (move notices).
 """
 
 from __future__ import annotations
@@ -332,11 +334,11 @@ def make_client(
     verify: ssl.SSLContext | bool = True,
     user_agent: str = "Tocsin",
 ) -> httpx.AsyncClient:
-    """The one way Tocsin builds an outbound HTTP client.
+    """The one way Tocsin builds an outbound httpx client (fetches and deliveries
+    have their aiohttp clients, see above).
 
     ``allow_private=True`` is for tests and development on loopback only.
-    Redirects are never followed automatically: callers that want them
-    (:class:`federation.fetch.Fetcher`) follow them under their own rules.
+    Redirects are never followed automatically.
     The caller owns the client and must ``aclose()`` it.
     """
     return httpx.AsyncClient(

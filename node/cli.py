@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import getpass
 import os
+import resource
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -323,6 +325,21 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
 
 
+def raise_open_files_limit() -> None:
+    """Raise the soft limit of open files to the hard one, as Go's runtime does.
+
+    A serving process holds a socket per connection: inbox requests, deliveries,
+    and fetches whose idle connections are kept a few seconds per host; a vote
+    storm from thousands of servers goes past the usual soft limit of 1,024,
+    while the hard limit (what the administrator allows) is far higher.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(soft, 1 << 20) if hard == resource.RLIM_INFINITY else hard
+    if soft < wanted:  # refused, e.g. above the kernel's nr_open: the limit stays
+        with contextlib.suppress(OSError, ValueError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
@@ -335,6 +352,8 @@ def _main(argv: list[str] | None) -> int:
     except ConfigError as exc:
         print("tocsin: " + _("configuration error: %(error)s", error=exc), file=sys.stderr)
         return 2
+    if key in ("run", "web", "worker"):
+        raise_open_files_limit()
     if key in ("run", "web") and settings.web_workers > 1:
         _fork_web_processes(settings)
     try:

@@ -13,6 +13,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from federation.delivery_client import DeliveryClient
+from federation.fetch_client import FetchClient
 from node.blocks import BlockList
 from node.config import Settings
 from node.inbound import InboundProcessor
@@ -28,7 +29,8 @@ class NodeContext:
     urls: Urls
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    http: httpx.AsyncClient  # guarded: refuses private addresses unless allowed
+    http: httpx.AsyncClient  # move notices; guarded: refuses private addresses unless allowed
+    fetch_http: FetchClient  # aiohttp for fetches (federation.fetch.Fetcher), same guard
     blocks: BlockList
     directory: RemoteDirectory
     delivery_http: DeliveryClient  # aiohttp for deliveries, under the same guard

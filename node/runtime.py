@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from federation.cavage import HttpSignatureAuth
+from federation.cavage import HttpSigner
 from federation.delivery_client import DeliveryClient
 from federation.fetch import Fetcher
+from federation.fetch_client import FetchClient
 from federation.keys import load_private_key
 from federation.netguard import make_client
 from node import __version__
@@ -49,13 +50,15 @@ from node.wakeup import NotifyingSession, listening
 class _Clients:
     """The outgoing side: guarded HTTP clients and the directory of remote actors."""
 
-    http: httpx.AsyncClient  # fetches, signed by the instance actor
-    delivery_http: DeliveryClient  # deliveries (aiohttp), under the same address guard
+    http: httpx.AsyncClient  # move notices (node.move_notice), under the address guard
+    fetch_http: FetchClient  # fetches (aiohttp), under the same guard
+    delivery_http: DeliveryClient  # deliveries (aiohttp), under the same guard
     blocks: BlockList
     directory: RemoteDirectory
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        await self.fetch_http.aclose()
         await self.delivery_http.aclose()
         await self.directory.aclose()
 
@@ -65,22 +68,23 @@ async def _clients(
 ) -> _Clients:
     async with sessions() as session:
         signer = await instance_actor(session)
-    fetch_auth = HttpSignatureAuth(
+    fetch_signer = HttpSigner(
         urls.key_id(urls.instance_actor), load_private_key(signer.private_key_pem)
     )
     user_agent = f"Tocsin/{__version__} (+{settings.base_url}/)"
     allow_private = settings.allow_private_addresses
     http = make_client(allow_private=allow_private, user_agent=user_agent)
+    fetch_http = FetchClient(allow_private=allow_private, user_agent=user_agent)
     blocks = BlockList(sessions, own_host=settings.host)
     directory = RemoteDirectory(
         sessions,
-        Fetcher(http, auth=fetch_auth),
+        Fetcher(fetch_http, signer=fetch_signer),
         blocks,
         KeyClaims(engine, sessions),
         scheme="http" if settings.base_url.startswith("http://") else "https",
     )
     delivery_http = DeliveryClient(allow_private=allow_private, user_agent=user_agent)
-    return _Clients(http, delivery_http, blocks, directory)
+    return _Clients(http, fetch_http, delivery_http, blocks, directory)
 
 
 def _inbox_pipeline(
@@ -140,6 +144,7 @@ async def node_context(
         engine,
         sessions,
         clients.http,
+        clients.fetch_http,
         clients.blocks,
         clients.directory,
         clients.delivery_http,

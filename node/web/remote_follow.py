@@ -148,7 +148,7 @@ async def remote_follow_url(
     query = webfinger_url(name, host, scheme="https" if https else "http")
     try:
         async with gate.admit(client):
-            jrd = await Fetcher(context.http, deadline=DEADLINE).fetch_jrd(query)
+            jrd = await Fetcher(context.fetch_http, deadline=DEADLINE).fetch_jrd(query)
     except FetchError:
         raise RemoteFollowError(
             _(

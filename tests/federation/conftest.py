@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -13,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from federation.fetch import Fetcher
-from federation.netguard import make_client
+from federation.fetch_client import FetchClient
 from tests.support.site import RESOLVER, Site, serve
 
 
@@ -44,11 +43,11 @@ def site(running_site: Site) -> Site:
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client(allow_private=True, resolver=RESOLVER) as client:
+async def client() -> AsyncIterator[FetchClient]:
+    async with FetchClient(allow_private=True, resolver=RESOLVER) as client:
         yield client
 
 
 @pytest.fixture
-def fetcher(client: httpx.AsyncClient) -> Fetcher:
+def fetcher(client: FetchClient) -> Fetcher:
     return Fetcher(client, deadline=2.0)

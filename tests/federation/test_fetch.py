@@ -10,12 +10,15 @@ from __future__ import annotations
 import gzip
 import json
 import socket
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Mapping
+from urllib.parse import unquote, urlsplit
 
-import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.requests import Request
 from starlette.responses import Response
 
+from federation.cavage import HttpSigner
 from federation.errors import FetchError, TransientFetchError, UnsafeTargetError
 from federation.fetch import (
     ACTIVITY_ACCEPT,
@@ -24,8 +27,10 @@ from federation.fetch import (
     is_activitystreams_type,
     next_hop,
 )
-from federation.netguard import make_client
+from federation.fetch_client import FetchClient
+from federation.signed import SignedRequest
 from tests.support.closing_relay import closing_relay
+from tests.support.signing import KEY_ID, NOW, lookup_of, verify
 from tests.support.site import (
     AS_TYPE,
     LD_AS_TYPE,
@@ -73,26 +78,69 @@ async def test_fetch_object_accepts_a_gzip_encoded_document(site: Site, fetcher:
     assert (await fetcher.fetch_object(url))["id"] == url
 
 
-class HeaderAuth(httpx.Auth):
+def stamp(method: str, url: str, headers: Mapping[str, str]) -> dict[str, str]:
     """Stands in for the HTTP-signature signer: stamps each request with its URL."""
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Signature"] = f"signed {request.url}"
-        yield request
+    return {"Signature": f"signed {method} {url} {headers['Accept']}"}
 
 
 @shared_loop
-async def test_auth_signs_every_redirect_hop_for_its_own_url(
-    site: Site, client: httpx.AsyncClient
+async def test_the_signer_signs_every_redirect_hop_for_its_own_url(
+    site: Site, client: FetchClient
 ) -> None:
     url = site.url("/start")
     site.routes["/start"] = redirect("/final")
     site.routes["/final"] = document({"id": url})
-    await Fetcher(client, auth=HeaderAuth()).fetch_object(url)
+    await Fetcher(client, signer=stamp).fetch_object(url)
     assert [h["signature"] for _, _, h in site.seen] == [
-        f"signed {url}",
-        f"signed {site.url('/final')}",
+        f"signed GET {url} {ACTIVITY_ACCEPT}",
+        f"signed GET {site.url('/final')} {ACTIVITY_ACCEPT}",
     ]
+
+
+@shared_loop
+@pytest.mark.parametrize(
+    "path", ["/actor", "/p%7Eq/x", "/x?a=%2F&b=c%20d", "/caf\u00e9?q=\u00e9", "/%zz", "/a%2Fb"]
+)
+async def test_a_signed_fetch_verifies_against_the_request_as_received(
+    site: Site, client: FetchClient, key: rsa.RSAPrivateKey, path: str
+) -> None:
+    """The signature covers the request target and Host exactly as sent, whatever
+    the URL's spelling (a client that re-quotes the path after signing fails here)."""
+    received: list[SignedRequest] = []
+
+    def record(request: Request) -> Response:
+        raw_path = request.scope["raw_path"].decode("ascii")
+        query = request.scope["query_string"].decode("ascii")
+        received.append(SignedRequest("GET", raw_path, query, request.headers.raw, b"", "http"))
+        return Response(json.dumps({"id": url}), media_type=AS_TYPE)
+
+    url = site.url(path)
+    site.routes[unquote(urlsplit(url).path)] = record  # the path as the site decodes it
+    signer = HttpSigner(KEY_ID, key, clock=lambda: NOW)
+    assert (await Fetcher(client, signer=signer).fetch_object(url))["id"] == url
+    [request] = received
+    assert "accept" in request.fields["signature"]
+    assert (await verify(request, lookup_of(key))).key_id == KEY_ID
+
+
+@shared_loop
+async def test_fetches_to_one_host_share_a_connection_kept_alive(
+    site: Site, fetcher: Fetcher
+) -> None:
+    peers: list[tuple[str, int]] = []
+
+    def answer(request: Request) -> Response:
+        assert request.client is not None
+        peers.append((request.headers["host"].split(":")[0], request.client.port))
+        return Response(json.dumps({"id": str(request.url)}), media_type=AS_TYPE)
+
+    for path in ("/one", "/two", "/three"):
+        site.routes[path] = answer
+    for url in (site.url("/one"), site.url("/two"), site.url("/three", host="b.example")):
+        await fetcher.fetch_object(url)
+    [(_, first), (_, second), (other_host, third)] = peers
+    assert first == second  # the same connection, kept alive
+    assert other_host == "b.example" and third != first  # another host: its own
 
 
 @shared_loop
@@ -259,9 +307,11 @@ async def test_fetch_object_refuses_urls_that_are_not_absolute(fetcher: Fetcher,
 
 @shared_loop
 async def test_production_client_refuses_a_loopback_target(site: Site) -> None:
-    async with make_client(allow_private=False, resolver=RESOLVER) as guarded:
+    async with FetchClient(allow_private=False, resolver=RESOLVER) as guarded:
         with pytest.raises(UnsafeTargetError):
             await Fetcher(guarded).fetch_object(f"https://a.example:{site.port}/actor")
+        with pytest.raises(UnsafeTargetError):
+            await Fetcher(guarded).fetch_object(f"https://127.0.0.1:{site.port}/actor")
     assert site.seen == []
 
 

@@ -9,14 +9,12 @@ import gzip
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from starlette.responses import StreamingResponse
 
 from federation.errors import FetchError, MalformedError, TooLargeError
-from federation.fetch import (
-    Fetcher,
-)
+from federation.fetch import Fetcher
+from federation.fetch_client import FetchClient
 from tests.support.site import (
     AS_TYPE,
     Site,
@@ -37,7 +35,7 @@ async def test_fetch_object_rejects_a_body_over_the_limit_by_content_length(
 
 @shared_loop
 async def test_fetch_object_rejects_a_chunked_body_over_the_limit(
-    site: Site, client: httpx.AsyncClient
+    site: Site, client: FetchClient
 ) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(64):  # 4 MiB in 64 KiB chunks, no Content-Length
@@ -45,7 +43,7 @@ async def test_fetch_object_rejects_a_chunked_body_over_the_limit(
 
     url = site.url("/big")
     site.routes["/big"] = lambda _r: StreamingResponse(chunks(), media_type=AS_TYPE)
-    async with client.stream("GET", url) as response:  # the premise: no declared length
+    async with client.get(url, {}) as response:  # the premise: no declared length
         assert "content-length" not in response.headers
         assert response.headers["transfer-encoding"] == "chunked"
     with pytest.raises(TooLargeError):
@@ -140,7 +138,7 @@ HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/activity+json\r\nContent-L
     ids=["headers-trickle", "body-trickle"],
 )
 async def test_a_slow_trickle_is_cut_off_by_the_total_deadline(
-    client: httpx.AsyncClient, prefix: bytes, trickle: bytes
+    client: FetchClient, prefix: bytes, trickle: bytes
 ) -> None:
     async with TrickleServer(prefix, trickle) as server:
         fetcher = Fetcher(client, deadline=1.0)
@@ -151,7 +149,7 @@ async def test_a_slow_trickle_is_cut_off_by_the_total_deadline(
 
 @shared_loop
 async def test_a_declared_length_over_the_limit_is_refused_before_the_body_arrives(
-    client: httpx.AsyncClient,
+    client: FetchClient,
 ) -> None:
     head = HEAD.replace(b"Content-Length: 64", b"Content-Length: 2000000")
     async with TrickleServer(head, b" " * 10) as server:

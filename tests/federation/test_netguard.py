@@ -1,4 +1,7 @@
-"""The SSRF guard: address table, scheme policy, and real connections on loopback."""
+"""The SSRF guard: address table, scheme policy, and real connections on loopback
+through the httpx transport (``make_client``). The aiohttp clients of fetches and
+deliveries are held to the same rules in test_fetch_client.py and
+test_delivery_client.py."""
 
 from __future__ import annotations
 

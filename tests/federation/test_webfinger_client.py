@@ -19,7 +19,8 @@ from starlette.routing import Route
 
 from federation.errors import FetchError, MalformedError, UnsafeTargetError
 from federation.fetch import Fetcher
-from federation.netguard import StaticResolver, make_client
+from federation.fetch_client import FetchClient
+from federation.netguard import StaticResolver
 from federation.webfinger import parse_handle, resolve_handle, webfinger_url
 
 WEBFINGER = "/.well-known/webfinger"
@@ -144,7 +145,7 @@ def site(running_site: WebFingerSite) -> WebFingerSite:
 @pytest_asyncio.fixture(loop_scope="module")
 async def fetcher() -> AsyncIterator[Fetcher]:
     resolver = StaticResolver({"nodes.example": "127.0.0.1"})
-    async with make_client(allow_private=True, resolver=resolver) as client:
+    async with FetchClient(allow_private=True, resolver=resolver) as client:
         yield Fetcher(client, deadline=2.0)
 
 
@@ -253,7 +254,7 @@ async def test_webfinger_redirect_loop_stops_after_three_hops(
 
 @shared_loop
 async def test_resolve_handle_refuses_a_loopback_host_in_production(site: WebFingerSite) -> None:
-    async with make_client(allow_private=False) as client:
+    async with FetchClient(allow_private=False) as client:
         with pytest.raises(UnsafeTargetError):
             await resolve_handle(Fetcher(client), f"news@127.0.0.1:{site.port}")
     assert site.resources == []
