@@ -105,7 +105,7 @@ async def _measure(bench: Bench, node: Node, remote: Remote) -> None:
         body = await seed.scalar(
             context, "SELECT body FROM outbound_activities WHERE type = 'Create'")
     bench.stop_profiler(profiler)
-    rss = node.peak_rss_mb()
+    rss, pss = node.peak_rss_mb(), node.peak_pss_mb()
     total = (stats["last_post"] or committed) - committed
     span = (stats["last_post"] or 0) - (stats["first_post"] or 0)
     lag = (stats["first_post"] or committed) - committed
@@ -114,7 +114,7 @@ async def _measure(bench: Bench, node: Node, remote: Remote) -> None:
     bench.floors.values["fanout_raw_s"] = floor_raw
     bench.floors.values["fanout_httpx_s"] = floor_httpx
     bench.add(Row("fan-out: commit → last of 1,000 deliveries", total, "s", floor_raw,
-                  higher_is_better=False, rss_mb=rss, target=2.0,
+                  higher_is_better=False, rss_mb=rss, pss_mb=pss, target=2.0,
                   note=f"pick-up {lag:.2f} s (worker idle poll), first → last {span:.2f} s; "
                        f"enqueue (10,000 followers → 1,000 rows) {committed - began:.2f} s"))
     bench.add(Row("fan-out: deliveries/s", stats["posts"] / total if total > 0 else None, "/s",
@@ -126,8 +126,8 @@ async def _measure(bench: Bench, node: Node, remote: Remote) -> None:
                   rss_mb=rss, note="the node's CPU from the commit until every outcome is "
                   "recorded (claim, sign, POST, record); floor: the raw-streams client's CPU "
                   "(sign, POST); a ratio other work on the machine moves less than the times"))
-    bench.add(Row("fan-out: node peak RSS", rss, "MB", None, higher_is_better=False,
-                  rss_mb=rss, target=250))
+    bench.add(Row("fan-out: node memory, peak PSS", pss, "MB", None, higher_is_better=False,
+                  rss_mb=rss, pss_mb=pss, target=250))
     bench.add(Row("fan-out floor: node's httpx client, same 1,000", floor_httpx, "s", floor_raw,
                   higher_is_better=False,
                   note="information: federation.netguard.make_client, concurrency 100"))
