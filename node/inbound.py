@@ -65,7 +65,9 @@ class InboundProcessor(Generic[C]):
     ``router`` says what each activity type means; ``handler_context(session)``
     makes what a handler gets besides the activity (``node.handlers.Inbound``);
     ``on_processed`` is called after a batch (its handlers may have queued work);
-    ``before_commit(session)`` after a transaction's handlers, before it commits.
+    ``before_commit(session)`` after a transaction's handlers, before it commits;
+    ``prepare(session, payloads)`` when a transaction starts, with the payloads it
+    may take (to read in one query what their handlers will ask one by one).
     ``shared_transactions``: whether handlers of one batch share a transaction
     (not on SQLite, whose single write lock would be held across their fetches).
     ``leases``: the process's, renewed by its heartbeat (by default its own).
@@ -81,6 +83,7 @@ class InboundProcessor(Generic[C]):
         on_processed: Callable[[], None],
         leases: Leases | None = None,
         before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        prepare: Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
         self.leases = leases or Leases()
@@ -88,6 +91,7 @@ class InboundProcessor(Generic[C]):
         self._handler_context = handler_context
         self._on_processed = on_processed
         self._before_commit = before_commit
+        self._prepare = prepare
         self._shared = shared_transactions
         self._lock = asyncio.Lock()
         self._drainer: asyncio.Task[None] | None = None
@@ -169,10 +173,18 @@ class InboundProcessor(Generic[C]):
             try:
                 async with self._sessions() as session, session.begin():
                     outcomes: dict[int, str] = {}
+                    if self._prepare is not None:
+                        ahead = items[start:] if self._shared else items[start : start + 1]
+                        await self._prepare(session, [item.payload for item in ahead])
                     deadline = time.monotonic() + BATCH_SECONDS
                     while end < len(items) and (
                         end == start or (self._shared and time.monotonic() < deadline)
                     ):
+                        if end > start:
+                            # let the event loop run between handlers: one that
+                            # needs no round trip would otherwise hold it for the
+                            # whole batch (in `tocsin run`, the 202s wait meanwhile)
+                            await asyncio.sleep(0)
                         item = items[end]
                         end += 1
                         handled = await self._router.dispatch(
