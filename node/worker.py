@@ -43,6 +43,7 @@ class Worker:
         while True:
             self.context.work_available.clear()
             try:
+                await self.inbound.gathered()  # received activities claimed together
                 handled = await self.run_once()
             except Exception:
                 log.exception("worker pass failed; retrying")
