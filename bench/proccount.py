@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, insert
 
@@ -33,6 +34,11 @@ from bench.harness import Node, pg_counters, throwaway_database
 from bench.remote import actor_document
 
 ACTORS = 100
+BATCH = int(os.environ.get("BENCH_BATCH", "100"))  # activities claimed at a time
+# BENCH_ARRIVAL=R: the rows arrive at R a second, in commits every 10 ms each
+# kicking the processor, as the recorder of `tocsin run` does (batches are then
+# as large as the processor lets them grow); unset: all are there at the start
+ARRIVAL = float(os.environ.get("BENCH_ARRIVAL", "0"))
 PROFILE = bool(os.environ.get("BENCH_CPROFILE"))  # cProfile the processing, print its top
 
 
@@ -52,12 +58,62 @@ async def main(n: int) -> None:
             for serial in range(n):
                 make = payloads.create_event if serial % 2 else payloads.create_note
                 doc = make(bases[serial % ACTORS], "u0", serial, node.actor_id)
-                rows.append({"uri": doc["id"], "type": doc["type"], "actor_uri": doc["actor"],
-                             "payload": doc, "state": "pending", "attempts": 0,
-                             "received_at": now})
+                rows.append(
+                    {
+                        "uri": doc["id"],
+                        "type": doc["type"],
+                        "actor_uri": doc["actor"],
+                        "payload": doc,
+                        "state": "pending",
+                        "attempts": 0,
+                        "received_at": now,
+                    }
+                )
+            if ARRIVAL:
+                await _arriving(context, dsn, rows)
+                return
             async with context.sessions() as session, session.begin():
                 await session.execute(insert(InboundActivity), rows)
             await _process(context, dsn, n)
+
+
+async def _arriving(context: Any, dsn: str, rows: list[dict[str, Any]]) -> None:
+    from node.models import InboundActivity
+
+    chunk = max(1, round(ARRIVAL / 100))
+    claims = [0]
+
+    @event.listens_for(context.engine.sync_engine, "before_cursor_execute")
+    def _claim(conn, cursor, statement, params, context, many):  # type: ignore[no-untyped-def]
+        if statement.startswith("UPDATE inbound_activities SET attempts"):
+            claims[0] += 1
+
+    before = await pg_counters(dsn)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for start in range(0, len(rows), chunk):
+        async with context.sessions() as session, session.begin():
+            await session.execute(insert(InboundActivity), rows[start : start + chunk])
+        context.inbound.kick()
+        await asyncio.sleep(0.01)
+    while await seed.scalar(  # noqa: ASYNC110 - the database is what tells
+        context, "SELECT count(*) FROM inbound_activities WHERE state = 'pending'"
+    ):
+        await asyncio.sleep(0.05)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    after = await pg_counters(dsn)
+    xacts = (
+        after["xact_commit"]
+        + after["xact_rollback"]
+        - before["xact_commit"]
+        - before["xact_rollback"]
+    )
+    n = len(rows)
+    print(
+        f"{n} activities arriving at {ARRIVAL:.0f}/s in commits of {chunk}, processed "
+        f"in {claims[0]} batches: {1000 * cpu / n:.3f} ms CPU per activity (the "
+        f"arrivals' inserts included), {xacts / n:.3f} PostgreSQL transactions per activity, "
+        f"all processed {wall:.1f} s after the first arrived"
+    )
 
 
 async def _process(context: object, dsn: str, n: int) -> None:
@@ -86,7 +142,7 @@ async def _process(context: object, dsn: str, n: int) -> None:
     cpu, wall = time.process_time(), time.perf_counter()
     done = 0
     while done < n:
-        handled = await inbound.run_once()
+        handled = await inbound.run_once(BATCH)
         if not handled:
             break
         done += handled
@@ -95,17 +151,25 @@ async def _process(context: object, dsn: str, n: int) -> None:
     if profiler:
         profiler.disable()
     after = await pg_counters(dsn)
-    xacts = (after["xact_commit"] + after["xact_rollback"]
-             - before["xact_commit"] - before["xact_rollback"])
+    xacts = (
+        after["xact_commit"]
+        + after["xact_rollback"]
+        - before["xact_commit"]
+        - before["xact_rollback"]
+    )
     print(f"processed {done} of {n} recorded activities (Create{{Note}}, Create{{Event}}):")
-    print(f"  {1000 * cpu / done:.3f} ms CPU, {1000 * wall / done:.3f} ms wall, "
-          f"{sum(statements.values()) / done:.2f} SQL statements, "
-          f"{xacts / done:.3f} PostgreSQL transactions (about) per activity")
+    print(
+        f"  {1000 * cpu / done:.3f} ms CPU, {1000 * wall / done:.3f} ms wall, "
+        f"{sum(statements.values()) / done:.2f} SQL statements, "
+        f"{xacts / done:.3f} PostgreSQL transactions (about) per activity"
+    )
     for generation, times in pauses.items():
         if times:
-            print(f"  GC generation {generation}: {len(times)} collections, "
-                  f"{1000 * sum(times) / done:.3f} ms per activity, longest "
-                  f"{1000 * max(times):.1f} ms")
+            print(
+                f"  GC generation {generation}: {len(times)} collections, "
+                f"{1000 * sum(times) / done:.3f} ms per activity, longest "
+                f"{1000 * max(times):.1f} ms"
+            )
     for statement, count in statements.most_common(12):
         print(f"  {count / done:6.3f}  {statement}")
     if profiler:
