@@ -39,6 +39,9 @@ BATCH = int(os.environ.get("BENCH_BATCH", "100"))  # activities claimed at a tim
 # kicking the processor, as the recorder of `tocsin run` does (batches are then
 # as large as the processor lets them grow); unset: all are there at the start
 ARRIVAL = float(os.environ.get("BENCH_ARRIVAL", "0"))
+# BENCH_WORKER=1 (with BENCH_ARRIVAL): each commit wakes a running worker loop
+# (``Worker.run_forever``, as NOTIFY does for `tocsin worker`) instead of kicking
+WORKER = bool(os.environ.get("BENCH_WORKER"))
 PROFILE = bool(os.environ.get("BENCH_CPROFILE"))  # cProfile the processing, print its top
 
 
@@ -88,18 +91,26 @@ async def _arriving(context: Any, dsn: str, rows: list[dict[str, Any]]) -> None:
         if statement.startswith("UPDATE inbound_activities SET attempts"):
             claims[0] += 1
 
+    from node.worker import Worker
+
+    loop = asyncio.create_task(Worker(context).run_forever()) if WORKER else None
     before = await pg_counters(dsn)
     cpu, wall = time.process_time(), time.perf_counter()
     for start in range(0, len(rows), chunk):
         async with context.sessions() as session, session.begin():
             await session.execute(insert(InboundActivity), rows[start : start + chunk])
-        context.inbound.kick()
+        if loop is not None:
+            context.wake()
+        else:
+            context.inbound.kick()
         await asyncio.sleep(0.01)
     while await seed.scalar(  # noqa: ASYNC110 - the database is what tells
         context, "SELECT count(*) FROM inbound_activities WHERE state = 'pending'"
     ):
         await asyncio.sleep(0.05)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if loop is not None:
+        loop.cancel()
     after = await pg_counters(dsn)
     xacts = (
         after["xact_commit"]
