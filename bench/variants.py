@@ -16,6 +16,11 @@ Three take parts of the delivery window (``federation/delivery.py``) away:
 - ``no-lag-narrowing``: a late event loop never narrows the window;
 - ``unwritten-128``: POSTs pause only when 128 answered outcomes wait to be written.
 
+One undoes part 5's batching of inbound processing:
+
+- ``no-gather``: claims go at every wake-up (``GATHER`` 0) and the worker runs
+  its jobs at every pass (``JOBS_WHILE_BUSY`` 0).
+
 ``python -m bench inbox --variant asyncio-loop,pre-ping`` runs a workload so.
 """
 
@@ -24,7 +29,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-VARIANTS = ("asyncio-loop", "pre-ping", "full-window", "no-lag-narrowing", "unwritten-128")
+VARIANTS = (
+    "asyncio-loop",
+    "pre-ping",
+    "full-window",
+    "no-lag-narrowing",
+    "unwritten-128",
+    "no-gather",
+)
 
 
 def apply(names: list[str]) -> None:
@@ -56,6 +68,12 @@ def apply(names: list[str]) -> None:
             import federation.delivery
 
             federation.delivery.LOOP_LAG = float("inf")
+        elif name == "no-gather":
+            import node.inbound
+            import node.worker
+
+            node.inbound.GATHER = 0.0
+            node.worker.JOBS_WHILE_BUSY = 0.0
         elif name == "unwritten-128":
             import federation.delivery
 

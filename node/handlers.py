@@ -3,14 +3,16 @@
 ``HANDLERS`` is the one list of them; ``build_router()`` hands it to the
 processor (``node.runtime``). Each handler runs inside the transaction that
 marks the activity processed; a type with no handler is recorded as ignored.
-``handler_context`` and ``finish_batch`` frame a batch of handlers sharing one
-transaction (callout votes are dispatched once and alerts for received
-content queued together, at its end; the followed check reads once).
+``prepare_batch``, ``handler_context`` and ``finish_batch`` frame a batch of
+handlers sharing one transaction (the objects its activities name are looked
+up together at its start; callout votes are dispatched once and alerts for
+received content queued together, at its end; the followed check reads once).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +24,7 @@ from node.alerts.queue import batch_received_alerts, queue_batched_alerts
 from node.content import receive
 from node.content.callouts import batch_dispatch, dispatch_batch
 from node.content.followed import batch_follows, forget_follows
+from node.content.held import object_uris, prefetch
 from node.context import Inbound, NodeContext
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,12 @@ HANDLERS: dict[str, Handler[Inbound]] = {
     "Join": on_join,
     "Move": on_move,
 }
+
+
+async def prepare_batch(session: AsyncSession, payloads: list[dict[str, Any]]) -> None:
+    """The first step of a batch's transaction: whether the node holds each object
+    its activities carry or name, in one query (``node.content.held``)."""
+    await prefetch(session, object_uris(payloads))
 
 
 def handler_context(node: NodeContext, session: AsyncSession) -> Inbound:

@@ -35,7 +35,7 @@ from node.blocks import BlockList
 from node.config import Settings
 from node.context import Inbound, NodeContext
 from node.db import make_engine, make_sessionmaker
-from node.handlers import build_router, finish_batch, handler_context
+from node.handlers import build_router, finish_batch, handler_context, prepare_batch
 from node.identity import instance_actor
 from node.inbound import InboundProcessor
 from node.key_claims import KeyClaims
@@ -105,6 +105,7 @@ def _inbox_pipeline(
         lambda session: handler_context(node(), session),
         shared_transactions=not sqlite,
         before_commit=lambda session: finish_batch(node(), session),
+        prepare=prepare_batch,
         on_processed=wake,  # handlers may have queued deliveries
         leases=leases,
     )

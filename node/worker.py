@@ -2,7 +2,9 @@
 jobs (``node.jobs``) and sends deliveries.
 
 ``tocsin run`` runs it inside the web process; ``tocsin worker`` runs it alone
-(as many as you like, on PostgreSQL). ``run_once`` is one deterministic pass.
+(as many as you like, on PostgreSQL). ``run_once`` is one deterministic pass;
+the loop runs ``run_pass``, which holds the periodic jobs back while received
+activities keep it busy.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from node.runtime import node_context
 
 log = logging.getLogger(__name__)
 IDLE_WAIT = 1.0
+# While received activities keep the worker busy, its periodic jobs run at most
+# this often: with nothing due they still cost seven statements a pass, as much
+# CPU as processing fifty activities, and a busy inbox wakes the worker at every
+# commit of the recorder. Deliveries are still tried at every pass.
+JOBS_WHILE_BUSY = 0.25
 
 
 class Worker:
@@ -32,6 +39,7 @@ class Worker:
             # PostgreSQL writes outcomes side by side, so few wait unrecorded
             writers=1 if context.engine.dialect.name == "sqlite" else 4,
         )
+        self._jobs_run_at = -JOBS_WHILE_BUSY  # the loop's clock
 
     async def run_once(self) -> int:
         """One pass over due work; returns how many items it handled."""
@@ -39,11 +47,22 @@ class Worker:
         handled += await run_jobs(self.context)
         return handled + await self.deliveries.run_once()
 
+    async def run_pass(self) -> int:
+        """``run_once``, but the jobs wait while received activities keep coming
+        (``JOBS_WHILE_BUSY``); returns how many items it handled."""
+        handled = await self.inbound.run_once()
+        now = asyncio.get_running_loop().time()
+        if not handled or now - self._jobs_run_at >= JOBS_WHILE_BUSY:
+            self._jobs_run_at = now
+            handled += await run_jobs(self.context)
+        return handled + await self.deliveries.run_once()
+
     async def run_forever(self) -> None:
         while True:
             self.context.work_available.clear()
             try:
-                handled = await self.run_once()
+                await self.inbound.gathered()  # received activities claimed together
+                handled = await self.run_pass()
             except Exception:
                 log.exception("worker pass failed; retrying")
                 handled = 0

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 
 from node.content import callouts as co
 from node.content.models import Callout, CalloutResponse
+from node.inbound import GATHER
 from node.models import Follower, InboundActivity, OutboundActivity
 from node.runtime import node_context
 from node.worker import run_worker
@@ -204,3 +205,34 @@ async def test_tally_job_publishes_only_when_the_responses_changed(
     assert await count(node, updates) == 1
     assert await co.publish_due_tallies(node.ctx, now + timedelta(minutes=1)) == 0
     assert await count(node, updates) == 1
+
+
+async def test_after_a_batch_that_was_not_full_the_next_claim_waits_to_gather_more(
+    start_node: NodeFactory, fediverse: FakeServer
+) -> None:
+    node = await start_node(worker=False)
+    alice = fediverse.add_account("alice")
+    follows = [alice.follow(node.actor_id) for _ in range(3)]
+    async with node.ctx.sessions() as session, session.begin():
+        for activity in follows:
+            session.add(
+                InboundActivity(
+                    uri=activity["id"],
+                    type=activity["type"],
+                    actor_uri=activity["actor"],
+                    payload=activity,
+                    state="pending",
+                    attempts=0,
+                    received_at=datetime.now(UTC),
+                )
+            )
+    processor = node.ctx.inbound
+    loop = asyncio.get_running_loop()
+    assert await processor.run_once() == 3  # fewer than a batch: the next one waits
+    started = loop.time()
+    await processor.gathered()
+    assert loop.time() - started >= GATHER * 0.9
+    assert await processor.run_once() == 0  # nothing: the next claim goes at once
+    started = loop.time()
+    await processor.gathered()
+    assert loop.time() - started < GATHER / 2

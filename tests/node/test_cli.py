@@ -113,6 +113,28 @@ def test_content_commands_load_neither_the_web_stack_nor_alembic(node_database: 
     assert SERVING_LIBRARIES.isdisjoint(loaded), SERVING_LIBRARIES & set(loaded)
 
 
+@pytest.mark.parametrize("command", ["worker", "run"])
+def test_long_running_commands_freeze_what_they_import(command: str) -> None:
+    """Out of the collector's sight (gc.freeze): a full collection would walk it all."""
+    script = (
+        "import gc, json, sys\n"
+        "from node import cli\n"
+        f"cli._freeze_imports({command!r})\n"
+        "print(json.dumps([gc.get_freeze_count(), 'node.worker' in sys.modules]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, worker_loaded = json.loads(result.stdout.splitlines()[-1])
+    assert worker_loaded and frozen > 10_000
+
+
 def test_run_serves_a_discoverable_node_and_prints_the_first_password(data_dir: Path) -> None:
     port = free_port()
     run_env = {
