@@ -102,6 +102,7 @@ class WaveNode(Node):
         """``tocsin run``, without waiting for it (the bench waits for all at once)."""
         self.process = start(f"tocsin-run-{self.address}", [str(BIN / "tocsin"), "run"],
                              self.workdir, self.env())
+        self._sample_memory()
 
     def ready(self) -> bool:
         assert self.process is not None
