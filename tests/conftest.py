@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import node.inbound
+import node.worker
 from tests.support.databases import (
     drop_templates,
     empty_database,
@@ -25,6 +27,18 @@ DATABASES = [
         ],
     ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _no_batching_pauses(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy node waits a moment to work in full batches (``node.inbound.GATHER``)
+    and holds back its periodic jobs (``node.worker.JOBS_WHILE_BUSY``). A test's
+    node is never busy in that sense, so the pauses would only add waiting to
+    every test that sends activities one after another; the tests of the pauses
+    are marked ``batching_pauses`` and keep them."""
+    if request.node.get_closest_marker("batching_pauses") is None:
+        monkeypatch.setattr(node.inbound, "GATHER", 0.0)
+        monkeypatch.setattr(node.worker, "JOBS_WHILE_BUSY", 0.0)
 
 
 @pytest.fixture(params=DATABASES)

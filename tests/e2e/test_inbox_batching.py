@@ -207,6 +207,7 @@ async def test_tally_job_publishes_only_when_the_responses_changed(
     assert await count(node, updates) == 1
 
 
+@pytest.mark.batching_pauses
 async def test_after_a_batch_that_was_not_full_the_next_claim_waits_to_gather_more(
     start_node: NodeFactory, fediverse: FakeServer
 ) -> None:

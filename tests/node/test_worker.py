@@ -17,6 +17,7 @@ from tests.support.databases import migrated_database
 from tests.support.nodes import make_settings
 
 
+@pytest.mark.batching_pauses
 async def test_jobs_wait_while_received_activities_keep_coming(
     db_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
