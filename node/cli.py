@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import errno
 import getpass
 import os
-import resource
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -25,6 +23,7 @@ from node.cli_moves import add_commands as add_move_commands
 from node.config import ConfigError, NoNodeError, Settings, load_settings
 from node.i18n import gettext as _
 from node.logs import setup_logging
+from node.open_files import raise_open_files_limit
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -323,21 +322,6 @@ def main(argv: list[str] | None = None) -> int:
     """``tocsin ARGV``, spoken in ``TOCSIN_LANGUAGE`` or the locale (node/cli_language.py)."""
     with i18n.speaking(command_language(os.environ)):
         return _main(argv)
-
-
-def raise_open_files_limit() -> None:
-    """Raise the soft limit of open files to the hard one, as Go's runtime does.
-
-    A serving process holds a socket per connection: inbox requests, deliveries,
-    and fetches whose idle connections are kept a few seconds per host; a vote
-    storm from thousands of servers goes past the usual soft limit of 1,024,
-    while the hard limit (what the administrator allows) is far higher.
-    """
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = max(soft, 1 << 20) if hard == resource.RLIM_INFINITY else hard
-    if soft < wanted:  # refused, e.g. above the kernel's nr_open: the limit stays
-        with contextlib.suppress(OSError, ValueError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _main(argv: list[str] | None) -> int:

@@ -8,7 +8,7 @@ import sys
 
 PROBE = """
 import resource
-from node.cli import raise_open_files_limit
+from node.open_files import raise_open_files_limit
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
 raise_open_files_limit()
